@@ -1,0 +1,93 @@
+/*
+ * Input tables: the store's data (SPEC section 2) and the settings row
+ * (SPEC section 1).  Users load these with COPY/INSERT, the Shopify importer
+ * or their own sync; a plain INSERT naming only SPEC columns always works.
+ *
+ * Internal additions (allowed by SPEC 2):
+ *   customers.ckey  dense int4 key assigned on insert; the segment engine
+ *                   stores membership as compressed bitmaps over these keys.
+ */
+
+CREATE TABLE ecpower.settings (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    store_timezone  text NOT NULL DEFAULT 'UTC',
+    currency        text NOT NULL DEFAULT 'USD'
+);
+COMMENT ON TABLE ecpower.settings IS
+    'one-row store settings: time zone for every date computation, currency';
+INSERT INTO ecpower.settings DEFAULT VALUES;
+
+CREATE SEQUENCE ecpower.customer_key_seq AS integer MINVALUE 1 NO CYCLE;
+COMMENT ON SEQUENCE ecpower.customer_key_seq IS
+    'dense internal customer keys for membership bitmaps';
+
+CREATE TABLE ecpower.customers (
+    customer_id         bigint PRIMARY KEY,
+    email               text,
+    created_at          timestamptz,
+    tags                text[] NOT NULL DEFAULT '{}',
+    country             text,
+    province            text,
+    city                text,
+    accepts_marketing   boolean NOT NULL DEFAULT false,
+    ckey                integer NOT NULL
+                        DEFAULT pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass)
+                        CONSTRAINT customers_ckey_key UNIQUE
+);
+ALTER SEQUENCE ecpower.customer_key_seq OWNED BY ecpower.customers.ckey;
+COMMENT ON TABLE ecpower.customers IS 'the store''s customers (SPEC 2)';
+COMMENT ON COLUMN ecpower.customers.ckey IS
+    'internal dense key (assigned on insert; do not set by hand)';
+
+CREATE TABLE ecpower.products (
+    product_id      bigint PRIMARY KEY,
+    title           text NOT NULL,
+    product_type    text,
+    vendor          text,
+    tags            text[] NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE ecpower.products IS 'the store''s products (SPEC 2)';
+
+CREATE TABLE ecpower.orders (
+    order_id            bigint PRIMARY KEY,
+    customer_id         bigint NOT NULL REFERENCES ecpower.customers,
+    ordered_at          timestamptz NOT NULL,
+    total               numeric(14,2) NOT NULL CHECK (total OPERATOR(pg_catalog.>=) 0),
+    refunded            numeric(14,2) NOT NULL DEFAULT 0 CHECK (refunded OPERATOR(pg_catalog.>=) 0),
+    discount_codes      text[] NOT NULL DEFAULT '{}',
+    tags                text[] NOT NULL DEFAULT '{}',
+    sales_channel       text,
+    acquisition_channel text,
+    referring_site      text,
+    landing_site        text,
+    utm_source          text,
+    utm_medium          text,
+    utm_campaign        text,
+    is_subscription     boolean NOT NULL DEFAULT false,
+    cancelled_at        timestamptz
+);
+CREATE INDEX orders_customer_id_idx ON ecpower.orders (customer_id);
+CREATE INDEX orders_ordered_at_idx ON ecpower.orders (ordered_at);
+COMMENT ON TABLE ecpower.orders IS
+    'the store''s orders (SPEC 2); counted when not cancelled and not after as_of';
+
+CREATE TABLE ecpower.order_lines (
+    order_id    bigint NOT NULL REFERENCES ecpower.orders ON DELETE CASCADE,
+    line_no     integer NOT NULL,
+    product_id  bigint REFERENCES ecpower.products,
+    variant_id  bigint,
+    sku         text,
+    quantity    integer NOT NULL CHECK (quantity OPERATOR(pg_catalog.>) 0),
+    price       numeric(14,2) NOT NULL,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE INDEX order_lines_product_id_idx ON ecpower.order_lines (product_id);
+COMMENT ON TABLE ecpower.order_lines IS 'order line items (SPEC 2)';
+
+-- pg_dump keeps user data of extension tables only when marked
+SELECT pg_catalog.pg_extension_config_dump('ecpower.settings', '');
+SELECT pg_catalog.pg_extension_config_dump('ecpower.customers', '');
+SELECT pg_catalog.pg_extension_config_dump('ecpower.customer_key_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ecpower.products', '');
+SELECT pg_catalog.pg_extension_config_dump('ecpower.orders', '');
+SELECT pg_catalog.pg_extension_config_dump('ecpower.order_lines', '');
