@@ -4,14 +4,21 @@
 # sources in src/sql/ in name order; C sources are every src/*.c.
 
 EXTENSION = ecpower
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = ecpower
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
+# Versions (README "Upgrades"): the first release, 0.1.0, was the foundation,
+# the sources numbered below 30; its script is frozen in
+# upgrade/ecpower--0.1.0.sql and never edited.  The current version's install
+# script is every source; the update from 0.1.0 runs the header and every
+# source numbered 30 and above.  Released scripts live in upgrade/.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard upgrade/$(EXTENSION)--*--*.sql) $(wildcard upgrade/$(EXTENSION)--[0-9]*.[0-9]*.[0-9]*.sql)
+SQL_SOURCES_0_1_0 = $(filter src/sql/0% src/sql/1% src/sql/2%,$(SQL_SOURCES))
+SQL_UPDATE_0_1_0 = src/sql/00_header.sql $(filter-out $(SQL_SOURCES_0_1_0),$(SQL_SOURCES))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
 # pg_regress tests: every sql/NAME.sql with expected/NAME.out, in name order
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -34,8 +41,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): $(SQL_SOURCES)
-	cat $(SQL_SOURCES) > $@
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES)
+	cat $^ > $@
+
+$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(SQL_UPDATE_0_1_0)
+	cat $^ > $@
 
 # Build, stage an install, start a throwaway cluster and run every test
 .PHONY: test bench demo
