@@ -169,7 +169,7 @@ SELECT p.oid::regprocedure AS unpinned_routine, l.lanname
                                     a.aggserialfn, a.aggdeserialfn))
    -- a procedure that COMMITs cannot have a SET clause; it pins the path itself
    AND NOT (p.prokind = 'p' AND p.proname = 'refresh')
- ORDER BY 1::text COLLATE "C";
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- SECURITY DEFINER only with a pinned search_path (0 rows), and how many
 SELECT p.oid::regprocedure AS unsafe_security_definer
