@@ -148,6 +148,7 @@ INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
 INSERT INTO ecpower.order_lines (order_id, line_no, product_id, quantity, price)
      VALUES (1, 1, 1, 2, 12.5);
 SELECT * FROM ecpower.customer_segments(1);
+SELECT stale, running, failures_since_success FROM ecpower.freshness();
 RESET search_path;
 SELECT what AS hostile_call_at_run_time FROM public.hostile_audit;
 
@@ -167,8 +168,9 @@ SELECT p.oid::regprocedure AS unpinned_routine, l.lanname
    AND NOT EXISTS (SELECT 1 FROM pg_aggregate a
                     WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
                                     a.aggserialfn, a.aggdeserialfn))
-   -- a procedure that COMMITs cannot have a SET clause; it pins the path itself
-   AND NOT (p.prokind = 'p' AND p.proname = 'refresh')
+   -- procedures that COMMIT cannot have a SET clause; they pin the path
+   -- with set_config() first (and are called in the run-time part above)
+   AND NOT (p.prokind = 'p' AND p.proname IN ('refresh', 'refresh_if_stale'))
  ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- SECURITY DEFINER only with a pinned search_path (0 rows), and how many

@@ -104,6 +104,7 @@ VALUES
     ('routine', 'fit_models', 'refresh'),
     ('routine', 'fit_predictions', 'refresh'),
     ('routine', 'refresh_predictions', 'refresh'),
+    ('routine', '_require_pg_cron', 'refresh'),
     ('routine', '_in_transaction_block', 'refresh'),
     ('routine', '_refresh_compute', 'refresh'),
     ('routine', '_refresh_run', 'refresh'),
