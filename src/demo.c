@@ -29,15 +29,17 @@
  * triggers (and other triggers not marked ENABLE ALWAYS).  Other callers
  * get ordinary foreign-key checks.
  *
- * Order ids increase with time: the customers pass counts orders per
- * minute of the store's history, and the orders and lines passes number
- * each order from the running total of its minute.
+ * Ids are numbered in insertion order, so that every index but the one on
+ * orders.ordered_at is filled at its right edge: customers in order of
+ * acquisition, each customer's orders consecutively and in time order.
  *
  * src/demo.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <sys/resource.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -61,6 +63,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "ecpower.h"
 #include "demo.h"
@@ -372,8 +375,8 @@ enum
 {
 	CL_ONE, CL_OCCASIONAL, CL_REGULAR, CL_LOYAL, NCLASS
 };
-static const int class_weight[NCLASS] = {5200, 3100, 1250, 450};
-static const int class_continue[NCLASS] = {0, 5500, 8500, 9500};
+static const int class_weight[NCLASS] = {4300, 3500, 1650, 550};
+static const int class_continue[NCLASS] = {0, 6000, 8500, 9500};
 static const int class_gap_pct[NCLASS] = {100, 170, 110, 85};
 
 /* ------------------------------------------------------------------------
@@ -409,7 +412,6 @@ typedef struct DemoOrder
 	int64		total;
 	int64		refunded;
 	int			day;			/* day index of ordered_at */
-	int			minute;			/* minute index, for the order id */
 	int8		sales_channel;
 	int8		acq;
 	int8		source;			/* index into the channel's source table */
@@ -448,6 +450,16 @@ typedef struct DemoCustomer
 	DemoOrder	orders[DEMO_MAX_ORDERS];
 } DemoCustomer;
 
+/* an order waiting to be emitted, with what emitting needs */
+typedef struct ChunkOrder
+{
+	int64		order_id;
+	int64		customer_id;
+	int			fav_type;
+	int			creator;
+	DemoOrder	o;
+} ChunkOrder;
+
 typedef struct DemoGen DemoGen;
 typedef bool (*DemoProducer) (DemoGen *g);
 
@@ -462,9 +474,6 @@ struct DemoGen
 	int8		day_campaign[DEMO_NDAYS];
 	int			day_year[DEMO_NDAYS];
 	int			day_month[DEMO_NDAYS];
-	int			nminutes;
-	uint32	   *minute_base;	/* orders before each minute */
-	uint32	   *minute_next;	/* next order number within each minute */
 
 	/* catalogue */
 	int			nproducts;
@@ -475,8 +484,14 @@ struct DemoGen
 	int		   *type_members[NTYPES];	/* product indexes, by rank */
 	uint64	   *type_cum[NTYPES];
 
-	/* the customer being emitted */
+	/* the customer being simulated */
 	DemoCustomer *cust;
+
+	/* the orders of the customer being emitted */
+	ChunkOrder *chunk;
+	int			chunk_len;
+	int			chunk_pos;		/* next order to emit */
+	int64		orders_emitted;	/* order ids handed out in this pass */
 
 	/* COPY feeding */
 	StringInfoData buf;
@@ -484,7 +499,6 @@ struct DemoGen
 	bool		done;
 	DemoProducer producer;
 	int64		next;			/* next customer or product to emit */
-	int64		orders_total;
 };
 
 /* the generator feeding the COPY in progress (callbacks have no argument) */
@@ -670,10 +684,6 @@ build_calendar(DemoGen *g, EcpCalendar *cal)
 		cum += w;
 		g->day_cum[d] = cum;
 	}
-
-	g->nminutes = (int) ((g->day_start[DEMO_NDAYS] - g->day_start[0]) / USECS_PER_MINUTE) + 1;
-	g->minute_base = palloc0(sizeof(uint32) * g->nminutes);
-	g->minute_next = palloc(sizeof(uint32) * g->nminutes);
 }
 
 /* lowercase, hyphenated URL handle of a title */
@@ -1166,7 +1176,6 @@ make_order(DemoGen *g, DemoCustomer *c, EcpRng *r, int d, int secs,
 
 	o->day = d;
 	o->ordered_at = day_time(g, d, secs);
-	o->minute = (int) ((o->ordered_at - g->day_start[0]) / USECS_PER_MINUTE);
 	o->campaign = g->day_campaign[d];
 	o->is_subscription = (kind == OK_SUB_FIRST || kind == OK_SUB_RECURRING);
 	o->sub_first = (kind == OK_SUB_FIRST);
@@ -1276,7 +1285,7 @@ simulate_customer(DemoGen *g, int64 i)
 			(int64) ecp_rng_range(&r, 20, 900) * USECS_PER_SEC;
 
 	if (fav->consumable && c->fav_type != 3 && c->home_channel == SC_WEB)
-		c->subscriber = ecp_rng_chance(&r, 1800);
+		c->subscriber = ecp_rng_chance(&r, 1200);
 	sub_active = c->subscriber;
 	sub_interval = ecp_rng_chance(&r, 7000) ? 28 : 56;
 	billing_secs = 9 * 3600 + (int) ecp_rng_below(&r, 3600);
@@ -1374,10 +1383,6 @@ produce_customers(DemoGen *g)
 	field_text(b, pl->city);
 	field_bool(b, c->accepts_marketing);
 
-	/* count orders per minute: order ids follow time */
-	for (int k = 0; k < c->norders; k++)
-		g->minute_base[c->orders[k].minute]++;
-	g->orders_total += c->norders;
 	g->next++;
 	return true;
 }
@@ -1400,16 +1405,9 @@ produce_products(DemoGen *g)
 	return true;
 }
 
-/* order id of an order: numbered in minute order */
-static int64
-next_order_id(DemoGen *g, const DemoOrder *o)
-{
-	return ORDER_ID_BASE + 1 + g->minute_next[o->minute]++;
-}
-
 /* utm_campaign of an order, or NULL */
 static const char *
-utm_campaign(DemoGen *g, const DemoOrder *o, char *dst, size_t size)
+utm_campaign(DemoGen *g, const DemoOrder *o, int fav_type, char *dst, size_t size)
 {
 	int			y = g->day_year[o->day];
 	int			m = g->day_month[o->day];
@@ -1417,7 +1415,7 @@ utm_campaign(DemoGen *g, const DemoOrder *o, char *dst, size_t size)
 
 	type_handle = types[o->landing_product >= 0
 						? g->products[o->landing_product].type
-						: g->cust->fav_type].handle;
+						: fav_type].handle;
 	switch (o->acq)
 	{
 		case AC_PAID_SEARCH:
@@ -1460,19 +1458,48 @@ utm_campaign(DemoGen *g, const DemoOrder *o, char *dst, size_t size)
 	}
 }
 
+/*
+ * gather_customer
+ *		Collects the orders of the next customer who has any, numbered from
+ *		the running order count.  False after the last customer.
+ */
+static bool
+gather_customer(DemoGen *g)
+{
+	DemoCustomer *c = g->cust;
+
+	g->chunk_len = 0;
+	g->chunk_pos = 0;
+	while (g->next < g->ncustomers)
+	{
+		CHECK_FOR_INTERRUPTS();
+		simulate_customer(g, g->next++);
+		for (int j = 0; j < c->norders; j++)
+		{
+			ChunkOrder *co = &g->chunk[g->chunk_len++];
+
+			co->order_id = ORDER_ID_BASE + 1 + g->orders_emitted++;
+			co->customer_id = c->customer_id;
+			co->fav_type = c->fav_type;
+			co->creator = c->creator;
+			co->o = c->orders[j];
+		}
+		if (g->chunk_len > 0)
+			return true;
+	}
+	return false;
+}
+
 static bool
 produce_orders(DemoGen *g)
 {
-	DemoCustomer *c = g->cust;
 	StringInfo	b = &g->buf;
 
-	if (g->next >= g->ncustomers)
+	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
 		return false;
-	CHECK_FOR_INTERRUPTS();
-	simulate_customer(g, g->next);
-	for (int k = 0; k < c->norders; k++)
 	{
-		const DemoOrder *o = &c->orders[k];
+		const ChunkOrder *co = &g->chunk[g->chunk_pos++];
+		const DemoOrder *o = &co->o;
 		const char *codes[2];
 		const char *tags[DEMO_MAX_TAGS];
 		char		codebuf[2][24];
@@ -1491,7 +1518,7 @@ produce_orders(DemoGen *g)
 			{
 				case CODE_CREATOR:
 					snprintf(codebuf[i], sizeof(codebuf[i]), "%s15",
-							 creators[c->creator].name);
+							 creators[co->creator].name);
 					codes[i] = codebuf[i];
 					break;
 				case CODE_CAMPAIGN:
@@ -1566,7 +1593,7 @@ produce_orders(DemoGen *g)
 				medium = "influencer";
 				break;
 		}
-		campaign = utm_campaign(g, o, campbuf, sizeof(campbuf));
+		campaign = utm_campaign(g, o, co->fav_type, campbuf, sizeof(campbuf));
 
 		if (o->landing > 0)
 		{
@@ -1583,7 +1610,7 @@ produce_orders(DemoGen *g)
 					break;
 				case 3:
 					len = snprintf(landing, sizeof(landing), "/collections/%s",
-								   types[c->fav_type].handle);
+								   types[co->fav_type].handle);
 					break;
 				default:
 					len = snprintf(landing, sizeof(landing), "/pages/subscribe");
@@ -1596,8 +1623,8 @@ produce_orders(DemoGen *g)
 		}
 
 		put16(b, 16);
-		field_int8(b, next_order_id(g, o));
-		field_int8(b, c->customer_id);
+		field_int8(b, co->order_id);
+		field_int8(b, co->customer_id);
 		field_int8(b, o->ordered_at);
 		field_cents(b, o->total);
 		field_cents(b, o->refunded);
@@ -1616,44 +1643,35 @@ produce_orders(DemoGen *g)
 		else
 			field_null(b);
 	}
-	g->next++;
 	return true;
 }
 
 static bool
 produce_lines(DemoGen *g)
 {
-	DemoCustomer *c = g->cust;
 	StringInfo	b = &g->buf;
+	const ChunkOrder *co;
 
-	if (g->next >= g->ncustomers)
+	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
 		return false;
-	CHECK_FOR_INTERRUPTS();
-	simulate_customer(g, g->next);
-	for (int k = 0; k < c->norders; k++)
+	co = &g->chunk[g->chunk_pos++];
+	for (int i = 0; i < co->o.nlines; i++)
 	{
-		const DemoOrder *o = &c->orders[k];
-		int64		order_id = next_order_id(g, o);
+		const DemoLine *l = &co->o.lines[i];
+		const DemoProduct *p = &g->products[l->product];
+		char		sku[32];
 
-		for (int i = 0; i < o->nlines; i++)
-		{
-			const DemoLine *l = &o->lines[i];
-			const DemoProduct *p = &g->products[l->product];
-			char		sku[32];
-
-			snprintf(sku, sizeof(sku), "%s-%s", p->sku_prefix,
-					 types[p->type].variant[l->variant]);
-			put16(b, 7);
-			field_int8(b, order_id);
-			field_int4(b, i + 1);
-			field_int8(b, p->product_id);
-			field_int8(b, VARIANT_ID_BASE + (int64) l->product * 10 + l->variant + 1);
-			field_text(b, sku);
-			field_int4(b, l->quantity);
-			field_cents(b, l->price);
-		}
+		snprintf(sku, sizeof(sku), "%s-%s", p->sku_prefix,
+				 types[p->type].variant[l->variant]);
+		put16(b, 7);
+		field_int8(b, co->order_id);
+		field_int4(b, i + 1);
+		field_int8(b, p->product_id);
+		field_int8(b, VARIANT_ID_BASE + (int64) l->product * 10 + l->variant + 1);
+		field_text(b, sku);
+		field_int4(b, l->quantity);
+		field_cents(b, l->price);
 	}
-	g->next++;
 	return true;
 }
 
@@ -1719,6 +1737,9 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	List	   *options;
 	CopyFromState cstate;
 	uint64		processed;
+	TimestampTz start;
+	struct rusage ru0,
+				ru1;
 	static const char header[] = "PGCOPY\n\377\r\n";
 
 	rel = table_open(relid, RowExclusiveLock);
@@ -1754,13 +1775,24 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	g->bufpos = 0;
 	g->done = false;
 	g->next = 0;
+	g->orders_emitted = 0;
+	g->chunk_len = 0;
+	g->chunk_pos = 0;
 	g->producer = producer;
 	demo_active = g;
 
+	start = GetCurrentTimestamp();
+	getrusage(RUSAGE_SELF, &ru0);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, demo_copy_source,
 						   attnames, options);
 	processed = CopyFrom(cstate);
 	EndCopyFrom(cstate);
+	getrusage(RUSAGE_SELF, &ru1);
+	elog(DEBUG1, "generate_demo_store: " UINT64_FORMAT " rows into %s in %ld ms (cpu %ld ms)",
+		 processed, RelationGetRelationName(rel),
+		 (long) ((GetCurrentTimestamp() - start) / 1000),
+		 (long) ((ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000 +
+				 (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1000));
 
 	demo_active = NULL;
 	free_parsestate(pstate);
@@ -1844,7 +1876,6 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	int			nestlevel = -1;
-	uint32		running = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1878,6 +1909,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	build_calendar(g, ecp_store_calendar());
 	build_catalog(g);
 	initStringInfo(&g->buf);
+	g->chunk = palloc(sizeof(ChunkOrder) * DEMO_MAX_ORDERS);
 
 	/*
 	 * Rows are consistent by construction: a superuser may skip the per-row
@@ -1899,24 +1931,9 @@ generate_demo_store(PG_FUNCTION_ARGS)
 												 lengthof(product_cols),
 												 produce_products));
 
-	/* order numbers: orders before each minute of the store's history */
-	if (g->orders_total >= PG_UINT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("demo store of %d customers has too many orders", ncustomers)));
-	for (int m = 0; m < g->nminutes; m++)
-	{
-		uint32		cnt = g->minute_base[m];
-
-		g->minute_base[m] = running;
-		running += cnt;
-	}
-
-	memcpy(g->minute_next, g->minute_base, sizeof(uint32) * g->nminutes);
 	values[2] = Int64GetDatum((int64) copy_table(g, rel_orders, order_cols,
 												 lengthof(order_cols),
 												 produce_orders));
-	memcpy(g->minute_next, g->minute_base, sizeof(uint32) * g->nminutes);
 	values[3] = Int64GetDatum((int64) copy_table(g, rel_lines, line_cols,
 												 lengthof(line_cols),
 												 produce_lines));
