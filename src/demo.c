@@ -1468,7 +1468,7 @@ produce_customers(DemoGen *g)
 		tags[ntags++] = "newsletter";
 	if (c->ncounted >= 10)
 		tags[ntags++] = "vip";
-	if (c->subscriber)
+	if (c->subscriber && c->norders > 0)
 		tags[ntags++] = "subscriber";
 	if (c->wholesale && c->norders > 0)
 		tags[ntags++] = "wholesale";
