@@ -82,7 +82,7 @@ if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
         TESTLOGDIR="$ECP_ROOT/tmp_check/tap/log" \
         PG_REGRESS="$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
         ECP_ROOT="$ECP_ROOT" \
-        prove -v test/t/ >tmp_check/tap.log 2>&1
+        prove -v --ext .pl test/t/ >tmp_check/tap.log 2>&1
     cat tmp_check/tap.log
     t=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+).*/\1/p' tmp_check/tap.log)
     f=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' tmp_check/tap.log | awk '{s+=$1} END {print s+0}')

@@ -12,6 +12,48 @@
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION ecpower" to load this file. \quit
+
+/*
+ * Refuse a schema "ecpower" that another role created beforehand (CREATE
+ * EXTENSION would install into it): its owner could drop ecpower's objects
+ * or plant functions and operators that capture calls made with the schema
+ * on search_path.  On CREATE the schema must also be empty.
+ */
+DO $guard$
+DECLARE
+    ext_owner   pg_catalog.oid;
+    nsp         pg_catalog.oid;
+    nsp_owner   pg_catalog.oid;
+BEGIN
+    SELECT e.extowner, n.oid, n.nspowner INTO ext_owner, nsp, nsp_owner
+      FROM pg_catalog.pg_extension e, pg_catalog.pg_namespace n
+     WHERE e.extname OPERATOR(pg_catalog.=) 'ecpower'
+       AND n.nspname OPERATOR(pg_catalog.=) 'ecpower';
+    IF nsp_owner OPERATOR(pg_catalog.<>) ext_owner THEN
+        RAISE EXCEPTION 'schema "ecpower" is owned by role "%", not by the owner of extension ecpower',
+                        pg_catalog.pg_get_userbyid(nsp_owner)
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop the schema that was created beforehand (or make the installing role its owner), then retry.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                    WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                      AND d.refobjid OPERATOR(pg_catalog.=)
+                          (SELECT e.oid FROM pg_catalog.pg_extension e
+                            WHERE e.extname OPERATOR(pg_catalog.=) 'ecpower'))
+       AND (EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                     WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp)
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                        WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp)
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+                        WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp)
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
+                        WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp)) THEN
+        RAISE EXCEPTION 'schema "ecpower" already holds objects'
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'Install ecpower into a fresh database or drop the old schema first.';
+    END IF;
+END
+$guard$;
 /*
  * Input tables: the store's data (SPEC section 2) and the settings row
  * (SPEC section 1).  Users load these with COPY/INSERT, the Shopify importer
@@ -136,3 +178,20 @@ SELECT pg_catalog.pg_extension_config_dump('ecpower.customer_key_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ecpower.products', '');
 SELECT pg_catalog.pg_extension_config_dump('ecpower.orders', '');
 SELECT pg_catalog.pg_extension_config_dump('ecpower.order_lines', '');
+/*
+ * The demo store (README "The demo store"): a deterministic, realistic
+ * Shopify-like store generated in C into the empty input tables.
+ */
+
+CREATE FUNCTION ecpower.generate_demo_store(
+    customers integer DEFAULT 10000,
+    seed integer DEFAULT 42,
+    OUT customer_rows bigint,
+    OUT product_rows bigint,
+    OUT order_rows bigint,
+    OUT order_line_rows bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'generate_demo_store'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ecpower.generate_demo_store(integer, integer) IS
+    'fill the empty input tables with a deterministic demo store (same seed, same rows); returns the row counts';

@@ -214,6 +214,13 @@ $$;
 COMMENT ON FUNCTION ecpower.grant_roles(name, name, name) IS
     'grants ecpower_reader, ecpower_admin and the refresher role their privileges (run again after ALTER EXTENSION UPDATE)';
 
+/*
+ * Hardening of objects released in 0.1.0 (their scripts are frozen: changes
+ * go here, where both a fresh install and the update from 0.1.0 run them).
+ */
+ALTER FUNCTION ecpower.generate_demo_store(integer, integer)
+    SET search_path = pg_catalog, pg_temp;
+
 REVOKE ALL ON SCHEMA ecpower FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA ecpower FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA ecpower FROM PUBLIC;

@@ -98,7 +98,7 @@ my $fingerprint_sql = q{
 	SELECT string_agg(name || ' ' || md5, E'\n' ORDER BY name COLLATE "C") FROM fp;
 };
 my $before = $node->safe_psql('src', $fingerprint_sql);
-like($before, qr/ecpower\.orders 4\d\d\d /, 'the source store has orders');
+like($before, qr/ecpower\.orders [1-9]\d* /, 'the source store has orders');
 like($before, qr/ecpower\.segments [1-9]/, 'the source store has segments');
 my $acl_sql = q{
 	SELECT string_agg(c.relname || ' ' || coalesce(c.relacl::text, ''), E'\n' ORDER BY c.relname COLLATE "C")
