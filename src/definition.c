@@ -1515,6 +1515,10 @@ PG_FUNCTION_INFO_V1(definition_references);
 Datum
 validate_definition(PG_FUNCTION_ARGS)
 {
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment definition at $: expected a rule object, found null")));
 	ecp_definition_check(PG_GETARG_JSONB_P(0), NULL);
 	PG_RETURN_VOID();
 }

@@ -875,7 +875,8 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 		if (sc->any_product)
 		{
 			Datum		d = heap_getattr(tup, a_product, desc, &isnull);
-			IdEntry    *pe = isnull ? NULL : ecp_idhash_lookup(sc->prodhash, DatumGetInt64(d));
+			IdEntry    *pe = (isnull || sc->prodhash == NULL) ? NULL :
+				ecp_idhash_lookup(sc->prodhash, DatumGetInt64(d));
 			uint64	   *ob = lbits + (int64) idx * fw;
 
 			if (pe != NULL)
