@@ -296,6 +296,8 @@ read_int(ParseState *ps, JsonbValue *v, int32 lo, int32 hi, const char *what)
 	{
 		if (lo == 0 && d < 0)
 			bad(ps, "negative day count %g", d);
+		if (lo == 1 && hi == PG_INT32_MAX)
+			bad(ps, "sequence numbers start at 1, found %g", d);
 		bad(ps, "%g is out of range (%d to %d)", d, lo, hi);
 	}
 	return (int32) d;
@@ -483,7 +485,7 @@ parse_period(ParseState *ps, JsonbValue *v, EcpPeriod *p)
 			int			l2;
 
 			if (m != 2)
-				bad(ps, "expected [a, b] (two day counts), found %d items", m);
+				bad(ps, "expected [a, b] (two day counts), found a list of %d", m);
 			l2 = push_index(ps, 0);
 			p->a = read_int(ps, &items[0], 0, 1000000, "a whole number of days");
 			pop(ps, l2);
@@ -562,7 +564,7 @@ parse_cmp_pairs(ParseState *ps, Pair *pairs, int n, EcpCmp *cmp)
 				bad(ps, "expected [lo, hi] (two numbers), found %s", type_name(&pairs[i].val));
 			items = list_items(ps, &pairs[i].val, &m, "numbers");
 			if (m != 2)
-				bad(ps, "expected [lo, hi] (exactly two numbers), found %d items", m);
+				bad(ps, "expected [lo, hi] (exactly two numbers), found a list of %d", m);
 			for (int k = 0; k < 2; k++)
 			{
 				l2 = push_index(ps, k);
@@ -751,7 +753,7 @@ parse_filter(ParseState *ps, JsonbValue *v, int nodeidx)
 				int			l2;
 
 				if (m != 2)
-					bad(ps, "expected [lo, hi] (two sequence numbers), found %d items", m);
+					bad(ps, "expected [lo, hi] (two sequence numbers), found a list of %d", m);
 				l2 = push_index(ps, 0);
 				nd->nth_lo = read_int(ps, &items[0], 1, PG_INT32_MAX, "a sequence number (1 or more)");
 				pop(ps, l2);
@@ -940,7 +942,7 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 				bad(ps, "unknown key \"%s\" in rfm; expected r, f or m", k);
 			items = list_items(ps, &pairs[i].val, &m, "scores");
 			if (m != 2)
-				bad(ps, "expected [lo, hi] (two scores 1..5), found %d items", m);
+				bad(ps, "expected [lo, hi] (two scores 1..5), found a list of %d", m);
 			l2 = push_index(ps, 0);
 			lo = read_int(ps, &items[0], 1, 5, "a score from 1 to 5");
 			pop(ps, l2);
