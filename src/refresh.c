@@ -61,8 +61,10 @@ ecp_rfm_store(EcpEval *ev, int64 run_id)
 		elog(ERROR, "could not delete from ecpower.rfm");
 	plan = SPI_prepare("INSERT INTO ecpower.rfm (run_id, customer_id, recency_days,"
 					   " order_count, revenue, r, f, m, fm, rfm_group)"
-					   " SELECT $1, u.* FROM pg_catalog.unnest($2, $3, $4, $5, $6, $7,"
-					   " $8, $9, $10) AS u",
+					   " SELECT $1, u.* FROM ROWS FROM (pg_catalog.unnest($2),"
+					   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+					   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+					   " pg_catalog.unnest($9), pg_catalog.unnest($10)) AS u",
 					   10, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the RFM insert: %s",

@@ -196,10 +196,13 @@ BEGIN
     -- transaction 3: unlock and report
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
-    IF v_failed THEN
+    IF v_failed AND COALESCE(v_detail, '') OPERATOR(pg_catalog.=) '' THEN
         RAISE EXCEPTION '%', v_msg
             USING ERRCODE = v_state,
-                  DETAIL = COALESCE(v_detail, ''),
+                  HINT = pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run);
+    ELSIF v_failed THEN
+        RAISE EXCEPTION '%', v_msg
+            USING ERRCODE = v_state, DETAIL = v_detail,
                   HINT = pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run);
     END IF;
 END
