@@ -4,6 +4,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;
 RESET client_min_messages;
+SET DateStyle = 'ISO, YMD';
+SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 CREATE FUNCTION pg_temp.verdict(d jsonb) RETURNS text LANGUAGE plpgsql AS $$

@@ -8,6 +8,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;
 RESET client_min_messages;
+SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'UTC';
 \set ECHO none
 \i test/fixtures/segment_store.sql

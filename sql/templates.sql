@@ -5,6 +5,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;
 RESET client_min_messages;
+SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 \set ECHO none
