@@ -47,6 +47,7 @@
 #include "common/hashfn.h"
 #include "common/int.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "funcapi.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -277,6 +278,34 @@ attnum(Relation rel, const char *name)
 	return InvalidAttrNumber;
 }
 
+/*
+ * next_row
+ *		Fetch the next tuple of a scan and deform all its columns at once
+ *		(heap_getattr() per column would walk the tuple again for every
+ *		column after the first variable-length one).
+ */
+static bool
+next_row(TableScanDesc scan, TupleDesc desc, Datum *values, bool *nulls)
+{
+	HeapTuple	tup = heap_getnext(scan, ForwardScanDirection);
+
+	if (tup == NULL)
+		return false;
+	heap_deform_tuple(tup, desc, values, nulls);
+	return true;
+}
+
+/* initial capacity for a table's rows: the planner's estimate, or 'dflt' */
+static int64
+expected_rows(Relation rel, int64 dflt)
+{
+	double		est = rel->rd_rel->reltuples;
+
+	if (est <= 0 || est > 1e9)
+		return dflt;
+	return Max(dflt, (int64) (est * 1.05) + 16);
+}
+
 /* grow a huge array to hold at least 'need' elements */
 static void *
 grow(void *p, int64 *cap, int64 need, Size elsize)
@@ -340,7 +369,10 @@ typedef struct EvalScan
 {
 	EcpEval    *ev;
 	MemoryContext scratch;
-	ecp_idhash_hash *custhash;
+	ecp_idhash_hash *custhash;	/* customer_id -> index, or: */
+	int32	   *custdirect;		/* customer_id - custmin -> index (dense ids) */
+	int64		custmin;
+	int64		custrange;
 	/* filters */
 	Bound	   *fperiod;		/* per filter */
 	int		   *scalar;			/* filters with period/discount/subscription/total */
@@ -460,8 +492,9 @@ scan_customers(EvalScan *sc)
 	AttrNumber	a_accepts = attnum(rel, "accepts_marketing");
 	AttrNumber	a_created = attnum(rel, "created_at");
 	TableScanDesc scan;
-	HeapTuple	tup;
-	int64		cap = 1024;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	int64		cap = expected_rows(rel, 1024);
 	int64		n = 0;
 	int			cw = ev->cwords;
 	uint64	   *acc = palloc(sizeof(uint64) * cw);
@@ -475,16 +508,11 @@ scan_customers(EvalScan *sc)
 	ev->cust_id = palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
 	ev->ckey = palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
 	ev->cbits = palloc_extended(sizeof(uint64) * cw * cap, MCXT_ALLOC_HUGE);
-	sc->custhash = ecp_idhash_create(CurrentMemoryContext,
-									 Max(1024, (uint32) Min(rel->rd_rel->reltuples, 1e8) + 1),
-									 NULL);
 
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (next_row(scan, desc, values, nulls))
 	{
 		bool		isnull;
-		bool		found;
-		IdEntry    *e;
 		MemoryContext old;
 
 		if ((n & 0x3FFF) == 0)
@@ -504,10 +532,8 @@ scan_customers(EvalScan *sc)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many customers for the segment engine")));
-		ev->cust_id[n] = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
-		ev->ckey[n] = DatumGetInt32(heap_getattr(tup, a_ckey, desc, &isnull));
-		e = ecp_idhash_insert(sc->custhash, ev->cust_id[n], &found);
-		e->idx = (int32) n;
+		ev->cust_id[n] = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
+		ev->ckey[n] = DatumGetInt32((isnull = nulls[(a_ckey) - 1], values[(a_ckey) - 1]));
 
 		memset(acc, 0, sizeof(uint64) * cw);
 		if (prog->ncust > 0)
@@ -519,7 +545,7 @@ scan_customers(EvalScan *sc)
 
 				if (sc->cdict[t] == NULL)
 					continue;
-				d = heap_getattr(tup, a_text[t], desc, &isnull);
+				d = (isnull = nulls[(a_text[t]) - 1], values[(a_text[t]) - 1]);
 				if (isnull)
 					continue;
 				if (t == ECP_CF_TAG)
@@ -551,13 +577,13 @@ scan_customers(EvalScan *sc)
 
 				if (cc->field == ECP_CF_ACCEPTS_MARKETING)
 				{
-					d = heap_getattr(tup, a_accepts, desc, &isnull);
+					d = (isnull = nulls[(a_accepts) - 1], values[(a_accepts) - 1]);
 					if (!isnull && DatumGetBool(d) == cc->flag)
 						bit_set(acc, c);
 				}
 				else if (cc->field == ECP_CF_CREATED)
 				{
-					d = heap_getattr(tup, a_created, desc, &isnull);
+					d = (isnull = nulls[(a_created) - 1], values[(a_created) - 1]);
 					if (!isnull)
 					{
 						DateADT		day = ecp_local_date(ev->cal, DatumGetTimestampTz(d));
@@ -578,6 +604,62 @@ scan_customers(EvalScan *sc)
 	ev->ncust = (int32) n;
 }
 
+/*
+ * Index customers by id: a direct table when the ids are dense enough (at
+ * most 4 slots per customer), else a hash table.  Orders look their
+ * customer up once each, and a random probe into a small dense table is
+ * much cheaper than into a hash table.
+ */
+static void
+index_customers(EvalScan *sc)
+{
+	EcpEval    *ev = sc->ev;
+	int64		lo = PG_INT64_MAX;
+	int64		hi = PG_INT64_MIN;
+
+	for (int32 c = 0; c < ev->ncust; c++)
+	{
+		lo = Min(lo, ev->cust_id[c]);
+		hi = Max(hi, ev->cust_id[c]);
+	}
+	if (ev->ncust > 0 && hi - lo >= 0 && hi - lo < (int64) ev->ncust * 4 + 1024)
+	{
+		sc->custmin = lo;
+		sc->custrange = hi - lo + 1;
+		sc->custdirect = palloc_extended(sizeof(int32) * sc->custrange, MCXT_ALLOC_HUGE);
+		memset(sc->custdirect, 0xFF, sizeof(int32) * sc->custrange);	/* -1 */
+		for (int32 c = 0; c < ev->ncust; c++)
+			sc->custdirect[ev->cust_id[c] - lo] = c;
+		return;
+	}
+	sc->custhash = ecp_idhash_create(CurrentMemoryContext, Max(1024, ev->ncust + 1), NULL);
+	for (int32 c = 0; c < ev->ncust; c++)
+	{
+		bool		found;
+		IdEntry    *e = ecp_idhash_insert(sc->custhash, ev->cust_id[c], &found);
+
+		e->idx = c;
+	}
+}
+
+/* index of a customer id, or -1 */
+static inline int32
+customer_index(EvalScan *sc, int64 id)
+{
+	if (sc->custdirect)
+	{
+		if (id < sc->custmin || id - sc->custmin >= sc->custrange)
+			return -1;
+		return sc->custdirect[id - sc->custmin];
+	}
+	else
+	{
+		IdEntry    *e = ecp_idhash_lookup(sc->custhash, id);
+
+		return e ? e->idx : -1;
+	}
+}
+
 /* pass 2: products */
 static void
 scan_products(EvalScan *sc)
@@ -589,7 +671,8 @@ scan_products(EvalScan *sc)
 	AttrNumber	a_id = attnum(rel, "product_id");
 	AttrNumber	a_attr[ECP_NTEXT_FIELDS];
 	TableScanDesc scan;
-	HeapTuple	tup;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	int64		cap = 256;
 	int64		n = 0;
 	int			fw = ev->fwords;
@@ -604,7 +687,7 @@ scan_products(EvalScan *sc)
 	sc->pbits = palloc_extended(sizeof(uint64) * fw * cap, MCXT_ALLOC_HUGE);
 	sc->prodhash = ecp_idhash_create(CurrentMemoryContext, 1024, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (next_row(scan, desc, values, nulls))
 	{
 		bool		isnull;
 		bool		found;
@@ -618,7 +701,7 @@ scan_products(EvalScan *sc)
 		sc->pbits = grow(sc->pbits, &cap, n + 1, sizeof(uint64) * fw);
 		ok = sc->pbits + n * fw;
 		memcpy(ok, sc->all, sizeof(uint64) * fw);
-		id = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
+		id = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
 		e = ecp_idhash_insert(sc->prodhash, id, &found);
 		e->idx = (int32) n;
 
@@ -630,7 +713,7 @@ scan_products(EvalScan *sc)
 			if (sc->dict[t] == NULL)
 				continue;
 			memset(acc, 0, sizeof(uint64) * fw);
-			d = heap_getattr(tup, a_attr[t], desc, &isnull);
+			d = (isnull = nulls[(a_attr[t]) - 1], values[(a_attr[t]) - 1]);
 			if (!isnull)
 			{
 				if (t == ECP_TF_PRODUCT_TAG)
@@ -676,8 +759,9 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 	AttrNumber	a_cancelled = attnum(rel, "cancelled_at");
 	AttrNumber	a_text[ECP_FIRST_PRODUCT_FIELD];
 	TableScanDesc scan;
-	HeapTuple	tup;
-	int64		cap = 4096;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	int64		cap = expected_rows(rel, 4096);
 	int64		n = 0;
 	int64		rows = 0;
 	int			fw = ev->fwords;
@@ -704,11 +788,11 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 									   NULL);
 
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (next_row(scan, desc, values, nulls))
 	{
 		bool		isnull;
 		TimestampTz at;
-		IdEntry    *ce;
+		int32		cidx;
 		EcpOrder   *o;
 		uint64	   *ok;
 		int64		total,
@@ -717,15 +801,14 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 
 		if ((++rows & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		(void) heap_getattr(tup, a_cancelled, desc, &isnull);
+		(void) (isnull = nulls[(a_cancelled) - 1], values[(a_cancelled) - 1]);
 		if (!isnull)
 			continue;
-		at = DatumGetTimestampTz(heap_getattr(tup, a_at, desc, &isnull));
+		at = DatumGetTimestampTz((isnull = nulls[(a_at) - 1], values[(a_at) - 1]));
 		if (at > ev->as_of)
 			continue;
-		ce = ecp_idhash_lookup(sc->custhash,
-							   DatumGetInt64(heap_getattr(tup, a_cust, desc, &isnull)));
-		if (ce == NULL)
+		cidx = customer_index(sc, DatumGetInt64(values[a_cust - 1]));
+		if (cidx < 0)
 			continue;			/* a customer inserted after our snapshot */
 
 		if (n >= cap)
@@ -738,14 +821,14 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 			cap = c2;
 		}
 		o = &ev->orders[n];
-		o->order_id = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
+		o->order_id = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
 		o->ordered_at = at;
-		o->cust = ce->idx;
+		o->cust = cidx;
 		o->day = ecp_local_date(ev->cal, at);
 		o->items = 0;
 		o->pad = 0;
-		total = ecp_numeric_to_cents(heap_getattr(tup, a_total, desc, &isnull));
-		refunded = ecp_numeric_to_cents(heap_getattr(tup, a_refunded, desc, &isnull));
+		total = ecp_numeric_to_cents((isnull = nulls[(a_total) - 1], values[(a_total) - 1]));
+		refunded = ecp_numeric_to_cents((isnull = nulls[(a_refunded) - 1], values[(a_refunded) - 1]));
 		if (pg_sub_s64_overflow(total, refunded, &o->net))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -764,7 +847,7 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 				if (sc->dict[t] == NULL)
 					continue;
 				memset(acc, 0, sizeof(uint64) * fw);
-				d = heap_getattr(tup, a_text[t], desc, &isnull);
+				d = (isnull = nulls[(a_text[t]) - 1], values[(a_text[t]) - 1]);
 				if (!isnull)
 				{
 					if (t == ECP_TF_ORDER_TAG || t == ECP_TF_DISCOUNT_CODE)
@@ -791,7 +874,7 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 				if (has_codes < 0)
 				{
 					MemoryContext old = MemoryContextSwitchTo(sc->scratch);
-					ArrayType  *codes = DatumGetArrayTypeP(heap_getattr(tup, a_codes, desc, &isnull));
+					ArrayType  *codes = DatumGetArrayTypeP((isnull = nulls[(a_codes) - 1], values[(a_codes) - 1]));
 
 					has_codes = ArrayGetNItems(ARR_NDIM(codes), ARR_DIMS(codes)) > 0;
 					MemoryContextSwitchTo(old);
@@ -800,7 +883,7 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 				pass = has_codes == flt->has_discount;
 			}
 			if (pass && flt->subscription >= 0)
-				pass = DatumGetBool(heap_getattr(tup, a_sub, desc, &isnull)) ==
+				pass = DatumGetBool((isnull = nulls[(a_sub) - 1], values[(a_sub) - 1])) ==
 					(flt->subscription == 1);
 			if (pass && flt->has_total)
 				pass = ecp_cmp_holds(&flt->total, (double) o->net / 100.0);
@@ -837,7 +920,8 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 	AttrNumber	a_sku = attnum(rel, "sku");
 	AttrNumber	a_qty = attnum(rel, "quantity");
 	TableScanDesc scan;
-	HeapTuple	tup;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	int			fw = ev->fwords;
 	uint64	   *lbits = NULL;
 	uint64	   *acc = palloc(sizeof(uint64) * fw);
@@ -849,7 +933,7 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 								MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (next_row(scan, desc, values, nulls))
 	{
 		bool		isnull;
 		IdEntry    *oe;
@@ -858,13 +942,13 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 		if ((++rows & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		oe = ecp_idhash_lookup(orderhash,
-							   DatumGetInt64(heap_getattr(tup, a_order, desc, &isnull)));
+							   DatumGetInt64((isnull = nulls[(a_order) - 1], values[(a_order) - 1])));
 		if (oe == NULL)
 			continue;			/* not a counted order */
 		idx = oe->idx;
 		if (ev->prog->needs_items)
 		{
-			int32		q = DatumGetInt32(heap_getattr(tup, a_qty, desc, &isnull));
+			int32		q = DatumGetInt32((isnull = nulls[(a_qty) - 1], values[(a_qty) - 1]));
 
 			if (pg_add_s32_overflow(ev->orders[idx].items, q, &ev->orders[idx].items))
 				ereport(ERROR,
@@ -874,7 +958,7 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 		}
 		if (sc->any_product)
 		{
-			Datum		d = heap_getattr(tup, a_product, desc, &isnull);
+			Datum		d = (isnull = nulls[(a_product) - 1], values[(a_product) - 1]);
 			IdEntry    *pe = (isnull || sc->prodhash == NULL) ? NULL :
 				ecp_idhash_lookup(sc->prodhash, DatumGetInt64(d));
 			uint64	   *ob = lbits + (int64) idx * fw;
@@ -891,7 +975,7 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 				MemoryContext old = MemoryContextSwitchTo(sc->scratch);
 
 				memset(acc, 0, sizeof(uint64) * fw);
-				d = heap_getattr(tup, a_sku, desc, &isnull);
+				d = (isnull = nulls[(a_sku) - 1], values[(a_sku) - 1]);
 				if (!isnull)
 					dict_or_text(sc->dict[ECP_TF_SKU], d, acc);
 				for (int w = 0; w < fw; w++)
@@ -1162,7 +1246,7 @@ customer_measures(EcpEval *ev)
  *		result of root r.  RFM scores, when the program uses them, must be
  *		in ev->rfm already.
  */
-static void
+void
 ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
 				  const uint64 **bits, bool *res)
 {
@@ -1176,6 +1260,18 @@ ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
 	cv.res = res;
 	for (int r = 0; r < ev->prog->nroots; r++)
 		res[r] = eval_node(ev->prog->roots[r].node, &cv);
+}
+
+/* log (DEBUG1) the time a phase took and start timing the next */
+static void
+phase_done(instr_time *start, const char *phase)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "ecpower evaluation: %s took %.3f s", phase, INSTR_TIME_GET_DOUBLE(now));
+	INSTR_TIME_SET_CURRENT(*start);
 }
 
 /*
@@ -1197,7 +1293,9 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	bool	   *res;
 	int64		idcap = 1024;
 	int			last = prog->nroots - 1;
+	instr_time	t;
 
+	INSTR_TIME_SET_CURRENT(t);
 	ev->prog = prog;
 	ev->as_of = as_of;
 	ev->cal = ecp_store_calendar();
@@ -1214,15 +1312,23 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	build_dicts(&sc);
 
 	scan_customers(&sc);
+	index_customers(&sc);
+	phase_done(&t, "customers");
 	if (sc.any_prodattr)
 		scan_products(&sc);
 	scan_orders(&sc, &orderhash);
+	phase_done(&t, "orders");
 	if (prog->needs_lines)
+	{
 		scan_lines(&sc, orderhash);
+		phase_done(&t, "order_lines");
+	}
 	if (orderhash)
 		ecp_idhash_destroy(orderhash);
-	ecp_idhash_destroy(sc.custhash);
+	if (sc.custhash)
+		ecp_idhash_destroy(sc.custhash);
 	group_orders(ev);
+	phase_done(&t, "grouping");
 
 	ev->rfm = palloc_extended(sizeof(EcpRfm) * Max(ev->ncust, 1),
 							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -1230,6 +1336,7 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	{
 		customer_measures(ev);
 		ecp_rfm_scores(ev->ncust, ev->cust_start, ev->recency, ev->revenue, ev->rfm);
+		phase_done(&t, "rfm");
 	}
 
 	/* per customer: every root, in dependency order */
@@ -1276,6 +1383,7 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	}
 	for (int r = 0; r < prog->nroots; r++)
 		roaring_bitmap_run_optimize(ev->members[r]);
+	phase_done(&t, "evaluation");
 	if (collect_ids)
 		qsort(ev->ids, ev->nids, sizeof(int64), cmp_int64);
 	MemoryContextDelete(sc.scratch);

@@ -90,4 +90,15 @@ typedef struct EcpEval
 extern EcpEval *ecp_eval_run(EcpProgram *prog, TimestampTz as_of,
 							 bool want_rfm, bool collect_ids);
 
+/*
+ * The per-customer step: evaluate every root for customer index c from its
+ * n counted orders, ranked by (ordered_at, order_id), and their filter bits
+ * (ev->fwords words each); res[r] receives root r's result.  ev must carry
+ * the program, as_of_date, the customer condition bits (ev->cbits) and,
+ * when the program uses RFM, ev->rfm.  An incremental refresh can feed this
+ * from cached per-customer profiles instead of ecp_eval_run()'s scans.
+ */
+extern void ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
+							  const uint64 **bits, bool *res);
+
 #endif							/* ECP_EVALUATE_H */
