@@ -278,6 +278,10 @@ attnum(Relation rel, const char *name)
 	return InvalidAttrNumber;
 }
 
+/* a column of the row deformed by next_row() into values/nulls */
+#define COLUMN(att)			(values[(att) - 1])
+#define COLUMN_NULL(att)	(nulls[(att) - 1])
+
 /*
  * next_row
  *		Fetch the next tuple of a scan and deform all its columns at once
@@ -512,7 +516,6 @@ scan_customers(EvalScan *sc)
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
 	{
-		bool		isnull;
 		MemoryContext old;
 
 		if ((n & 0x3FFF) == 0)
@@ -532,8 +535,8 @@ scan_customers(EvalScan *sc)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many customers for the segment engine")));
-		ev->cust_id[n] = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
-		ev->ckey[n] = DatumGetInt32((isnull = nulls[(a_ckey) - 1], values[(a_ckey) - 1]));
+		ev->cust_id[n] = DatumGetInt64(COLUMN(a_id));
+		ev->ckey[n] = DatumGetInt32(COLUMN(a_ckey));
 
 		memset(acc, 0, sizeof(uint64) * cw);
 		if (prog->ncust > 0)
@@ -541,12 +544,9 @@ scan_customers(EvalScan *sc)
 			old = MemoryContextSwitchTo(sc->scratch);
 			for (int t = 0; t < ECP_NCUST_TEXT_FIELDS; t++)
 			{
-				Datum		d;
+				Datum		d = COLUMN(a_text[t]);
 
-				if (sc->cdict[t] == NULL)
-					continue;
-				d = (isnull = nulls[(a_text[t]) - 1], values[(a_text[t]) - 1]);
-				if (isnull)
+				if (sc->cdict[t] == NULL || COLUMN_NULL(a_text[t]))
 					continue;
 				if (t == ECP_CF_TAG)
 					dict_or_array(sc->cdict[t], d, acc);
@@ -573,20 +573,19 @@ scan_customers(EvalScan *sc)
 			for (int c = 0; c < prog->ncust; c++)
 			{
 				EcpCustCond *cc = &prog->cust[c];
-				Datum		d;
 
 				if (cc->field == ECP_CF_ACCEPTS_MARKETING)
 				{
-					d = (isnull = nulls[(a_accepts) - 1], values[(a_accepts) - 1]);
-					if (!isnull && DatumGetBool(d) == cc->flag)
+					if (!COLUMN_NULL(a_accepts) &&
+						DatumGetBool(COLUMN(a_accepts)) == cc->flag)
 						bit_set(acc, c);
 				}
 				else if (cc->field == ECP_CF_CREATED)
 				{
-					d = (isnull = nulls[(a_created) - 1], values[(a_created) - 1]);
-					if (!isnull)
+					if (!COLUMN_NULL(a_created))
 					{
-						DateADT		day = ecp_local_date(ev->cal, DatumGetTimestampTz(d));
+						DateADT		day = ecp_local_date(ev->cal,
+														 DatumGetTimestampTz(COLUMN(a_created)));
 
 						if (day >= sc->cperiod[c].lo && day <= sc->cperiod[c].hi)
 							bit_set(acc, c);
@@ -602,6 +601,30 @@ scan_customers(EvalScan *sc)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	ev->ncust = (int32) n;
+}
+
+/*
+ * AND into 'ok' the verdict of text field t on one value (a text or, for
+ * is_array, a text[] datum; isnull for SQL NULL): a filter using the field
+ * passes when the value, or one element, is in its list.  'acc' is scratch
+ * of fwords words; call in the scratch memory context.
+ */
+static void
+match_text_field(EvalScan *sc, int t, Datum d, bool isnull, bool is_array,
+				 uint64 *ok, uint64 *acc)
+{
+	int			fw = sc->ev->fwords;
+
+	memset(acc, 0, sizeof(uint64) * fw);
+	if (!isnull)
+	{
+		if (is_array)
+			dict_or_array(sc->dict[t], d, acc);
+		else
+			dict_or_text(sc->dict[t], d, acc);
+	}
+	for (int w = 0; w < fw; w++)
+		ok[w] &= acc[w] | ~sc->uses[t][w];
 }
 
 /*
@@ -689,7 +712,6 @@ scan_products(EvalScan *sc)
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
 	{
-		bool		isnull;
 		bool		found;
 		int64		id;
 		IdEntry    *e;
@@ -701,28 +723,17 @@ scan_products(EvalScan *sc)
 		sc->pbits = grow(sc->pbits, &cap, n + 1, sizeof(uint64) * fw);
 		ok = sc->pbits + n * fw;
 		memcpy(ok, sc->all, sizeof(uint64) * fw);
-		id = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
+		id = DatumGetInt64(COLUMN(a_id));
 		e = ecp_idhash_insert(sc->prodhash, id, &found);
 		e->idx = (int32) n;
 
 		old = MemoryContextSwitchTo(sc->scratch);
 		for (int t = ECP_TF_PRODUCT_TYPE; t < ECP_NTEXT_FIELDS; t++)
 		{
-			Datum		d;
-
 			if (sc->dict[t] == NULL)
 				continue;
-			memset(acc, 0, sizeof(uint64) * fw);
-			d = (isnull = nulls[(a_attr[t]) - 1], values[(a_attr[t]) - 1]);
-			if (!isnull)
-			{
-				if (t == ECP_TF_PRODUCT_TAG)
-					dict_or_array(sc->dict[t], d, acc);
-				else
-					dict_or_text(sc->dict[t], d, acc);
-			}
-			for (int w = 0; w < fw; w++)
-				ok[w] &= acc[w] | ~sc->uses[t][w];
+			match_text_field(sc, t, COLUMN(a_attr[t]), COLUMN_NULL(a_attr[t]),
+							 t == ECP_TF_PRODUCT_TAG, ok, acc);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(sc->scratch);
@@ -790,7 +801,6 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
 	{
-		bool		isnull;
 		TimestampTz at;
 		int32		cidx;
 		EcpOrder   *o;
@@ -801,10 +811,9 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 
 		if ((++rows & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		(void) (isnull = nulls[(a_cancelled) - 1], values[(a_cancelled) - 1]);
-		if (!isnull)
+		if (!COLUMN_NULL(a_cancelled))
 			continue;
-		at = DatumGetTimestampTz((isnull = nulls[(a_at) - 1], values[(a_at) - 1]));
+		at = DatumGetTimestampTz(COLUMN(a_at));
 		if (at > ev->as_of)
 			continue;
 		cidx = customer_index(sc, DatumGetInt64(values[a_cust - 1]));
@@ -821,14 +830,14 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 			cap = c2;
 		}
 		o = &ev->orders[n];
-		o->order_id = DatumGetInt64((isnull = nulls[(a_id) - 1], values[(a_id) - 1]));
+		o->order_id = DatumGetInt64(COLUMN(a_id));
 		o->ordered_at = at;
 		o->cust = cidx;
 		o->day = ecp_local_date(ev->cal, at);
 		o->items = 0;
 		o->pad = 0;
-		total = ecp_numeric_to_cents((isnull = nulls[(a_total) - 1], values[(a_total) - 1]));
-		refunded = ecp_numeric_to_cents((isnull = nulls[(a_refunded) - 1], values[(a_refunded) - 1]));
+		total = ecp_numeric_to_cents(COLUMN(a_total));
+		refunded = ecp_numeric_to_cents(COLUMN(a_refunded));
 		if (pg_sub_s64_overflow(total, refunded, &o->net))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -842,21 +851,10 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 
 			for (int t = 0; t < ECP_FIRST_PRODUCT_FIELD; t++)
 			{
-				Datum		d;
-
 				if (sc->dict[t] == NULL)
 					continue;
-				memset(acc, 0, sizeof(uint64) * fw);
-				d = (isnull = nulls[(a_text[t]) - 1], values[(a_text[t]) - 1]);
-				if (!isnull)
-				{
-					if (t == ECP_TF_ORDER_TAG || t == ECP_TF_DISCOUNT_CODE)
-						dict_or_array(sc->dict[t], d, acc);
-					else
-						dict_or_text(sc->dict[t], d, acc);
-				}
-				for (int w = 0; w < fw; w++)
-					ok[w] &= acc[w] | ~sc->uses[t][w];
+				match_text_field(sc, t, COLUMN(a_text[t]), COLUMN_NULL(a_text[t]),
+								 t == ECP_TF_ORDER_TAG || t == ECP_TF_DISCOUNT_CODE, ok, acc);
 			}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(sc->scratch);
@@ -874,7 +872,7 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 				if (has_codes < 0)
 				{
 					MemoryContext old = MemoryContextSwitchTo(sc->scratch);
-					ArrayType  *codes = DatumGetArrayTypeP((isnull = nulls[(a_codes) - 1], values[(a_codes) - 1]));
+					ArrayType  *codes = DatumGetArrayTypeP(COLUMN(a_codes));
 
 					has_codes = ArrayGetNItems(ARR_NDIM(codes), ARR_DIMS(codes)) > 0;
 					MemoryContextSwitchTo(old);
@@ -883,7 +881,7 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 				pass = has_codes == flt->has_discount;
 			}
 			if (pass && flt->subscription >= 0)
-				pass = DatumGetBool((isnull = nulls[(a_sub) - 1], values[(a_sub) - 1])) ==
+				pass = DatumGetBool(COLUMN(a_sub)) ==
 					(flt->subscription == 1);
 			if (pass && flt->has_total)
 				pass = ecp_cmp_holds(&flt->total, (double) o->net / 100.0);
@@ -935,20 +933,19 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
 	{
-		bool		isnull;
 		IdEntry    *oe;
 		int32		idx;
 
 		if ((++rows & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		oe = ecp_idhash_lookup(orderhash,
-							   DatumGetInt64((isnull = nulls[(a_order) - 1], values[(a_order) - 1])));
+							   DatumGetInt64(COLUMN(a_order)));
 		if (oe == NULL)
 			continue;			/* not a counted order */
 		idx = oe->idx;
 		if (ev->prog->needs_items)
 		{
-			int32		q = DatumGetInt32((isnull = nulls[(a_qty) - 1], values[(a_qty) - 1]));
+			int32		q = DatumGetInt32(COLUMN(a_qty));
 
 			if (pg_add_s32_overflow(ev->orders[idx].items, q, &ev->orders[idx].items))
 				ereport(ERROR,
@@ -958,9 +955,8 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 		}
 		if (sc->any_product)
 		{
-			Datum		d = (isnull = nulls[(a_product) - 1], values[(a_product) - 1]);
-			IdEntry    *pe = (isnull || sc->prodhash == NULL) ? NULL :
-				ecp_idhash_lookup(sc->prodhash, DatumGetInt64(d));
+			IdEntry    *pe = (COLUMN_NULL(a_product) || sc->prodhash == NULL) ? NULL :
+				ecp_idhash_lookup(sc->prodhash, DatumGetInt64(COLUMN(a_product)));
 			uint64	   *ob = lbits + (int64) idx * fw;
 
 			if (pe != NULL)
@@ -974,12 +970,8 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 			{
 				MemoryContext old = MemoryContextSwitchTo(sc->scratch);
 
-				memset(acc, 0, sizeof(uint64) * fw);
-				d = (isnull = nulls[(a_sku) - 1], values[(a_sku) - 1]);
-				if (!isnull)
-					dict_or_text(sc->dict[ECP_TF_SKU], d, acc);
-				for (int w = 0; w < fw; w++)
-					lineok[w] &= acc[w] | ~sc->uses[ECP_TF_SKU][w];
+				match_text_field(sc, ECP_TF_SKU, COLUMN(a_sku), COLUMN_NULL(a_sku),
+								 false, lineok, acc);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(sc->scratch);
 			}
