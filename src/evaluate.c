@@ -754,7 +754,7 @@ scan_products(EvalScan *sc)
 
 /* pass 3: counted orders */
 static void
-scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
+scan_orders(EvalScan *sc)
 {
 	EcpEval    *ev = sc->ev;
 	EcpProgram *prog = ev->prog;
@@ -793,10 +793,6 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 
 	ev->orders = palloc_extended(sizeof(EcpOrder) * cap, MCXT_ALLOC_HUGE);
 	ev->obits = palloc_extended(sizeof(uint64) * fw * cap, MCXT_ALLOC_HUGE);
-	if (prog->needs_lines)
-		*orderhash = ecp_idhash_create(CurrentMemoryContext,
-									   Max(1024, (uint32) Min(rel->rd_rel->reltuples, 1e9) + 1),
-									   NULL);
 
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
@@ -888,13 +884,6 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 			if (!pass)
 				bit_clear(ok, f);
 		}
-		if (prog->needs_lines)
-		{
-			bool		found;
-			IdEntry    *oe = ecp_idhash_insert(*orderhash, o->order_id, &found);
-
-			oe->idx = (int32) n;
-		}
 		n++;
 		if (n >= PG_INT32_MAX)
 			ereport(ERROR,
@@ -906,9 +895,78 @@ scan_orders(EvalScan *sc, ecp_idhash_hash **orderhash)
 	ev->norders = n;
 }
 
+/*
+ * Counted orders by order_id, for the order_lines pass: the ids sorted,
+ * with each one's index.  Lines usually come in the order of their orders,
+ * so a lookup first tries the slot after the previous hit, then bisects;
+ * both are far cheaper than probing a hash table of millions of entries.
+ */
+typedef struct OrderIndex
+{
+	int64		n;
+	int64	   *ids;			/* ascending */
+	int32	   *idx;			/* index into ev->orders */
+	int64		hint;			/* position of the previous hit */
+} OrderIndex;
+
+static int
+cmp_order_id(const void *a, const void *b, void *arg)
+{
+	const EcpOrder *orders = (const EcpOrder *) arg;
+	int64		x = orders[*(const int32 *) a].order_id;
+	int64		y = orders[*(const int32 *) b].order_id;
+
+	return (x > y) - (x < y);
+}
+
+static void
+order_index_build(EcpEval *ev, OrderIndex *ix)
+{
+	ix->n = ev->norders;
+	ix->hint = 0;
+	ix->idx = palloc_extended(sizeof(int32) * Max(ix->n, 1), MCXT_ALLOC_HUGE);
+	ix->ids = palloc_extended(sizeof(int64) * Max(ix->n, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < ix->n; i++)
+		ix->idx[i] = (int32) i;
+	/* orders are often stored in id order; qsort detects presorted input */
+	qsort_arg(ix->idx, ix->n, sizeof(int32), cmp_order_id, ev->orders);
+	for (int64 i = 0; i < ix->n; i++)
+		ix->ids[i] = ev->orders[ix->idx[i]].order_id;
+}
+
+/* index of the counted order with this id, or -1 */
+static inline int32
+order_lookup(OrderIndex *ix, int64 id)
+{
+	int64		lo = 0;
+	int64		hi = ix->n - 1;
+
+	if (ix->n == 0)
+		return -1;
+	if (ix->ids[ix->hint] == id)
+		return ix->idx[ix->hint];
+	if (ix->hint + 1 < ix->n && ix->ids[ix->hint + 1] == id)
+		return ix->idx[++ix->hint];
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (ix->ids[mid] < id)
+			lo = mid + 1;
+		else if (ix->ids[mid] > id)
+			hi = mid - 1;
+		else
+		{
+			ix->hint = mid;
+			return ix->idx[mid];
+		}
+	}
+	return -1;
+}
+
 /* pass 4: order lines */
 static void
-scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
+scan_lines(EvalScan *sc, OrderIndex *ix)
 {
 	EcpEval    *ev = sc->ev;
 	Relation	rel = open_input("order_lines");
@@ -933,16 +991,13 @@ scan_lines(EvalScan *sc, ecp_idhash_hash *orderhash)
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (next_row(scan, desc, values, nulls))
 	{
-		IdEntry    *oe;
 		int32		idx;
 
 		if ((++rows & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		oe = ecp_idhash_lookup(orderhash,
-							   DatumGetInt64(COLUMN(a_order)));
-		if (oe == NULL)
+		idx = order_lookup(ix, DatumGetInt64(COLUMN(a_order)));
+		if (idx < 0)
 			continue;			/* not a counted order */
-		idx = oe->idx;
 		if (ev->prog->needs_items)
 		{
 			int32		q = DatumGetInt32(COLUMN(a_qty));
@@ -1278,7 +1333,7 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 {
 	EcpEval    *ev = palloc0(sizeof(EcpEval));
 	EvalScan		sc;
-	ecp_idhash_hash *orderhash = NULL;
+	OrderIndex	ix;
 	int64		maxn = 0;
 	EcpOrder  **obuf;
 	const uint64 **bbuf;
@@ -1308,15 +1363,16 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	phase_done(&t, "customers");
 	if (sc.any_prodattr)
 		scan_products(&sc);
-	scan_orders(&sc, &orderhash);
+	scan_orders(&sc);
 	phase_done(&t, "orders");
 	if (prog->needs_lines)
 	{
-		scan_lines(&sc, orderhash);
+		order_index_build(ev, &ix);
+		scan_lines(&sc, &ix);
+		pfree(ix.ids);
+		pfree(ix.idx);
 		phase_done(&t, "order_lines");
 	}
-	if (orderhash)
-		ecp_idhash_destroy(orderhash);
 	if (sc.custhash)
 		ecp_idhash_destroy(sc.custhash);
 	group_orders(ev);
