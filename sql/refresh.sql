@@ -141,6 +141,12 @@ SELECT current_run_id = :before_failure AS unchanged FROM ecpower.refresh_state;
 SELECT count(*) FROM ecpower.membership WHERE day = '2025-01-31';
 SELECT count(*) AS still_there FROM ecpower.customer_rfm;
 UPDATE ecpower.segments SET definition = '{"metric": "items", "gte": 12}' WHERE slug = 'big-baskets';
+-- an order without a date (ordered_at -infinity) is named; +infinity is simply after as_of
+INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total) VALUES (9070, 906, '-infinity', 1);
+CALL ecpower.refresh('2025-01-31 00:00+00');
+UPDATE ecpower.orders SET ordered_at = 'infinity' WHERE order_id = 9070;
+SELECT count(*) FROM ecpower.evaluate('{"orders": {}, "count": {"gte": 2}}', '2025-01-31') AS x WHERE x = 906;
+DELETE FROM ecpower.orders WHERE order_id = 9070;
 
 -- a stale 'running' row (its backend died) becomes 'abandoned' at the next start
 INSERT INTO ecpower.refresh_runs (as_of, as_of_date, status, pid)

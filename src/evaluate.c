@@ -582,7 +582,9 @@ scan_customers(EvalScan *sc)
 				}
 				else if (cc->field == ECP_CF_CREATED)
 				{
-					if (!COLUMN_NULL(a_created))
+					/* an infinite created_at has no local date: no match */
+					if (!COLUMN_NULL(a_created) &&
+						!TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(COLUMN(a_created))))
 					{
 						DateADT		day = ecp_local_date(ev->cal,
 														 DatumGetTimestampTz(COLUMN(a_created)));
@@ -812,6 +814,12 @@ scan_orders(EvalScan *sc)
 		at = DatumGetTimestampTz(COLUMN(a_at));
 		if (at > ev->as_of)
 			continue;
+		if (TIMESTAMP_NOT_FINITE(at))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("order %lld has no store-local date: ordered_at is -infinity",
+							(long long) DatumGetInt64(COLUMN(a_id))),
+					 errhint("Set the order's ordered_at to when it was placed, or cancel it.")));
 		cidx = customer_index(sc, DatumGetInt64(values[a_cust - 1]));
 		if (cidx < 0)
 			continue;			/* a customer inserted after our snapshot */

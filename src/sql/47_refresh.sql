@@ -141,6 +141,7 @@ DECLARE
     v_state text;
     v_msg text;
     v_detail text;
+    v_hint text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) THEN
@@ -184,7 +185,7 @@ BEGIN
         PERFORM ecpower._refresh_run(v_run);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
-                                v_detail = PG_EXCEPTION_DETAIL;
+                                v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
         v_failed := true;
         UPDATE ecpower.refresh_runs
            SET status = 'failed', finished_at = pg_catalog.clock_timestamp(),
@@ -196,14 +197,14 @@ BEGIN
     -- transaction 3: unlock and report
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
-    IF v_failed AND COALESCE(v_detail, '') OPERATOR(pg_catalog.=) '' THEN
-        RAISE EXCEPTION '%', v_msg
-            USING ERRCODE = v_state,
-                  HINT = pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run);
-    ELSIF v_failed THEN
-        RAISE EXCEPTION '%', v_msg
-            USING ERRCODE = v_state, DETAIL = v_detail,
-                  HINT = pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run);
+    IF v_failed THEN
+        v_hint := pg_catalog.concat_ws(' ', NULLIF(v_hint, ''),
+            pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run));
+        IF COALESCE(v_detail, '') OPERATOR(pg_catalog.=) '' THEN
+            RAISE EXCEPTION '%', v_msg USING ERRCODE = v_state, HINT = v_hint;
+        ELSE
+            RAISE EXCEPTION '%', v_msg USING ERRCODE = v_state, DETAIL = v_detail, HINT = v_hint;
+        END IF;
     END IF;
 END
 $$;
