@@ -148,6 +148,17 @@ UPDATE ecpower.orders SET ordered_at = 'infinity' WHERE order_id = 9070;
 SELECT count(*) FROM ecpower.evaluate('{"orders": {}, "count": {"gte": 2}}', '2025-01-31') AS x WHERE x = 906;
 DELETE FROM ecpower.orders WHERE order_id = 9070;
 
+-- references are evaluated in dependency order, not creation order: make an
+-- early segment depend on a later one (repeat -> big-baskets), then check the
+-- stored membership of that refresh against live evaluation (0 rows)
+SELECT ecpower.update_segment('repeat', '{"all": [{"orders": {}, "count": {"gte": 2}}, {"not": {"segment": "big-baskets"}}]}');
+CALL ecpower.refresh('2024-11-30 14:59:59+00');
+SELECT s.slug FROM ecpower.segments s
+ WHERE ARRAY(SELECT ecpower.segment_members(s.slug, '2024-11-30'))
+       IS DISTINCT FROM ARRAY(SELECT ecpower.evaluate(s.definition, '2024-11-30 14:59:59+00'));
+SELECT count(*) AS repeat_without_big_baskets FROM ecpower.segment_members('repeat', '2024-11-30');
+SELECT ecpower.update_segment('repeat', '{"orders": {}, "count": {"gte": 2}}');
+
 -- a stale 'running' row (its backend died) becomes 'abandoned' at the next start
 INSERT INTO ecpower.refresh_runs (as_of, as_of_date, status, pid)
 VALUES ('2025-01-01', '2025-01-01', 'running', 0);

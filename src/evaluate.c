@@ -1064,8 +1064,8 @@ static int
 cmp_rank(const void *a, const void *b, void *arg)
 {
 	const EcpOrder *orders = (const EcpOrder *) arg;
-	const EcpOrder *x = &orders[*(const int64 *) a];
-	const EcpOrder *y = &orders[*(const int64 *) b];
+	const EcpOrder *x = &orders[*(const int32 *) a];
+	const EcpOrder *y = &orders[*(const int32 *) b];
 
 	if (x->ordered_at != y->ordered_at)
 		return x->ordered_at < y->ordered_at ? -1 : 1;
@@ -1080,7 +1080,7 @@ group_orders(EcpEval *ev)
 
 	ev->cust_start = palloc_extended(sizeof(int64) * (ev->ncust + 1),
 									 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	ev->ord_idx = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	ev->ord_idx = palloc_extended(sizeof(int32) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < ev->norders; i++)
 		ev->cust_start[ev->orders[i].cust + 1]++;
 	for (int32 c = 0; c < ev->ncust; c++)
@@ -1088,7 +1088,7 @@ group_orders(EcpEval *ev)
 	next = palloc_extended(sizeof(int64) * Max(ev->ncust, 1), MCXT_ALLOC_HUGE);
 	memcpy(next, ev->cust_start, sizeof(int64) * ev->ncust);
 	for (int64 i = 0; i < ev->norders; i++)
-		ev->ord_idx[next[ev->orders[i].cust]++] = i;
+		ev->ord_idx[next[ev->orders[i].cust]++] = (int32) i;
 	pfree(next);
 
 	for (int32 c = 0; c < ev->ncust; c++)
@@ -1105,7 +1105,7 @@ group_orders(EcpEval *ev)
 			/* insertion sort: most customers have a handful of orders */
 			for (int64 i = s + 1; i < s + n; i++)
 			{
-				int64		v = ev->ord_idx[i];
+				int32		v = ev->ord_idx[i];
 				int64		j = i;
 
 				while (j > s && cmp_rank(&ev->ord_idx[j - 1], &v, ev->orders) > 0)
@@ -1117,7 +1117,7 @@ group_orders(EcpEval *ev)
 			}
 		}
 		else
-			qsort_arg(ev->ord_idx + s, n, sizeof(int64), cmp_rank, ev->orders);
+			qsort_arg(ev->ord_idx + s, n, sizeof(int32), cmp_rank, ev->orders);
 	}
 }
 

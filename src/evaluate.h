@@ -71,7 +71,7 @@ typedef struct EcpEval
 	int			fwords;			/* filter words per order */
 	uint64	   *obits;
 	int64	   *cust_start;		/* ncust + 1 offsets into ord_idx */
-	int64	   *ord_idx;
+	int32	   *ord_idx;		/* indexes into orders (fewer than 2^31) */
 
 	/* per customer measures and RFM */
 	int32	   *recency;		/* days since last order (when n > 0) */
