@@ -158,3 +158,32 @@ SELECT d, pg_temp.verdict(d::jsonb) FROM (VALUES
 -- validate_definition(NULL) is an error too; evaluate validates as well
 SELECT ecpower.validate_definition(NULL);
 SELECT * FROM ecpower.evaluate('{"orders": {"nth": [0, 1]}}', '2024-01-01');
+
+-- mutation sweep: every value of a set of valid definitions replaced in turn
+-- by each of 12 foreign values; the validator either accepts or raises
+-- 22023 with a JSON path, never anything else
+CREATE TEMP TABLE seeds (def jsonb);
+INSERT INTO seeds VALUES
+    ('{"all": [{"orders": {"nth": "first", "product_type": ["Tea"], "period": {"last_days": 30}}}, {"not": {"metric": "aov", "gte": 50, "orders": {"has_discount": true}}}]}'),
+    ('{"any": [{"orders": {"nth": [2, null], "total": {"between": [10, 20]}, "utm_source": ["google"]}, "count": {"gte": 2, "lt": 5}}, {"rfm": {"r": [4, 5], "m": [1, 2]}}]}'),
+    ('{"all": [{"customer_created": {"days_ago": [0, 30]}}, {"country": ["JP"]}, {"rfm_group": "loyal"}, {"accepts_marketing": true}]}'),
+    ('{"metric": "avg_interval_days", "lte": 30, "orders": {"period": {"from": "2024-01-01", "to": "2024-12-31"}, "product_id": [1, 2], "subscription": false}}');
+CREATE TEMP TABLE paths AS
+WITH RECURSIVE walk(def, path, val) AS (
+    SELECT def, '{}'::text[], def FROM seeds
+    UNION ALL
+    SELECT w.def, w.path || c.k, c.v
+      FROM walk w,
+           LATERAL (SELECT e.key AS k, e.value AS v FROM jsonb_each(CASE WHEN jsonb_typeof(w.val) = 'object' THEN w.val END) e
+                    UNION ALL
+                    SELECT (a.i - 1)::text, a.v FROM jsonb_array_elements(CASE WHEN jsonb_typeof(w.val) = 'array' THEN w.val END) WITH ORDINALITY a(v, i)) c
+)
+SELECT def, path FROM walk WHERE cardinality(path) > 0;
+SELECT count(*) AS mutations,
+       count(*) FILTER (WHERE v = 'accepted') AS accepted,
+       count(*) FILTER (WHERE v ~ '^22023 invalid segment definition at \$') AS rejected_with_path,
+       count(*) FILTER (WHERE v <> 'accepted' AND v !~ '^22023 invalid segment definition at \$') AS other
+  FROM (SELECT pg_temp.verdict(jsonb_set(p.def, p.path, r.val)) AS v
+          FROM paths p,
+               (VALUES ('null'::jsonb), ('"x"'), ('""'), ('0'), ('-1'), ('1.5'), ('1e400'), ('true'),
+                       ('[]'), ('{}'), ('[1, "a", null]'), ('{"orders": {}}')) AS r(val)) AS m;
