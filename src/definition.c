@@ -133,6 +133,7 @@ push_key(ParseState *ps, const char *key)
 	return len;
 }
 
+/* path helper: append "[i]"; returns the length to pop back to */
 static int
 push_index(ParseState *ps, int i)
 {
@@ -142,6 +143,7 @@ push_index(ParseState *ps, int i)
 	return len;
 }
 
+/* path helper: truncate the path back to len */
 static void
 pop(ParseState *ps, int len)
 {
@@ -149,12 +151,14 @@ pop(ParseState *ps, int len)
 	ps->path.data[len] = '\0';
 }
 
+/* is the value a JSON object? */
 static bool
 is_object(JsonbValue *v)
 {
 	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
 }
 
+/* is the value a JSON array (not a wrapped top-level scalar)? */
 static bool
 is_array(JsonbValue *v)
 {
@@ -273,6 +277,7 @@ number_value(JsonbValue *v)
 	return strtod(s, NULL);
 }
 
+/* a number at the current path, as double */
 static double
 parse_number(ParseState *ps, JsonbValue *v)
 {
@@ -303,6 +308,7 @@ read_int(ParseState *ps, JsonbValue *v, int32 lo, int32 hi, const char *what)
 	return (int32) d;
 }
 
+/* a boolean at the current path */
 static bool
 read_bool(ParseState *ps, JsonbValue *v)
 {
@@ -343,6 +349,7 @@ ecp_lower_text(const char *s, int len, int *outlen)
 	return r;
 }
 
+/* a non-empty list of strings, lower-cased */
 static void
 parse_text_list(ParseState *ps, JsonbValue *v, EcpTextList *out)
 {
@@ -366,6 +373,7 @@ parse_text_list(ParseState *ps, JsonbValue *v, EcpTextList *out)
 	}
 }
 
+/* qsort comparator of int64 */
 static int
 cmp_int64(const void *a, const void *b)
 {
@@ -375,6 +383,7 @@ cmp_int64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* a non-empty list of integer product ids, sorted */
 static void
 parse_id_list(ParseState *ps, JsonbValue *v, EcpFilter *f)
 {
@@ -521,6 +530,7 @@ parse_period(ParseState *ps, JsonbValue *v, EcpPeriod *p)
 		p->kind = ECP_P_DAYS_AGO;
 }
 
+/* index of a comparison key in cmp_names, or -1 */
 static int
 cmp_op(const char *key)
 {
@@ -588,6 +598,7 @@ parse_cmp_pairs(ParseState *ps, Pair *pairs, int n, EcpCmp *cmp)
 		bad(ps, "comparison needs one of eq, ne, gt, gte, lt, lte or between");
 }
 
+/* is key a CMP key (eq, ne, gt, gte, lt, lte, between)? */
 static bool
 is_cmp_key(const char *key)
 {
@@ -637,6 +648,7 @@ new_node(EcpProgram *prog, EcpNodeKind kind)
 	return prog->nnodes++;
 }
 
+/* append an empty FILTER (matching every counted order); returns its index */
 static int
 new_filter(EcpProgram *prog)
 {
@@ -654,6 +666,7 @@ new_filter(EcpProgram *prog)
 	return prog->nfilters++;
 }
 
+/* append a customer condition of the field; returns its index */
 static int
 new_cust(EcpProgram *prog, EcpCustField field)
 {
@@ -671,6 +684,7 @@ new_cust(EcpProgram *prog, EcpCustField field)
 	return prog->ncust++;
 }
 
+/* EcpTextField of a FILTER key, or -1 */
 static int
 text_field(const char *key)
 {
@@ -782,6 +796,7 @@ parse_filter(ParseState *ps, JsonbValue *v, int nodeidx)
 	return fidx;
 }
 
+/* EcpMetric of a metric name, or -1 */
 static int
 metric_by_name(JsonbValue *v)
 {
@@ -812,6 +827,7 @@ is_form_key(const char *key)
 	return false;
 }
 
+/* index of the root compiled for segment slug, or -1 */
 static int
 find_root(EcpProgram *prog, const char *slug)
 {
@@ -1184,6 +1200,7 @@ ecp_program_create(void)
 	return prog;
 }
 
+/* recompute the program-wide summaries after adding a root */
 static void
 finish_program(EcpProgram *prog)
 {
@@ -1192,6 +1209,7 @@ finish_program(EcpProgram *prog)
 		prog->order_textkeys |= prog->filters[i].textkeys;
 }
 
+/* compile one definition as a new root; refs collects unresolved references when not strict */
 static int
 add_root(EcpProgram *prog, Jsonb *def, const char *slug, int32 segment_id,
 		 bool strict, List **refs)
@@ -1276,6 +1294,7 @@ typedef struct SegInfo
 	int			state;			/* topological sort: 0 new, 1 on stack, 2 done */
 } SegInfo;
 
+/* every segment of the catalog (slug, id, definition), through SPI */
 static SegInfo *
 load_segments(int *n)
 {
@@ -1309,6 +1328,7 @@ load_segments(int *n)
 	return segs;
 }
 
+/* index of a slug in segs, or -1 */
 static int
 find_seg(SegInfo *segs, int n, const char *slug)
 {

@@ -71,6 +71,7 @@ typedef struct IdEntry
 	char		status;
 } IdEntry;
 
+/* splitmix64 finaliser: a well-mixed 32-bit hash of an int64 key */
 static inline uint32
 mix64(int64 v)
 {
@@ -116,6 +117,7 @@ typedef struct Dict
 	uint64	   *sets;
 } Dict;
 
+/* a dictionary for up to nvalues strings, each mapped to nwords words of bits */
 static Dict *
 dict_create(int nvalues, int nwords)
 {
@@ -133,6 +135,7 @@ dict_create(int nvalues, int nwords)
 	return d;
 }
 
+/* map string s (lower-cased) to bit 'bit', adding it if new */
 static void
 dict_add(Dict *d, const char *s, int len, int bit)
 {
@@ -230,18 +233,21 @@ dict_or_array(const Dict *d, Datum value, uint64 *acc)
 	}
 }
 
+/* bit b of a bit set */
 static inline bool
 bit_isset(const uint64 *bits, int b)
 {
 	return (bits[b / 64] >> (b % 64)) & 1;
 }
 
+/* set bit b */
 static inline void
 bit_set(uint64 *bits, int b)
 {
 	bits[b / 64] |= UINT64CONST(1) << (b % 64);
 }
 
+/* clear bit b */
 static inline void
 bit_clear(uint64 *bits, int b)
 {
@@ -261,6 +267,7 @@ open_input(const char *name)
 	return table_open(relid, AccessShareLock);
 }
 
+/* attribute number of a column of an input table, by name */
 static AttrNumber
 attnum(Relation rel, const char *name)
 {
@@ -329,6 +336,7 @@ grow(void *p, int64 *cap, int64 need, Size elsize)
 	return p;
 }
 
+/* qsort comparator of int64 */
 static int
 cmp_int64(const void *a, const void *b)
 {
@@ -345,6 +353,7 @@ typedef struct Bound
 	int32		hi;
 } Bound;
 
+/* a PERIOD as local dates [lo, hi], relative periods counted back from as_of_date */
 static Bound
 bind_period(const EcpPeriod *p, DateADT as_of_date)
 {
@@ -396,6 +405,7 @@ typedef struct EvalScan
 	Bound	   *cperiod;
 } EvalScan;
 
+/* prepare the per-field dictionaries, masks and bound periods of the program */
 static void
 build_dicts(EvalScan *sc)
 {
@@ -917,6 +927,7 @@ typedef struct OrderIndex
 	int64		hint;			/* position of the previous hit */
 } OrderIndex;
 
+/* qsort_arg comparator of order indexes by order_id */
 static int
 cmp_order_id(const void *a, const void *b, void *arg)
 {
@@ -927,6 +938,7 @@ cmp_order_id(const void *a, const void *b, void *arg)
 	return (x > y) - (x < y);
 }
 
+/* sort the counted orders by order_id for order_lookup() */
 static void
 order_index_build(EcpEval *ev, OrderIndex *ix)
 {
@@ -1212,6 +1224,7 @@ eval_orders(const EcpNode *nd, CustView *cv)
 	return ecp_cmp_holds(&nd->cmp, v);
 }
 
+/* evaluate one RULE node for the customer in cv */
 static bool
 eval_node(int node, CustView *cv)
 {

@@ -62,6 +62,7 @@ typedef struct Keyed
 	int32		c;
 } Keyed;
 
+/* qsort comparator of Keyed by value */
 static int
 cmp_keyed(const void *a, const void *b)
 {
