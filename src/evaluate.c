@@ -1453,6 +1453,10 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	for (int r = 0; r < prog->nroots; r++)
 		roaring_bitmap_run_optimize(ev->members[r]);
 	phase_done(&t, "evaluation");
+	elog(DEBUG1, "ecpower evaluation: %d customers, " INT64_FORMAT " counted orders, "
+		 "%d roots, %d filters, %d customer conditions, %zu kB of memory",
+		 ev->ncust, ev->norders, prog->nroots, prog->nfilters, prog->ncust,
+		 MemoryContextMemAllocated(CurrentMemoryContext, true) / 1024);
 	if (collect_ids)
 		qsort(ev->ids, ev->nids, sizeof(int64), cmp_int64);
 	MemoryContextDelete(sc.scratch);
