@@ -117,12 +117,22 @@ SELECT r AS role, has_schema_privilege(r, 'ecpower', 'USAGE') AS usage,
 -- fails with 42501 (a missing grant on something it calls would).
 -- Mismatches (0 rows):
 CREATE TEMP TABLE calls AS
+-- (functions take their NULLs from a subquery, so that the planner cannot
+-- fold a strict function's call away before the privilege check)
 SELECT DISTINCT ON (role, ident) role, ident, expected,
-       CASE WHEN objkind = 'p' THEN 'CALL ' ELSE 'SELECT ' END ||
-       (oid::regproc)::text || '(' ||
-       coalesce((SELECT string_agg('NULL::' || format_type(t, NULL), ', ' ORDER BY i)
-                   FROM unnest((SELECT proargtypes::oid[] FROM pg_proc WHERE pg_proc.oid = m.oid))
-                        WITH ORDINALITY u (t, i)), '') || ')' AS stmt,
+       CASE WHEN objkind = 'p'
+            THEN 'CALL ' || (oid::regproc)::text || '(' ||
+                 coalesce((SELECT string_agg('NULL::' || format_type(t, NULL), ', ' ORDER BY i)
+                             FROM unnest((SELECT proargtypes::oid[] FROM pg_proc WHERE pg_proc.oid = m.oid))
+                                  WITH ORDINALITY u (t, i)), '') || ')'
+            ELSE 'SELECT ' || (oid::regproc)::text || '(' ||
+                 coalesce((SELECT string_agg('a' || i, ', ' ORDER BY i)
+                             FROM unnest((SELECT proargtypes::oid[] FROM pg_proc WHERE pg_proc.oid = m.oid))
+                                  WITH ORDINALITY u (t, i)), '') || ') FROM (SELECT ' ||
+                 coalesce((SELECT string_agg('NULL::' || format_type(t, NULL) || ' AS a' || i, ', ' ORDER BY i)
+                             FROM unnest((SELECT proargtypes::oid[] FROM pg_proc WHERE pg_proc.oid = m.oid))
+                                  WITH ORDINALITY u (t, i)), '1') || ' OFFSET 0) s'
+       END AS stmt,
        NULL::text AS sqlstate
   FROM matrix m
  WHERE kind = 'routine' AND role <> 'public' AND class <> 'internal'

@@ -87,6 +87,7 @@ VALUES
     ('routine', 'privilege_map', 'read'),
     ('routine', '_kpis_state_rows', 'read'),
     ('routine', '_refresh_lock_key', 'read'),
+    ('routine', '_template_fill', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),
     ('routine', 'update_segment', 'define'),
@@ -219,6 +220,9 @@ COMMENT ON FUNCTION ecpower.grant_roles(name, name, name) IS
  * go here, where both a fresh install and the update from 0.1.0 run them).
  */
 ALTER FUNCTION ecpower.generate_demo_store(integer, integer)
+    SET search_path = pg_catalog, pg_temp;
+/* every VOLATILE C function pins its path too (sql/security.sql lints it) */
+ALTER FUNCTION ecpower._in_transaction_block()
     SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON SCHEMA ecpower FROM PUBLIC;

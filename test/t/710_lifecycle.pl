@@ -58,6 +58,12 @@ if (has_routine('src', 'create_segment'))
 		SELECT ecpower.create_segment('jp-repeat', 'JP repeat buyers', '$definition');
 		SELECT ecpower.create_segment('big', 'Big spenders', '{"metric": "total_spent", "gte": 200}');
 		SELECT ecpower.update_segment('big', '{"metric": "total_spent", "gte": 150}');
+		-- a segment referring to another one stored after it in the table
+		-- (the update moved 'big' behind 'big-jp'): a restore reloads them
+		-- in that order
+		SELECT ecpower.create_segment('big-jp', 'Big spenders in JP',
+		                              '{"all": [{"segment": "big"}, {"country": ["JP"]}]}');
+		SELECT ecpower.update_segment('big', '{"metric": "total_spent", "gte": 120}');
 	});
 }
 else
