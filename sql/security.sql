@@ -147,8 +147,20 @@ INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
      VALUES (1, 1, '2024-05-01 10:00+00', 25);
 INSERT INTO ecpower.order_lines (order_id, line_no, product_id, quantity, price)
      VALUES (1, 1, 1, 2, 12.5);
+SELECT ecpower.validate_definition('{"all": [{"country": ["JP"]}, {"orders": {"nth": "first"}}]}');
+SELECT ecpower.create_segment('vip', 'VIP', '{"customer_tag": ["vip"]}');
+SELECT ecpower.create_segment('buyers', 'Buyers', '{"metric": "total_spent", "gte": 10}');
+SELECT ecpower.update_segment('buyers', '{"metric": "total_spent", "gte": 20}');
+SELECT count(*) FROM ecpower.evaluate('{"segment": "vip"}', '2024-06-01 00:00+00');
+CALL ecpower.refresh('2024-06-01 00:00+00');
+CALL ecpower.refresh_if_stale();
+SELECT * FROM ecpower.segment_members('buyers');
+SELECT * FROM ecpower.segment_members('vip', '2024-06-01');
 SELECT * FROM ecpower.customer_segments(1);
-SELECT stale, running, failures_since_success FROM ecpower.freshness();
+SELECT rfm_group FROM ecpower.customer_rfm;
+SELECT stale, running, failures_since_success FROM ecpower.freshness('100000 days');
+SELECT 1 AS statements FROM ecpower.grant_statements('a', 'b', 'c') LIMIT 1;
+SELECT ecpower.drop_segment('vip');
 RESET search_path;
 SELECT what AS hostile_call_at_run_time FROM public.hostile_audit;
 

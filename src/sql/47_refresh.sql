@@ -134,14 +134,16 @@ CREATE PROCEDURE ecpower.refresh(as_of timestamptz DEFAULT pg_catalog.now())
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    -- declarations are resolved on the caller's search_path (this procedure
+    -- cannot pin it with a SET clause): type names are qualified
     v_key integer;
     v_run bigint;
-    v_path text := pg_catalog.current_setting('search_path');
+    v_path pg_catalog.text := pg_catalog.current_setting('search_path');
     v_failed boolean := false;
-    v_state text;
-    v_msg text;
-    v_detail text;
-    v_hint text;
+    v_state pg_catalog.text;
+    v_msg pg_catalog.text;
+    v_detail pg_catalog.text;
+    v_hint pg_catalog.text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) THEN

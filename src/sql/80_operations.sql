@@ -177,8 +177,9 @@ CREATE PROCEDURE ecpower.refresh_if_stale(max_age interval DEFAULT '25 hours')
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    -- resolved on the caller's search_path: qualified
     f record;
-    caller_path text;
+    caller_path pg_catalog.text;
 BEGIN
     caller_path := pg_catalog.current_setting('search_path');
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
