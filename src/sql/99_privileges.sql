@@ -50,6 +50,7 @@ VALUES
     ('relation', 'kpi_snapshots', 'result'),
     ('relation', 'tag_changes', 'result'),
     ('relation', 'tag_changes_change_id_seq', 'result'),
+    ('relation', 'tag_sync_state', 'result'),
     ('relation', 'model_fits', 'result'),
     ('relation', 'prediction_scores', 'result'),
     -- views
@@ -88,6 +89,7 @@ VALUES
     ('routine', '_kpis_state_rows', 'read'),
     ('routine', '_refresh_lock_key', 'read'),
     ('routine', '_template_fill', 'read'),
+    ('routine', '_segment_member_since', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),
     ('routine', 'update_segment', 'define'),
@@ -112,6 +114,7 @@ VALUES
     ('routine', '_refresh_start', 'refresh'),
     ('routine', '_refresh_busy', 'refresh'),
     ('routine', '_snapshot_kpis', 'refresh'),
+    ('routine', '_record_tag_changes', 'refresh'),
     -- owner only
     ('routine', 'generate_demo_store', 'owner'),
     ('routine', 'import_shopify_customers', 'owner'),
@@ -123,6 +126,7 @@ VALUES
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
     ('routine', '_segments_history', 'internal'),
+    ('routine', '_prediction_settings_guard', 'internal'),
     ('routine', 'kpis_transfn', 'internal'),
     ('routine', 'kpis_combinefn', 'internal'),
     ('routine', 'kpis_serialfn', 'internal'),
