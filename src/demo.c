@@ -494,6 +494,7 @@ typedef struct DirectLoad
 	BulkInsertState bistate;
 	CommandId	cid;
 	MemoryContext batchcxt;		/* tuples of the batch being built */
+	MemoryContext callercxt;	/* context to return to at row end */
 	uint64		processed;
 } DirectLoad;
 
@@ -540,6 +541,7 @@ struct DemoGen
 	int			bufpos;
 	bool		done;
 	DirectLoad *load;			/* direct: the table being loaded */
+	DirectLoad *lines_load;		/* direct: order_lines, loaded with orders */
 	bool		use_direct;		/* this call loads directly */
 };
 
@@ -595,6 +597,7 @@ row_begin(DemoGen *g)
 	{
 		g->load->col = 0;
 		memset(g->load->nulls, true, sizeof(bool) * g->load->desc->natts);
+		g->load->callercxt = MemoryContextSwitchTo(g->load->batchcxt);
 	}
 	else
 		put16(&g->buf, (int16) g->ncols);
@@ -604,7 +607,10 @@ static void
 row_end(DemoGen *g)
 {
 	if (g->direct)
+	{
+		MemoryContextSwitchTo(g->load->callercxt);
 		direct_row_end(g);
+	}
 }
 
 static void
@@ -1527,6 +1533,8 @@ produce_products(DemoGen *g)
 	return true;
 }
 
+static void emit_lines(DemoGen *g, const ChunkOrder *co);
+
 /* utm_campaign of an order, or NULL */
 static const char *
 utm_campaign(DemoGen *g, const DemoOrder *o, int fav_type, char *dst, size_t size)
@@ -1764,18 +1772,24 @@ produce_orders(DemoGen *g)
 		else
 			col_null(g);
 		row_end(g);
+
+		/* direct loads write the order's lines in the same pass */
+		if (g->lines_load != NULL)
+		{
+			DirectLoad *orders_load = g->load;
+
+			g->load = g->lines_load;
+			emit_lines(g, co);
+			g->load = orders_load;
+		}
 	}
 	return true;
 }
 
-static bool
-produce_lines(DemoGen *g)
+/* the lines of one order */
+static void
+emit_lines(DemoGen *g, const ChunkOrder *co)
 {
-	const ChunkOrder *co;
-
-	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
-		return false;
-	co = &g->chunk[g->chunk_pos++];
 	for (int i = 0; i < co->o.nlines; i++)
 	{
 		const DemoLine *l = &co->o.lines[i];
@@ -1794,6 +1808,14 @@ produce_lines(DemoGen *g)
 		col_cents(g, l->price);
 		row_end(g);
 	}
+}
+
+static bool
+produce_lines(DemoGen *g)
+{
+	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
+		return false;
+	emit_lines(g, &g->chunk[g->chunk_pos++]);
 	return true;
 }
 
@@ -1900,6 +1922,7 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	g->producer = producer;
 	g->ncols = ncols;
 	g->direct = false;
+	g->lines_load = NULL;
 	demo_active = g;
 
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, demo_copy_source,
@@ -1960,24 +1983,17 @@ direct_row_end(DemoGen *g)
 }
 
 /*
- * direct_table
- *		Loads rows from 'producer' into an empty table the way a restore
- *		does: heap multi-inserts of rows checked against the table's
- *		constraints, column defaults evaluated (customers.ckey takes its
- *		nextval), no triggers, then every index rebuilt in one sort
- *		(REINDEX, which also enforces uniqueness).  Superusers only: it is
- *		the equivalent of a restore with triggers disabled.
+ * direct_begin
+ *		Prepares a direct load into an empty table (see direct_end): column
+ *		map, defaults of the columns the producer leaves out, constraint
+ *		checking, a batch of slots.
  */
-static uint64
-direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
-			 DemoProducer producer)
+static DirectLoad *
+direct_begin(Oid relid, const char *const *cols, int ncols)
 {
 	DirectLoad *dl = palloc0(sizeof(DirectLoad));
 	TupleDesc	desc;
-	MemoryContext oldcxt;
-	ReindexParams params = {0};
 	bool	   *listed;
-	uint64		processed;
 
 	dl->rel = table_open(relid, RowExclusiveLock);
 	dl->desc = desc = RelationGetDescr(dl->rel);
@@ -2018,66 +2034,115 @@ direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 		(desc->constr->has_not_null || desc->constr->num_check > 0);
 	for (int i = 0; i < DIRECT_BATCH; i++)
 		dl->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-	dl->bistate = GetBulkInsertState();
+
+	/*
+	 * No bulk-insert ring buffer: the index builds that follow scan the heap
+	 * once per index, and should find it in shared buffers.
+	 */
+	dl->bistate = NULL;
 	dl->cid = GetCurrentCommandId(true);
+	/* a keeper block that holds a whole batch: resets free nothing */
 	dl->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
 										 "demo store batch",
-										 ALLOCSET_DEFAULT_SIZES);
+										 4 * 1024 * 1024, 4 * 1024 * 1024,
+										 8 * 1024 * 1024);
+	return dl;
+}
 
-	g->load = dl;
-	g->direct = true;
-	g->ncols = ncols;
-	g->next = 0;
-	g->orders_emitted = 0;
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+/*
+ * direct_end
+ *		Finishes a direct load: writes the last batch, then rebuilds every
+ *		index of the table in one sort (REINDEX, which also enforces the
+ *		unique ones).  Returns the number of rows loaded.
+ */
+static uint64
+direct_end(DirectLoad *dl)
+{
+	Oid			relid = RelationGetRelid(dl->rel);
+	ReindexParams params = {0};
 
-	oldcxt = MemoryContextSwitchTo(dl->batchcxt);
-	while (producer(g))
-		;
-	MemoryContextSwitchTo(oldcxt);
 	direct_flush(dl);
-	processed = dl->processed;
-
-	FreeBulkInsertState(dl->bistate);
 	table_finish_bulk_insert(dl->rel, TABLE_INSERT_SKIP_FSM);
 	for (int i = 0; i < DIRECT_BATCH; i++)
 		ExecDropSingleTupleTableSlot(dl->slots[i]);
 	FreeExecutorState(dl->estate);
 	MemoryContextDelete(dl->batchcxt);
 	table_close(dl->rel, NoLock);
-	g->load = NULL;
 
 	CommandCounterIncrement();
 	(void) reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
 	CommandCounterIncrement();
-	return processed;
+	return dl->processed;
 }
 
-/* loads one table by the path chosen for this call */
-static uint64
-load_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
-		   DemoProducer producer)
+/*
+ * direct_tables
+ *		Loads rows from 'producer' into one empty table, or two when
+ *		lines_relid is valid (orders and their lines in one pass), the way
+ *		a restore does: heap multi-inserts of rows checked against the
+ *		table's constraints, column defaults evaluated (customers.ckey takes
+ *		its nextval), no triggers, indexes rebuilt at the end.  Superusers
+ *		only: it is the equivalent of a restore with triggers disabled.
+ */
+static void
+direct_tables(DemoGen *g, Oid relid, const char *const *cols, int ncols,
+			  Oid lines_relid, const char *const *line_cols, int nline_cols,
+			  DemoProducer producer, uint64 *processed, uint64 *lines_processed)
+{
+	g->direct = true;
+	g->load = direct_begin(relid, cols, ncols);
+	g->lines_load = OidIsValid(lines_relid)
+		? direct_begin(lines_relid, line_cols, nline_cols) : NULL;
+	g->next = 0;
+	g->orders_emitted = 0;
+	g->chunk_len = 0;
+	g->chunk_pos = 0;
+
+	while (producer(g))
+		;
+
+	*processed = direct_end(g->load);
+	if (g->lines_load != NULL)
+		*lines_processed = direct_end(g->lines_load);
+	g->load = g->lines_load = NULL;
+}
+
+/*
+ * load_tables
+ *		Loads one table (or orders and order_lines together, when lines_relid
+ *		is valid) by the path chosen for this call; the row counts go to
+ *		*processed and *lines_processed.  DEBUG1 reports time and CPU.
+ */
+static void
+load_tables(DemoGen *g, Oid relid, const char *const *cols, int ncols,
+			Oid lines_relid, const char *const *line_cols, int nline_cols,
+			DemoProducer producer, uint64 *processed, uint64 *lines_processed)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	struct rusage ru0,
 				ru1;
-	uint64		processed;
 
 	getrusage(RUSAGE_SELF, &ru0);
 	if (g->use_direct)
-		processed = direct_table(g, relid, cols, ncols, producer);
+		direct_tables(g, relid, cols, ncols, lines_relid, line_cols, nline_cols,
+					  producer, processed, lines_processed);
 	else
-		processed = copy_table(g, relid, cols, ncols, producer);
+	{
+		*processed = copy_table(g, relid, cols, ncols, producer);
+		if (OidIsValid(lines_relid))
+			*lines_processed = copy_table(g, lines_relid, line_cols, nline_cols,
+										  produce_lines);
+	}
 	getrusage(RUSAGE_SELF, &ru1);
-	elog(DEBUG1, "generate_demo_store: " UINT64_FORMAT " rows into %s (%s) in %ld ms, cpu %ld ms",
-		 processed, get_rel_name(relid), g->use_direct ? "direct" : "copy",
+	elog(DEBUG1, "generate_demo_store: " UINT64_FORMAT " rows into %s%s (%s) in %ld ms, cpu %ld ms",
+		 *processed, get_rel_name(relid),
+		 OidIsValid(lines_relid) ? " and its lines" : "",
+		 g->use_direct ? "direct" : "copy",
 		 (long) ((GetCurrentTimestamp() - start) / 1000),
 		 (long) ((ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
 				  ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000 +
 				 (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
 				  ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1000));
-	return processed;
 }
 
 /* ------------------------------------------------------------------------
@@ -2154,6 +2219,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
+	uint64		counts[4];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -2197,19 +2263,15 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	g->use_direct = superuser();
 	g->chunk_len = 0;
 
-	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
-												 lengthof(customer_cols),
-												 produce_customers));
-	values[1] = Int64GetDatum((int64) load_table(g, rel_products, product_cols,
-												 lengthof(product_cols),
-												 produce_products));
-
-	values[2] = Int64GetDatum((int64) load_table(g, rel_orders, order_cols,
-												 lengthof(order_cols),
-												 produce_orders));
-	values[3] = Int64GetDatum((int64) load_table(g, rel_lines, line_cols,
-												 lengthof(line_cols),
-												 produce_lines));
+	load_tables(g, rel_customers, customer_cols, lengthof(customer_cols),
+				InvalidOid, NULL, 0, produce_customers, &counts[0], NULL);
+	load_tables(g, rel_products, product_cols, lengthof(product_cols),
+				InvalidOid, NULL, 0, produce_products, &counts[1], NULL);
+	load_tables(g, rel_orders, order_cols, lengthof(order_cols),
+				rel_lines, line_cols, lengthof(line_cols), produce_orders,
+				&counts[2], &counts[3]);
+	for (int i = 0; i < 4; i++)
+		values[i] = Int64GetDatum((int64) counts[i]);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
