@@ -541,7 +541,6 @@ struct DemoGen
 	int			bufpos;
 	bool		done;
 	DirectLoad *load;			/* direct: the table being loaded */
-	DirectLoad *lines_load;		/* direct: order_lines, loaded with orders */
 	bool		use_direct;		/* this call loads directly */
 };
 
@@ -1533,8 +1532,6 @@ produce_products(DemoGen *g)
 	return true;
 }
 
-static void emit_lines(DemoGen *g, const ChunkOrder *co);
-
 /* utm_campaign of an order, or NULL */
 static const char *
 utm_campaign(DemoGen *g, const DemoOrder *o, int fav_type, char *dst, size_t size)
@@ -1772,16 +1769,6 @@ produce_orders(DemoGen *g)
 		else
 			col_null(g);
 		row_end(g);
-
-		/* direct loads write the order's lines in the same pass */
-		if (g->lines_load != NULL)
-		{
-			DirectLoad *orders_load = g->load;
-
-			g->load = g->lines_load;
-			emit_lines(g, co);
-			g->load = orders_load;
-		}
 	}
 	return true;
 }
@@ -1922,7 +1909,6 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	g->producer = producer;
 	g->ncols = ncols;
 	g->direct = false;
-	g->lines_load = NULL;
 	demo_active = g;
 
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, demo_copy_source,
@@ -2035,11 +2021,8 @@ direct_begin(Oid relid, const char *const *cols, int ncols)
 	for (int i = 0; i < DIRECT_BATCH; i++)
 		dl->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
 
-	/*
-	 * No bulk-insert ring buffer: the index builds that follow scan the heap
-	 * once per index, and should find it in shared buffers.
-	 */
-	dl->bistate = NULL;
+	/* a ring of buffers, as COPY uses: the load does not flush the cache */
+	dl->bistate = GetBulkInsertState();
 	dl->cid = GetCurrentCommandId(true);
 	/* a keeper block that holds a whole batch: resets free nothing */
 	dl->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -2062,6 +2045,7 @@ direct_end(DirectLoad *dl)
 	ReindexParams params = {0};
 
 	direct_flush(dl);
+	FreeBulkInsertState(dl->bistate);
 	table_finish_bulk_insert(dl->rel, TABLE_INSERT_SKIP_FSM);
 	for (int i = 0; i < DIRECT_BATCH; i++)
 		ExecDropSingleTupleTableSlot(dl->slots[i]);
@@ -2076,23 +2060,21 @@ direct_end(DirectLoad *dl)
 }
 
 /*
- * direct_tables
- *		Loads rows from 'producer' into one empty table, or two when
- *		lines_relid is valid (orders and their lines in one pass), the way
- *		a restore does: heap multi-inserts of rows checked against the
- *		table's constraints, column defaults evaluated (customers.ckey takes
- *		its nextval), no triggers, indexes rebuilt at the end.  Superusers
- *		only: it is the equivalent of a restore with triggers disabled.
+ * direct_table
+ *		Loads rows from 'producer' into an empty table the way a restore
+ *		does: heap multi-inserts of rows checked against the table's
+ *		constraints, column defaults evaluated (customers.ckey takes its
+ *		nextval), no triggers, indexes rebuilt at the end.  Superusers only:
+ *		it is the equivalent of a restore with triggers disabled.
  */
-static void
-direct_tables(DemoGen *g, Oid relid, const char *const *cols, int ncols,
-			  Oid lines_relid, const char *const *line_cols, int nline_cols,
-			  DemoProducer producer, uint64 *processed, uint64 *lines_processed)
+static uint64
+direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
+			 DemoProducer producer)
 {
+	uint64		processed;
+
 	g->direct = true;
 	g->load = direct_begin(relid, cols, ncols);
-	g->lines_load = OidIsValid(lines_relid)
-		? direct_begin(lines_relid, line_cols, nline_cols) : NULL;
 	g->next = 0;
 	g->orders_emitted = 0;
 	g->chunk_len = 0;
@@ -2101,48 +2083,35 @@ direct_tables(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	while (producer(g))
 		;
 
-	*processed = direct_end(g->load);
-	if (g->lines_load != NULL)
-		*lines_processed = direct_end(g->lines_load);
-	g->load = g->lines_load = NULL;
+	processed = direct_end(g->load);
+	g->load = NULL;
+	return processed;
 }
 
-/*
- * load_tables
- *		Loads one table (or orders and order_lines together, when lines_relid
- *		is valid) by the path chosen for this call; the row counts go to
- *		*processed and *lines_processed.  DEBUG1 reports time and CPU.
- */
-static void
-load_tables(DemoGen *g, Oid relid, const char *const *cols, int ncols,
-			Oid lines_relid, const char *const *line_cols, int nline_cols,
-			DemoProducer producer, uint64 *processed, uint64 *lines_processed)
+/* loads one table by the path chosen for this call; DEBUG1 reports costs */
+static uint64
+load_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
+		   DemoProducer producer)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	struct rusage ru0,
 				ru1;
+	uint64		processed;
 
 	getrusage(RUSAGE_SELF, &ru0);
 	if (g->use_direct)
-		direct_tables(g, relid, cols, ncols, lines_relid, line_cols, nline_cols,
-					  producer, processed, lines_processed);
+		processed = direct_table(g, relid, cols, ncols, producer);
 	else
-	{
-		*processed = copy_table(g, relid, cols, ncols, producer);
-		if (OidIsValid(lines_relid))
-			*lines_processed = copy_table(g, lines_relid, line_cols, nline_cols,
-										  produce_lines);
-	}
+		processed = copy_table(g, relid, cols, ncols, producer);
 	getrusage(RUSAGE_SELF, &ru1);
-	elog(DEBUG1, "generate_demo_store: " UINT64_FORMAT " rows into %s%s (%s) in %ld ms, cpu %ld ms",
-		 *processed, get_rel_name(relid),
-		 OidIsValid(lines_relid) ? " and its lines" : "",
-		 g->use_direct ? "direct" : "copy",
+	elog(DEBUG1, "generate_demo_store: " UINT64_FORMAT " rows into %s (%s) in %ld ms, cpu %ld ms",
+		 processed, get_rel_name(relid), g->use_direct ? "direct" : "copy",
 		 (long) ((GetCurrentTimestamp() - start) / 1000),
 		 (long) ((ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
 				  ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000 +
 				 (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
 				  ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1000));
+	return processed;
 }
 
 /* ------------------------------------------------------------------------
@@ -2219,7 +2188,6 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
-	uint64		counts[4];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -2263,15 +2231,18 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	g->use_direct = superuser();
 	g->chunk_len = 0;
 
-	load_tables(g, rel_customers, customer_cols, lengthof(customer_cols),
-				InvalidOid, NULL, 0, produce_customers, &counts[0], NULL);
-	load_tables(g, rel_products, product_cols, lengthof(product_cols),
-				InvalidOid, NULL, 0, produce_products, &counts[1], NULL);
-	load_tables(g, rel_orders, order_cols, lengthof(order_cols),
-				rel_lines, line_cols, lengthof(line_cols), produce_orders,
-				&counts[2], &counts[3]);
-	for (int i = 0; i < 4; i++)
-		values[i] = Int64GetDatum((int64) counts[i]);
+	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
+												 lengthof(customer_cols),
+												 produce_customers));
+	values[1] = Int64GetDatum((int64) load_table(g, rel_products, product_cols,
+												 lengthof(product_cols),
+												 produce_products));
+	values[2] = Int64GetDatum((int64) load_table(g, rel_orders, order_cols,
+												 lengthof(order_cols),
+												 produce_orders));
+	values[3] = Int64GetDatum((int64) load_table(g, rel_lines, line_cols,
+												 lengthof(line_cols),
+												 produce_lines));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
