@@ -458,14 +458,14 @@ typedef struct DemoCustomer
 } DemoCustomer;
 
 /* an order waiting to be emitted, with what emitting needs */
-typedef struct ChunkOrder
+typedef struct PendingOrder
 {
 	int64		order_id;
 	int64		customer_id;
 	int			fav_type;
 	int			creator;
 	DemoOrder	o;
-} ChunkOrder;
+} PendingOrder;
 
 #define DIRECT_BATCH 1000		/* tuples per heap multi-insert */
 
@@ -526,22 +526,21 @@ struct DemoGen
 	DemoCustomer *cust;
 
 	/* the orders of the customer being emitted */
-	ChunkOrder *chunk;
-	int			chunk_len;
-	int			chunk_pos;		/* next order to emit */
+	PendingOrder *pending;
+	int			npending;
+	int			pending_pos;	/* next order to emit */
 	int64		orders_emitted;	/* order ids handed out in this pass */
 
 	DemoProducer producer;
 	int			ncols;			/* columns per row */
 	int64		next;			/* next customer or product to emit */
 
-	/* rows go to a COPY BINARY stream, or straight to the heap */
-	bool		direct;
+	/* rows go straight to the heap (superusers), or to a COPY BINARY stream */
+	bool		use_direct;
 	StringInfoData buf;			/* COPY: data not yet handed to COPY */
 	int			bufpos;
 	bool		done;
 	DirectLoad *load;			/* direct: the table being loaded */
-	bool		use_direct;		/* this call loads directly */
 };
 
 /* the generator feeding the COPY in progress (callbacks have no argument) */
@@ -592,7 +591,7 @@ direct_set(DemoGen *g, Datum v, bool isnull)
 static void
 row_begin(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
 	{
 		g->load->col = 0;
 		memset(g->load->nulls, true, sizeof(bool) * g->load->desc->natts);
@@ -605,7 +604,7 @@ row_begin(DemoGen *g)
 static void
 row_end(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
 	{
 		MemoryContextSwitchTo(g->load->callercxt);
 		direct_row_end(g);
@@ -615,7 +614,7 @@ row_end(DemoGen *g)
 static void
 col_null(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, (Datum) 0, true);
 	else
 		put32(&g->buf, -1);
@@ -624,7 +623,7 @@ col_null(DemoGen *g)
 static void
 col_int8(DemoGen *g, int64 v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, Int64GetDatum(v), false);
 	else
 	{
@@ -636,7 +635,7 @@ col_int8(DemoGen *g, int64 v)
 static void
 col_int4(DemoGen *g, int32 v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, Int32GetDatum(v), false);
 	else
 	{
@@ -648,7 +647,7 @@ col_int4(DemoGen *g, int32 v)
 static void
 col_bool(DemoGen *g, bool v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, BoolGetDatum(v), false);
 	else
 	{
@@ -668,7 +667,7 @@ col_text(DemoGen *g, const char *s)
 		return;
 	}
 	len = strlen(s);
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, PointerGetDatum(cstring_to_text_with_len(s, len)), false);
 	else
 	{
@@ -684,7 +683,7 @@ col_cents(DemoGen *g, int64 cents)
 	int64		units = cents / 100;
 
 	Assert(cents >= 0 && units < INT64CONST(1000000000000));
-	if (g->direct)
+	if (g->use_direct)
 	{
 		direct_set(g, ecp_cents_to_numeric(cents), false);
 		return;
@@ -707,7 +706,7 @@ col_text_array(DemoGen *g, const char *const *items, int n)
 {
 	int			len = 12;
 
-	if (g->direct)
+	if (g->use_direct)
 	{
 		Datum		elems[DEMO_MAX_TAGS];
 
@@ -1595,15 +1594,15 @@ gather_customer(DemoGen *g)
 {
 	DemoCustomer *c = g->cust;
 
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
 	while (g->next < g->ncustomers)
 	{
 		CHECK_FOR_INTERRUPTS();
 		simulate_customer(g, g->next++);
 		for (int j = 0; j < c->norders; j++)
 		{
-			ChunkOrder *co = &g->chunk[g->chunk_len++];
+			PendingOrder *co = &g->pending[g->npending++];
 
 			co->order_id = ORDER_ID_BASE + 1 + g->orders_emitted++;
 			co->customer_id = c->customer_id;
@@ -1611,7 +1610,7 @@ gather_customer(DemoGen *g)
 			co->creator = c->creator;
 			co->o = c->orders[j];
 		}
-		if (g->chunk_len > 0)
+		if (g->npending > 0)
 			return true;
 	}
 	return false;
@@ -1621,10 +1620,10 @@ static bool
 produce_orders(DemoGen *g)
 {
 
-	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
+	if (g->pending_pos >= g->npending && !gather_customer(g))
 		return false;
 	{
-		const ChunkOrder *co = &g->chunk[g->chunk_pos++];
+		const PendingOrder *co = &g->pending[g->pending_pos++];
 		const DemoOrder *o = &co->o;
 		const char *codes[2];
 		const char *tags[DEMO_MAX_TAGS];
@@ -1775,7 +1774,7 @@ produce_orders(DemoGen *g)
 
 /* the lines of one order */
 static void
-emit_lines(DemoGen *g, const ChunkOrder *co)
+emit_lines(DemoGen *g, const PendingOrder *co)
 {
 	for (int i = 0; i < co->o.nlines; i++)
 	{
@@ -1800,9 +1799,9 @@ emit_lines(DemoGen *g, const ChunkOrder *co)
 static bool
 produce_lines(DemoGen *g)
 {
-	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
+	if (g->pending_pos >= g->npending && !gather_customer(g))
 		return false;
-	emit_lines(g, &g->chunk[g->chunk_pos++]);
+	emit_lines(g, &g->pending[g->pending_pos++]);
 	return true;
 }
 
@@ -1904,11 +1903,10 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	g->done = false;
 	g->next = 0;
 	g->orders_emitted = 0;
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
 	g->producer = producer;
 	g->ncols = ncols;
-	g->direct = false;
 	demo_active = g;
 
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, demo_copy_source,
@@ -2073,12 +2071,11 @@ direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 {
 	uint64		processed;
 
-	g->direct = true;
 	g->load = direct_begin(relid, cols, ncols);
 	g->next = 0;
 	g->orders_emitted = 0;
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
 
 	while (producer(g))
 		;
@@ -2221,7 +2218,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	build_calendar(g, ecp_store_calendar());
 	build_catalog(g);
 	initStringInfo(&g->buf);
-	g->chunk = palloc(sizeof(ChunkOrder) * DEMO_MAX_ORDERS);
+	g->pending = palloc(sizeof(PendingOrder) * DEMO_MAX_ORDERS);
 
 	/*
 	 * Superusers load like a restore (direct heap inserts, no triggers,
@@ -2229,7 +2226,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	 * every trigger and foreign-key check.  Both give the same rows.
 	 */
 	g->use_direct = superuser();
-	g->chunk_len = 0;
+	g->npending = 0;
 
 	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
