@@ -551,6 +551,7 @@ static DemoGen *demo_active = NULL;
  * encoded in COPY BINARY format, or stored for a direct heap insert.
  * ------------------------------------------------------------------------
  */
+/* network-order integers of the COPY BINARY format */
 static inline void
 put16(StringInfo b, int16 v)
 {
@@ -559,6 +560,7 @@ put16(StringInfo b, int16 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 2);
 }
 
+/* see put16 */
 static inline void
 put32(StringInfo b, int32 v)
 {
@@ -567,6 +569,7 @@ put32(StringInfo b, int32 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 4);
 }
 
+/* see put16 */
 static inline void
 put64(StringInfo b, int64 v)
 {
@@ -575,6 +578,7 @@ put64(StringInfo b, int64 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 8);
 }
 
+/* ends a row (direct loads form and batch the tuple) */
 static void direct_row_end(DemoGen *g);
 
 /* the next column of a direct row receives a value */
@@ -588,6 +592,7 @@ direct_set(DemoGen *g, Datum v, bool isnull)
 	dl->nulls[att] = isnull;
 }
 
+/* starts a row: every column of the producer's list follows, in order */
 static void
 row_begin(DemoGen *g)
 {
@@ -611,6 +616,7 @@ row_end(DemoGen *g)
 	}
 }
 
+/* column values: NULL, int8, int4, bool, text (NULL pointer = NULL) */
 static void
 col_null(DemoGen *g)
 {
@@ -620,6 +626,7 @@ col_null(DemoGen *g)
 		put32(&g->buf, -1);
 }
 
+/* see col_null */
 static void
 col_int8(DemoGen *g, int64 v)
 {
@@ -632,6 +639,7 @@ col_int8(DemoGen *g, int64 v)
 	}
 }
 
+/* see col_null */
 static void
 col_int4(DemoGen *g, int32 v)
 {
@@ -644,6 +652,7 @@ col_int4(DemoGen *g, int32 v)
 	}
 }
 
+/* see col_null */
 static void
 col_bool(DemoGen *g, bool v)
 {
@@ -656,6 +665,7 @@ col_bool(DemoGen *g, bool v)
 	}
 }
 
+/* see col_null */
 static void
 col_text(DemoGen *g, const char *s)
 {
@@ -1453,6 +1463,8 @@ simulate_customer(DemoGen *g, int64 i)
  * Row producers: each appends the rows of one customer (or product)
  * ------------------------------------------------------------------------
  */
+
+/* the next customer's row; its tags come from its simulated history */
 static bool
 produce_customers(DemoGen *g)
 {
@@ -1513,6 +1525,7 @@ produce_customers(DemoGen *g)
 	return true;
 }
 
+/* the next product's row */
 static bool
 produce_products(DemoGen *g)
 {
@@ -1616,159 +1629,160 @@ gather_customer(DemoGen *g)
 	return false;
 }
 
+/* the next order's row, with its attribution, codes and tags as text */
 static bool
 produce_orders(DemoGen *g)
 {
+	const PendingOrder *co;
+	const DemoOrder *o;
+	const char *codes[2];
+	const char *tags[DEMO_MAX_TAGS];
+	char		codebuf[2][24];
+	char		tagbuf[32];
+	char		campbuf[48];
+	char		landing[256];
+	int			ntags = 0;
+	const char *referrer = NULL;
+	const char *source = NULL;
+	const char *medium = NULL;
+	const char *campaign;
 
 	if (g->pending_pos >= g->npending && !gather_customer(g))
 		return false;
+	co = &g->pending[g->pending_pos++];
+	o = &co->o;
+
+	for (int i = 0; i < o->ncodes; i++)
 	{
-		const PendingOrder *co = &g->pending[g->pending_pos++];
-		const DemoOrder *o = &co->o;
-		const char *codes[2];
-		const char *tags[DEMO_MAX_TAGS];
-		char		codebuf[2][24];
-		char		tagbuf[32];
-		char		campbuf[48];
-		char		landing[256];
-		int			ntags = 0;
-		const char *referrer = NULL;
-		const char *source = NULL;
-		const char *medium = NULL;
-		const char *campaign;
-
-		for (int i = 0; i < o->ncodes; i++)
+		switch (o->codes[i])
 		{
-			switch (o->codes[i])
-			{
-				case CODE_CREATOR:
-					snprintf(codebuf[i], sizeof(codebuf[i]), "%s15",
-							 creators[co->creator].name);
-					codes[i] = codebuf[i];
-					break;
-				case CODE_CAMPAIGN:
-					codes[i] = camp_code[(int) o->campaign];
-					break;
-				case CODE_WELCOME:
-					codes[i] = "WELCOME10";
-					break;
-				case CODE_COMEBACK:
-					codes[i] = "COMEBACK20";
-					break;
-				case CODE_VIP:
-					codes[i] = "VIP15";
-					break;
-				default:
-					codes[i] = "FREESHIP";
-					break;
-			}
-		}
-		if (o->camp_tagged)
-		{
-			snprintf(tagbuf, sizeof(tagbuf), "%s_%d", camp_tag[(int) o->campaign],
-					 g->day_year[o->day]);
-			tags[ntags++] = tagbuf;
-		}
-		if (o->sub_first)
-			tags[ntags++] = "subscription_first_order";
-		else if (o->is_subscription)
-			tags[ntags++] = "subscription_recurring";
-		if (o->sales_channel == SC_DRAFT)
-			tags[ntags++] = "wholesale";
-		if (o->acq == AC_INFLUENCER)
-			tags[ntags++] = "influencer";
-		if (o->gift)
-			tags[ntags++] = "gift";
-
-		switch (o->acq)
-		{
-			case AC_ORGANIC:
-				referrer = search_engines[(int) o->source].name;
+			case CODE_CREATOR:
+				snprintf(codebuf[i], sizeof(codebuf[i]), "%s15",
+						 creators[co->creator].name);
+				codes[i] = codebuf[i];
 				break;
-			case AC_PAID_SEARCH:
-				referrer = search_engines[(int) o->source].name;
-				source = o->source == 0 ? "google" : "bing";
-				medium = "cpc";
+			case CODE_CAMPAIGN:
+				codes[i] = camp_code[(int) o->campaign];
 				break;
-			case AC_PAID_SOCIAL:
-				referrer = social_referrers[(int) o->source];
-				source = social_sources[(int) o->source].name;
-				medium = "paid_social";
+			case CODE_WELCOME:
+				codes[i] = "WELCOME10";
 				break;
-			case AC_EMAIL:
-				source = "klaviyo";
-				medium = "email";
+			case CODE_COMEBACK:
+				codes[i] = "COMEBACK20";
 				break;
-			case AC_SMS:
-				source = "postscript";
-				medium = "sms";
+			case CODE_VIP:
+				codes[i] = "VIP15";
 				break;
-			case AC_REFERRAL:
-				referrer = referral_sites[(int) o->source].name;
-				break;
-			case AC_AFFILIATE:
-				referrer = "https://deals.example.com/";
-				source = affiliates[(int) o->source].name;
-				medium = "affiliate";
-				break;
-			case AC_INFLUENCER:
-				source = creator_sources[(int) o->source].name;
-				referrer = o->source == 0 ? "https://l.instagram.com/"
-					: (o->source == 1 ? "https://www.youtube.com/" : "https://www.tiktok.com/");
-				medium = "influencer";
+			default:
+				codes[i] = "FREESHIP";
 				break;
 		}
-		campaign = utm_campaign(g, o, co->fav_type, campbuf, sizeof(campbuf));
-
-		if (o->landing > 0)
-		{
-			int			len;
-
-			switch (o->landing)
-			{
-				case 1:
-					len = snprintf(landing, sizeof(landing), "/");
-					break;
-				case 2:
-					len = snprintf(landing, sizeof(landing), "/products/%s",
-								   g->products[o->landing_product].handle);
-					break;
-				case 3:
-					len = snprintf(landing, sizeof(landing), "/collections/%s",
-								   types[co->fav_type].handle);
-					break;
-				default:
-					len = snprintf(landing, sizeof(landing), "/pages/subscribe");
-					break;
-			}
-			if (source != NULL)
-				snprintf(landing + len, sizeof(landing) - len,
-						 "?utm_source=%s&utm_medium=%s%s%s", source, medium,
-						 campaign ? "&utm_campaign=" : "", campaign ? campaign : "");
-		}
-
-		row_begin(g);
-		col_int8(g, co->order_id);
-		col_int8(g, co->customer_id);
-		col_int8(g, o->ordered_at);
-		col_cents(g, o->total);
-		col_cents(g, o->refunded);
-		col_text_array(g, codes, o->ncodes);
-		col_text_array(g, tags, ntags);
-		col_text(g, sales_channels[(int) o->sales_channel].name);
-		col_text(g, acq_names[(int) o->acq]);
-		col_text(g, referrer);
-		col_text(g, o->landing > 0 ? landing : NULL);
-		col_text(g, source);
-		col_text(g, medium);
-		col_text(g, campaign);
-		col_bool(g, o->is_subscription);
-		if (o->cancelled_at != 0)
-			col_int8(g, o->cancelled_at);
-		else
-			col_null(g);
-		row_end(g);
 	}
+	if (o->camp_tagged)
+	{
+		snprintf(tagbuf, sizeof(tagbuf), "%s_%d", camp_tag[(int) o->campaign],
+				 g->day_year[o->day]);
+		tags[ntags++] = tagbuf;
+	}
+	if (o->sub_first)
+		tags[ntags++] = "subscription_first_order";
+	else if (o->is_subscription)
+		tags[ntags++] = "subscription_recurring";
+	if (o->sales_channel == SC_DRAFT)
+		tags[ntags++] = "wholesale";
+	if (o->acq == AC_INFLUENCER)
+		tags[ntags++] = "influencer";
+	if (o->gift)
+		tags[ntags++] = "gift";
+
+	switch (o->acq)
+	{
+		case AC_ORGANIC:
+			referrer = search_engines[(int) o->source].name;
+			break;
+		case AC_PAID_SEARCH:
+			referrer = search_engines[(int) o->source].name;
+			source = o->source == 0 ? "google" : "bing";
+			medium = "cpc";
+			break;
+		case AC_PAID_SOCIAL:
+			referrer = social_referrers[(int) o->source];
+			source = social_sources[(int) o->source].name;
+			medium = "paid_social";
+			break;
+		case AC_EMAIL:
+			source = "klaviyo";
+			medium = "email";
+			break;
+		case AC_SMS:
+			source = "postscript";
+			medium = "sms";
+			break;
+		case AC_REFERRAL:
+			referrer = referral_sites[(int) o->source].name;
+			break;
+		case AC_AFFILIATE:
+			referrer = "https://deals.example.com/";
+			source = affiliates[(int) o->source].name;
+			medium = "affiliate";
+			break;
+		case AC_INFLUENCER:
+			source = creator_sources[(int) o->source].name;
+			referrer = o->source == 0 ? "https://l.instagram.com/"
+				: (o->source == 1 ? "https://www.youtube.com/" : "https://www.tiktok.com/");
+			medium = "influencer";
+			break;
+	}
+	campaign = utm_campaign(g, o, co->fav_type, campbuf, sizeof(campbuf));
+
+	if (o->landing > 0)
+	{
+		int			len;
+
+		switch (o->landing)
+		{
+			case 1:
+				len = snprintf(landing, sizeof(landing), "/");
+				break;
+			case 2:
+				len = snprintf(landing, sizeof(landing), "/products/%s",
+							   g->products[o->landing_product].handle);
+				break;
+			case 3:
+				len = snprintf(landing, sizeof(landing), "/collections/%s",
+							   types[co->fav_type].handle);
+				break;
+			default:
+				len = snprintf(landing, sizeof(landing), "/pages/subscribe");
+				break;
+		}
+		if (source != NULL)
+			snprintf(landing + len, sizeof(landing) - len,
+					 "?utm_source=%s&utm_medium=%s%s%s", source, medium,
+					 campaign ? "&utm_campaign=" : "", campaign ? campaign : "");
+	}
+
+	row_begin(g);
+	col_int8(g, co->order_id);
+	col_int8(g, co->customer_id);
+	col_int8(g, o->ordered_at);
+	col_cents(g, o->total);
+	col_cents(g, o->refunded);
+	col_text_array(g, codes, o->ncodes);
+	col_text_array(g, tags, ntags);
+	col_text(g, sales_channels[(int) o->sales_channel].name);
+	col_text(g, acq_names[(int) o->acq]);
+	col_text(g, referrer);
+	col_text(g, o->landing > 0 ? landing : NULL);
+	col_text(g, source);
+	col_text(g, medium);
+	col_text(g, campaign);
+	col_bool(g, o->is_subscription);
+	if (o->cancelled_at != 0)
+		col_int8(g, o->cancelled_at);
+	else
+		col_null(g);
+	row_end(g);
 	return true;
 }
 
@@ -1796,6 +1810,7 @@ emit_lines(DemoGen *g, const PendingOrder *co)
 	}
 }
 
+/* the lines of the next order */
 static bool
 produce_lines(DemoGen *g)
 {
@@ -2149,6 +2164,18 @@ open_empty_table(Oid nsp, const char *name)
 	return relid;
 }
 
+/* does the table have stored generated columns? */
+static bool
+has_generated_columns(Oid relid)
+{
+	Relation	rel = table_open(relid, NoLock);
+	bool		result;
+
+	result = rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored;
+	table_close(rel, NoLock);
+	return result;
+}
+
 /*
  * generate_demo_store(customers int, seed int)
  *		Fills the empty input tables with a deterministic demo store and
@@ -2223,10 +2250,14 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	/*
 	 * Superusers load like a restore (direct heap inserts, no triggers,
 	 * indexes rebuilt at the end); everyone else goes through COPY with
-	 * every trigger and foreign-key check.  Both give the same rows.
+	 * every trigger and foreign-key check.  Both give the same rows.  A
+	 * stored generated column added by the user needs the executor: COPY.
 	 */
-	g->use_direct = superuser();
-	g->npending = 0;
+	g->use_direct = superuser() &&
+		!has_generated_columns(rel_customers) &&
+		!has_generated_columns(rel_products) &&
+		!has_generated_columns(rel_orders) &&
+		!has_generated_columns(rel_lines);
 
 	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
