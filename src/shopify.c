@@ -64,6 +64,7 @@ PG_FUNCTION_INFO_V1(import_shopify_customers);
  */
 typedef struct ColumnSpec
 {
+	const char *display;		/* as in current exports, for messages */
 	const char *names[4];
 } ColumnSpec;
 
@@ -99,32 +100,32 @@ typedef enum OrderColumn
 } OrderColumn;
 
 static const ColumnSpec order_columns[OC_NCOLUMNS] = {
-	[OC_NAME] = {{"name"}},
-	[OC_ID] = {{"id"}},
-	[OC_EMAIL] = {{"email"}},
-	[OC_PHONE] = {{"phone"}},
-	[OC_CREATED_AT] = {{"created at"}},
-	[OC_PAID_AT] = {{"paid at"}},
-	[OC_ACCEPTS] = {{"accepts marketing", "accepts email marketing"}},
-	[OC_CURRENCY] = {{"currency"}},
-	[OC_TOTAL] = {{"total"}},
-	[OC_REFUNDED] = {{"refunded amount"}},
-	[OC_DISCOUNT] = {{"discount code", "discount codes"}},
-	[OC_TAGS] = {{"tags"}},
-	[OC_SOURCE] = {{"source", "source name"}},
-	[OC_CANCELLED_AT] = {{"cancelled at"}},
-	[OC_QUANTITY] = {{"lineitem quantity"}},
-	[OC_LINE_NAME] = {{"lineitem name"}},
-	[OC_PRICE] = {{"lineitem price"}},
-	[OC_SKU] = {{"lineitem sku"}},
-	[OC_VENDOR] = {{"vendor", "lineitem vendor"}},
-	[OC_PRODUCT_TYPE] = {{"lineitem product type", "product type"}},
-	[OC_BILLING_CITY] = {{"billing city"}},
-	[OC_BILLING_PROVINCE] = {{"billing province", "billing province code"}},
-	[OC_BILLING_COUNTRY] = {{"billing country", "billing country code"}},
-	[OC_SHIPPING_CITY] = {{"shipping city"}},
-	[OC_SHIPPING_PROVINCE] = {{"shipping province", "shipping province code"}},
-	[OC_SHIPPING_COUNTRY] = {{"shipping country", "shipping country code"}},
+	[OC_NAME] = {"Name", {"name"}},
+	[OC_ID] = {"Id", {"id"}},
+	[OC_EMAIL] = {"Email", {"email"}},
+	[OC_PHONE] = {"Phone", {"phone"}},
+	[OC_CREATED_AT] = {"Created at", {"created at"}},
+	[OC_PAID_AT] = {"Paid at", {"paid at"}},
+	[OC_ACCEPTS] = {"Accepts Marketing", {"accepts marketing", "accepts email marketing"}},
+	[OC_CURRENCY] = {"Currency", {"currency"}},
+	[OC_TOTAL] = {"Total", {"total"}},
+	[OC_REFUNDED] = {"Refunded Amount", {"refunded amount"}},
+	[OC_DISCOUNT] = {"Discount Code", {"discount code", "discount codes"}},
+	[OC_TAGS] = {"Tags", {"tags"}},
+	[OC_SOURCE] = {"Source", {"source", "source name"}},
+	[OC_CANCELLED_AT] = {"Cancelled at", {"cancelled at"}},
+	[OC_QUANTITY] = {"Lineitem quantity", {"lineitem quantity"}},
+	[OC_LINE_NAME] = {"Lineitem name", {"lineitem name"}},
+	[OC_PRICE] = {"Lineitem price", {"lineitem price"}},
+	[OC_SKU] = {"Lineitem sku", {"lineitem sku"}},
+	[OC_VENDOR] = {"Vendor", {"vendor", "lineitem vendor"}},
+	[OC_PRODUCT_TYPE] = {"Lineitem product type", {"lineitem product type", "product type"}},
+	[OC_BILLING_CITY] = {"Billing City", {"billing city"}},
+	[OC_BILLING_PROVINCE] = {"Billing Province", {"billing province", "billing province code"}},
+	[OC_BILLING_COUNTRY] = {"Billing Country", {"billing country", "billing country code"}},
+	[OC_SHIPPING_CITY] = {"Shipping City", {"shipping city"}},
+	[OC_SHIPPING_PROVINCE] = {"Shipping Province", {"shipping province", "shipping province code"}},
+	[OC_SHIPPING_COUNTRY] = {"Shipping Country", {"shipping country", "shipping country code"}},
 };
 
 typedef enum CustomerColumn
@@ -141,14 +142,14 @@ typedef enum CustomerColumn
 } CustomerColumn;
 
 static const ColumnSpec customer_columns[CC_NCOLUMNS] = {
-	[CC_ID] = {{"customer id", "id"}},
-	[CC_EMAIL] = {{"email"}},
-	[CC_PHONE] = {{"phone", "default address phone"}},
-	[CC_ACCEPTS] = {{"accepts email marketing", "accepts marketing"}},
-	[CC_CITY] = {{"default address city", "city"}},
-	[CC_PROVINCE] = {{"default address province code", "province code", "province"}},
-	[CC_COUNTRY] = {{"default address country code", "country code", "country"}},
-	[CC_TAGS] = {{"tags"}},
+	[CC_ID] = {"Customer ID", {"customer id", "id"}},
+	[CC_EMAIL] = {"Email", {"email"}},
+	[CC_PHONE] = {"Phone", {"phone", "default address phone"}},
+	[CC_ACCEPTS] = {"Accepts Email Marketing", {"accepts email marketing", "accepts marketing"}},
+	[CC_CITY] = {"Default Address City", {"default address city", "city"}},
+	[CC_PROVINCE] = {"Default Address Province Code", {"default address province code", "province code", "province"}},
+	[CC_COUNTRY] = {"Default Address Country Code", {"default address country code", "country code", "country"}},
+	[CC_TAGS] = {"Tags", {"tags"}},
 };
 
 /* how a customer was identified */
@@ -409,7 +410,7 @@ header_list(ImportState *st)
 	{
 		if (buf.len > 200)
 		{
-			appendStringInfoString(&buf, ", ...");
+			appendStringInfo(&buf, " and %d more", st->ncolumns - i);
 			break;
 		}
 		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", st->header[i]);
@@ -431,7 +432,7 @@ require_column(ImportState *st, const ColumnSpec *specs, int role, int alt,
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("the header row of the %s has no column \"%s\"",
-					st->what, specs[role].names[0]),
+					st->what, specs[role].display),
 			 errdetail("The header row has %d columns: %s.",
 					   st->ncolumns, header_list(st)),
 			 errhint("%s", hint)));
