@@ -47,6 +47,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -56,6 +58,10 @@ PG_FUNCTION_INFO_V1(import_shopify_customers);
 
 /* numeric(14,2) holds amounts below 10^12 */
 #define MAX_CENTS	INT64CONST(99999999999999)
+
+/* rows written per SQL statement, and the most columns of one */
+#define BATCH_ROWS			1000
+#define MAX_BATCH_COLUMNS	9
 
 /*
  * Columns the importers read.  Each role lists the header names Shopify
@@ -206,7 +212,6 @@ typedef struct ImportOrder
 	int			nrows;			/* line item rows, kept or not */
 	int			first_line;		/* its lines: lines[first_line ..] */
 	int			nlines;
-	bool		existed;		/* set while writing */
 } ImportOrder;
 
 typedef struct ImportLine
@@ -257,7 +262,7 @@ typedef struct ImportState
 	int			nlines;
 	int			maxlines;
 
-	MemoryContext rowcxt;		/* per-row scratch while writing */
+	MemoryContext batchcxt;		/* per-batch scratch while writing */
 
 	char	   *currency;		/* first Currency value seen */
 
@@ -991,7 +996,6 @@ start_order(ImportState *st, const char *name)
 	o->nrows = 0;
 	o->first_line = st->nlines;
 	o->nlines = 0;
-	o->existed = false;
 
 	if (!get_timestamp(st, OC_CREATED_AT, &o->ordered_at) &&
 		!get_timestamp(st, OC_PAID_AT, &o->ordered_at))
@@ -1160,53 +1164,8 @@ spi_check(int ret, int expected, const char *what)
 }
 
 /*
- * begin_row
- *		Start writing one row: check for interrupts and switch to the
- *		per-row scratch context, emptied first.  Returns the context to
- *		switch back to.
- */
-static MemoryContext
-begin_row(ImportState *st)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (st->rowcxt == NULL)
-		st->rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-										   "shopify row",
-										   ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(st->rowcxt);
-	return MemoryContextSwitchTo(st->rowcxt);
-}
-
-/*
- * upsert
- *		Execute a prepared INSERT ... ON CONFLICT ... RETURNING inserted
- *		and count the row as inserted or updated.  Returns whether the row
- *		was new.
- */
-static bool
-upsert(SPIPlanPtr plan, Datum *values, const char *nulls, ImportCounts *counts)
-{
-	bool		isnull;
-	bool		inserted;
-
-	spi_check(SPI_execute_plan(plan, values, nulls, false, 1),
-			  SPI_OK_INSERT_RETURNING, "shopify upsert");
-	if (SPI_processed != 1)
-		elog(ERROR, "shopify upsert returned " UINT64_FORMAT " rows",
-			 SPI_processed);
-	inserted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 1, &isnull));
-	if (inserted)
-		counts->inserted++;
-	else
-		counts->updated++;
-	SPI_freetuptable(SPI_tuptable);
-	return inserted;
-}
-
-/*
  * prepare
- *		SPI_prepare that keeps nothing beyond the current SPI call.
+ *		SPI_prepare or fail.
  */
 static SPIPlanPtr
 prepare(const char *sql, int nargs, Oid *types)
@@ -1219,15 +1178,252 @@ prepare(const char *sql, int nargs, Oid *types)
 }
 
 /*
- * text_or_null
- *		Datum and null flag of an optional C string.
+ * begin_batch
+ *		Start writing one batch: check for interrupts and switch to the
+ *		per-batch scratch context, emptied first.  Returns the context to
+ *		switch back to.
+ */
+static MemoryContext
+begin_batch(ImportState *st)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (st->batchcxt == NULL)
+		st->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
+											 "shopify batch",
+											 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(st->batchcxt);
+	return MemoryContextSwitchTo(st->batchcxt);
+}
+
+/*
+ * make_array
+ *		A one-dimensional array of n values (NULL where nulls[i]).
  */
 static Datum
-text_or_null(const char *s, char *null)
+make_array(Datum *values, bool *nulls, int n, Oid elemtype)
 {
-	*null = s ? ' ' : 'n';
-	return s ? CStringGetTextDatum(s) : (Datum) 0;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(elemtype));
+	dims[0] = n;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
+											  elemtype, typlen, typbyval,
+											  typalign));
 }
+
+/*
+ * Columns of one batch: values[col][row] and nulls[col][row].
+ */
+typedef struct Batch
+{
+	int			ncols;
+	int			nrows;
+	const Oid  *types;
+	Datum	   *values[MAX_BATCH_COLUMNS];
+	bool	   *nulls[MAX_BATCH_COLUMNS];
+} Batch;
+
+/*
+ * batch_start
+ *		Room for n rows of the given column types, in the current context.
+ */
+static void
+batch_start(Batch *batch, int ncols, const Oid *types, int n)
+{
+	int			col;
+
+	Assert(ncols <= MAX_BATCH_COLUMNS);
+	batch->ncols = ncols;
+	batch->nrows = n;
+	batch->types = types;
+	for (col = 0; col < ncols; col++)
+	{
+		batch->values[col] = palloc(sizeof(Datum) * Max(n, 1));
+		batch->nulls[col] = palloc0(sizeof(bool) * Max(n, 1));
+	}
+}
+
+/*
+ * batch_text
+ *		Set a text cell from an optional C string.
+ */
+static void
+batch_text(Batch *batch, int col, int row, const char *s)
+{
+	batch->nulls[col][row] = (s == NULL);
+	batch->values[col][row] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/*
+ * batch_params
+ *		The batch's columns as array parameters (params[0 .. ncols-1]).
+ */
+static void
+batch_params(Batch *batch, Datum *params)
+{
+	int			col;
+
+	for (col = 0; col < batch->ncols; col++)
+		params[col] = make_array(batch->values[col], batch->nulls[col],
+								 batch->nrows, batch->types[col]);
+}
+
+/*
+ * run_upsert
+ *		Execute a batch upsert whose statement returns (inserted, updated,
+ *		conflict) counts, and add them up.  Returns the conflict column:
+ *		the first id that should have been new but existed, or 0.
+ */
+static int64
+run_upsert(SPIPlanPtr plan, Datum *params, ImportCounts *counts)
+{
+	TupleDesc	desc;
+	HeapTuple	tup;
+	bool		isnull;
+	int64		conflict = 0;
+
+	spi_check(SPI_execute_plan(plan, params, NULL, false, 0),
+			  SPI_OK_SELECT, "shopify upsert");
+	if (SPI_processed != 1)
+		elog(ERROR, "shopify upsert returned " UINT64_FORMAT " rows",
+			 SPI_processed);
+	desc = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	counts->inserted += DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	counts->updated += DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	if (desc->natts >= 3)
+	{
+		Datum		d = SPI_getbinval(tup, desc, 3, &isnull);
+
+		if (!isnull)
+			conflict = DatumGetInt64(d);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return conflict;
+}
+
+/*
+ * The batch statements.  Each inserts the rows of its array parameters
+ * (in array order, so new customers get their dense keys in file order),
+ * updates the rows that exist already, and returns how many rows were
+ * inserted and how many updated (a row version with xmax 0 was inserted).
+ */
+#define COUNT_RESULT \
+	"SELECT pg_catalog.count(*) FILTER (WHERE r.inserted), " \
+	"       pg_catalog.count(*) FILTER (WHERE NOT r.inserted)"
+
+/* customers seen in an orders export: only fill what is missing */
+static const char *const customers_from_orders_sql =
+"WITH r AS ("
+"  INSERT INTO ecpower.customers AS c "
+"    (customer_id, email, created_at, country, province, city, accepts_marketing) "
+"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) "
+"  ON CONFLICT (customer_id) DO UPDATE SET "
+"    email = COALESCE(c.email, excluded.email), "
+"    created_at = LEAST(c.created_at, excluded.created_at), "
+"    country = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
+"                   THEN excluded.country ELSE c.country END, "
+"    province = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
+"                    THEN excluded.province ELSE c.province END, "
+"    city = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
+"                THEN excluded.city ELSE c.city END "
+"  RETURNING c.customer_id, c.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
+COUNT_RESULT ", "
+"       pg_catalog.min(r.customer_id) FILTER (WHERE NOT r.inserted "
+"           AND r.customer_id OPERATOR(pg_catalog.=) ANY ($8)) "
+"FROM r";
+
+/*
+ * customers of a customers export: the authority on their attributes
+ * (tags travel as the text form of a text[], see orders_sql)
+ */
+static const char *const customers_sql =
+"WITH r AS ("
+"  INSERT INTO ecpower.customers AS c "
+"    (customer_id, email, tags, country, province, city, accepts_marketing) "
+"  SELECT u.customer_id, u.email, CAST(u.tags AS pg_catalog.text[]), "
+"         u.country, u.province, u.city, "
+"         COALESCE(u.accepts, false) "
+"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) "
+"         AS u(customer_id, email, tags, country, province, city, accepts) "
+"  ON CONFLICT (customer_id) DO UPDATE SET "
+"    email = COALESCE(excluded.email, c.email), "
+"    tags = excluded.tags, "
+"    country = CASE WHEN excluded.country IS NULL AND excluded.province IS NULL "
+"                    AND excluded.city IS NULL THEN c.country ELSE excluded.country END, "
+"    province = CASE WHEN excluded.country IS NULL AND excluded.province IS NULL "
+"                     AND excluded.city IS NULL THEN c.province ELSE excluded.province END, "
+"    city = CASE WHEN excluded.country IS NULL AND excluded.province IS NULL "
+"                 AND excluded.city IS NULL THEN c.city ELSE excluded.city END, "
+"    accepts_marketing = CASE WHEN excluded.customer_id OPERATOR(pg_catalog.=) ANY ($8) "
+"                             THEN c.accepts_marketing ELSE excluded.accepts_marketing END "
+"  RETURNING c.customer_id, c.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
+COUNT_RESULT ", "
+"       pg_catalog.min(r.customer_id) FILTER (WHERE NOT r.inserted "
+"           AND r.customer_id OPERATOR(pg_catalog.=) ANY ($9)) "
+"FROM r";
+
+static const char *const products_sql =
+"WITH r AS ("
+"  INSERT INTO ecpower.products AS p (product_id, title, product_type, vendor) "
+"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) "
+"  ON CONFLICT (product_id) DO UPDATE SET "
+"    title = excluded.title, "
+"    product_type = COALESCE(excluded.product_type, p.product_type), "
+"    vendor = COALESCE(excluded.vendor, p.vendor) "
+"  RETURNING p.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
+COUNT_RESULT " FROM r";
+
+/* text[] columns travel as their text form (array_out), one per order */
+static const char *const orders_sql =
+"WITH r AS ("
+"  INSERT INTO ecpower.orders AS o "
+"    (order_id, customer_id, ordered_at, total, refunded, discount_codes, tags, "
+"     sales_channel, cancelled_at) "
+"  SELECT u.order_id, u.customer_id, u.ordered_at, u.total, u.refunded, "
+"         CAST(u.discount_codes AS pg_catalog.text[]), CAST(u.tags AS pg_catalog.text[]), "
+"         u.sales_channel, u.cancelled_at "
+"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) "
+"         AS u(order_id, customer_id, ordered_at, total, refunded, discount_codes, "
+"              tags, sales_channel, cancelled_at) "
+"  ON CONFLICT (order_id) DO UPDATE SET "
+"    customer_id = excluded.customer_id, "
+"    ordered_at = excluded.ordered_at, "
+"    total = excluded.total, "
+"    refunded = excluded.refunded, "
+"    discount_codes = excluded.discount_codes, "
+"    tags = excluded.tags, "
+"    sales_channel = excluded.sales_channel, "
+"    cancelled_at = excluded.cancelled_at "
+"  RETURNING o.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
+COUNT_RESULT " FROM r";
+
+/* a re-imported order loses the lines the export no longer has */
+static const char *const prune_lines_sql =
+"DELETE FROM ecpower.order_lines AS l "
+" WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1) "
+"   AND NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(order_id, line_no) "
+"                    WHERE k.order_id OPERATOR(pg_catalog.=) l.order_id "
+"                      AND k.line_no OPERATOR(pg_catalog.=) l.line_no)";
+
+static const char *const lines_sql =
+"WITH r AS ("
+"  INSERT INTO ecpower.order_lines AS l "
+"    (order_id, line_no, product_id, sku, quantity, price) "
+"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+"  ON CONFLICT (order_id, line_no) DO UPDATE SET "
+"    product_id = excluded.product_id, "
+"    sku = excluded.sku, "
+"    quantity = excluded.quantity, "
+"    price = excluded.price "
+"  RETURNING l.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
+COUNT_RESULT " FROM r";
 
 /*
  * match_emails
@@ -1238,7 +1434,7 @@ text_or_null(const char *s, char *null)
 static void
 match_emails(ImportState *st)
 {
-	ArrayBuildState *astate = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	Datum	   *emails = palloc(sizeof(Datum) * Max(st->ncustomers, 1));
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1];
 	SPIPlanPtr	plan;
@@ -1246,17 +1442,11 @@ match_emails(ImportState *st)
 	int			n = 0;
 
 	for (i = 0; i < st->ncustomers; i++)
-	{
-		if (st->customers[i]->email == NULL)
-			continue;
-		astate = accumArrayResult(astate,
-								  CStringGetTextDatum(st->customers[i]->email),
-								  false, TEXTOID, CurrentMemoryContext);
-		n++;
-	}
+		if (st->customers[i]->email != NULL)
+			emails[n++] = CStringGetTextDatum(st->customers[i]->email);
 	if (n == 0)
 		return;
-	values[0] = makeArrayResult(astate, CurrentMemoryContext);
+	values[0] = make_array(emails, NULL, n, TEXTOID);
 
 	plan = prepare("SELECT f.email, pg_catalog.min(c.customer_id) "
 				   "FROM pg_catalog.unnest($1) AS f(email) "
@@ -1286,70 +1476,155 @@ match_emails(ImportState *st)
 }
 
 /*
- * check_collision
+ * check_distinct_ids
+ *		Two customers of one file must not end up with the same id: the
+ *		customers export repeats a Customer ID, or two derived ids collide.
+ */
+static void
+check_distinct_ids(ImportState *st)
+{
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	int			i;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(ImportCustomer *) + sizeof(int64);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("shopify customer ids", Max(st->ncustomers, 16), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < st->ncustomers; i++)
+	{
+		ImportCustomer *c = st->customers[i];
+		bool		found;
+		char	   *entry = hash_search(seen, &c->customer_id, HASH_ENTER, &found);
+		ImportCustomer *other;
+
+		if (!found)
+		{
+			memcpy(entry + sizeof(int64), &c, sizeof(ImportCustomer *));
+			continue;
+		}
+		memcpy(&other, entry + sizeof(int64), sizeof(ImportCustomer *));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("customers in rows %lld and %lld of the %s have the same id " INT64_FORMAT,
+						(long long) other->row, (long long) c->row, st->what,
+						c->customer_id),
+				 errdetail("Their e-mail addresses are \"%s\" and \"%s\".",
+						   other->email ? other->email : "",
+						   c->email ? c->email : "")));
+	}
+	hash_destroy(seen);
+}
+
+/*
+ * report_collision
  *		A derived id that updated a row instead of inserting one belongs to
  *		another customer (md5 prefixes collide, or the row lost its e-mail).
  */
 static void
-check_collision(ImportCustomer *c, bool inserted)
+report_collision(ImportState *st, int64 id)
 {
-	if (inserted || c->kind != CK_EMAIL || c->id_known)
+	const char *email = "";
+	int			i;
+
+	if (id == 0)
 		return;
+	for (i = 0; i < st->ncustomers; i++)
+		if (st->customers[i]->customer_id == id && st->customers[i]->email)
+			email = st->customers[i]->email;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNIQUE_VIOLATION),
 			 errmsg("customer id " INT64_FORMAT " derived from e-mail \"%s\" is already used by another customer",
-					c->customer_id, c->email),
-			 errdetail("The id is derived from md5('email:' || the lower-cased address) and an existing customer with a different e-mail address has it."),
-			 errhint("Give the existing customer its e-mail address back, or insert this customer with an id of your choice first; the importer matches customers by e-mail before deriving ids.")));
+					id, email),
+			 errdetail("The id is md5('email:' || the lower-cased address) reduced to [2^62, 2^63), and an existing customer with a different e-mail address has it."),
+			 errhint("Give the existing customer its e-mail address back, or insert this customer with an id of your choice first: the importer matches customers by e-mail before deriving ids.")));
 }
 
 /*
- * write_customers_from_orders
- *		Upsert the customers of an orders export.  The orders export only
- *		fills what is missing: an existing customer keeps its e-mail,
- *		location and consent; created_at becomes the earliest known time.
+ * fresh_ids
+ *		The ids of customers [from, to) that must be new rows: derived from
+ *		an e-mail address that matched no existing customer.
  */
-static void
-write_customers_from_orders(ImportState *st)
+static Datum
+fresh_ids(ImportState *st, int from, int to)
 {
-	Oid			argtypes[7] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
-	TEXTOID, TEXTOID, BOOLOID};
-	SPIPlanPtr	plan;
+	Datum	   *ids = palloc(sizeof(Datum) * Max(to - from, 1));
+	int			n = 0;
 	int			i;
 
-	plan = prepare("INSERT INTO ecpower.customers AS c "
-				   "  (customer_id, email, created_at, country, province, city, accepts_marketing) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-				   "ON CONFLICT (customer_id) DO UPDATE SET "
-				   "  email = COALESCE(c.email, excluded.email), "
-				   "  created_at = LEAST(c.created_at, excluded.created_at), "
-				   "  country = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
-				   "                 THEN excluded.country ELSE c.country END, "
-				   "  province = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
-				   "                  THEN excluded.province ELSE c.province END, "
-				   "  city = CASE WHEN c.country IS NULL AND c.province IS NULL AND c.city IS NULL "
-				   "              THEN excluded.city ELSE c.city END "
-				   "RETURNING c.xmax OPERATOR(pg_catalog.=) 0", 7, argtypes);
+	for (i = from; i < to; i++)
+		if (st->customers[i]->kind == CK_EMAIL && !st->customers[i]->id_known)
+			ids[n++] = Int64GetDatum(st->customers[i]->customer_id);
+	return make_array(ids, NULL, n, INT8OID);
+}
 
-	for (i = 0; i < st->ncustomers; i++)
+/*
+ * write_customers
+ *		Upsert the import's customers in batches: from an orders export
+ *		(from_orders) only filling what is missing, from a customers export
+ *		as the authority on e-mail, tags, location and consent.
+ */
+static void
+write_customers(ImportState *st, bool from_orders)
+{
+	static const Oid order_types[8] = {INT8OID, TEXTOID, TIMESTAMPTZOID,
+		TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT8ARRAYOID};
+	static const Oid export_types[9] = {INT8OID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT8ARRAYOID, INT8ARRAYOID};
+	const Oid  *types = from_orders ? order_types : export_types;
+	Oid			argtypes[9];
+	SPIPlanPtr	plan;
+	int			nargs = from_orders ? 8 : 9;
+	int			from;
+	int			i;
+
+	check_distinct_ids(st);
+	/* seven columns, then arrays of ids */
+	for (i = 0; i < nargs; i++)
+		argtypes[i] = i < 7 ? get_array_type(types[i]) : types[i];
+	plan = prepare(from_orders ? customers_from_orders_sql : customers_sql,
+				   nargs, argtypes);
+
+	for (from = 0; from < st->ncustomers; from += BATCH_ROWS)
 	{
-		ImportCustomer *c = st->customers[i];
-		Datum		values[7];
-		char		nulls[7];
+		int			to = Min(from + BATCH_ROWS, st->ncustomers);
+		MemoryContext oldcxt = begin_batch(st);
+		Datum		params[9];
+		Datum	   *unknown_consent = palloc(sizeof(Datum) * (to - from));
+		int			nunknown = 0;
+		Batch		batch;
 
-		MemoryContext oldcxt = begin_row(st);
+		batch_start(&batch, 7, types, to - from);
+		for (i = from; i < to; i++)
+		{
+			ImportCustomer *c = st->customers[i];
+			int			row = i - from;
 
-		values[0] = Int64GetDatum(c->customer_id);
-		nulls[0] = ' ';
-		values[1] = text_or_null(c->email, &nulls[1]);
-		values[2] = TimestampTzGetDatum(c->first_at);
-		nulls[2] = ' ';
-		values[3] = text_or_null(c->country, &nulls[3]);
-		values[4] = text_or_null(c->province, &nulls[4]);
-		values[5] = text_or_null(c->city, &nulls[5]);
-		values[6] = BoolGetDatum(c->accepts > 0);
-		nulls[6] = ' ';
-		check_collision(c, upsert(plan, values, nulls, &st->customer_counts));
+			batch.values[0][row] = Int64GetDatum(c->customer_id);
+			batch_text(&batch, 1, row, c->email);
+			if (from_orders)
+				batch.values[2][row] = TimestampTzGetDatum(c->first_at);
+			else
+				batch_text(&batch, 2, row,
+						   OidOutputFunctionCall(F_ARRAY_OUT, c->tags));
+			batch_text(&batch, 3, row, c->country);
+			batch_text(&batch, 4, row, c->province);
+			batch_text(&batch, 5, row, c->city);
+			batch.values[6][row] = BoolGetDatum(c->accepts > 0);
+			if (c->accepts < 0)
+				unknown_consent[nunknown++] = Int64GetDatum(c->customer_id);
+		}
+		batch_params(&batch, params);
+		if (from_orders)
+			params[7] = fresh_ids(st, from, to);
+		else
+		{
+			params[7] = make_array(unknown_consent, NULL, nunknown, INT8OID);
+			params[8] = fresh_ids(st, from, to);
+		}
+		report_collision(st, run_upsert(plan, params, &st->customer_counts));
 		MemoryContextSwitchTo(oldcxt);
 	}
 }
@@ -1362,134 +1637,144 @@ write_customers_from_orders(ImportState *st)
 static void
 write_products(ImportState *st)
 {
-	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	static const Oid types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			argtypes[4];
 	SPIPlanPtr	plan;
+	int			from;
 	int			i;
 
-	plan = prepare("INSERT INTO ecpower.products AS p "
-				   "  (product_id, title, product_type, vendor) "
-				   "VALUES ($1, $2, $3, $4) "
-				   "ON CONFLICT (product_id) DO UPDATE SET "
-				   "  title = excluded.title, "
-				   "  product_type = COALESCE(excluded.product_type, p.product_type), "
-				   "  vendor = COALESCE(excluded.vendor, p.vendor) "
-				   "RETURNING p.xmax OPERATOR(pg_catalog.=) 0", 4, argtypes);
+	for (i = 0; i < 4; i++)
+		argtypes[i] = get_array_type(types[i]);
+	plan = prepare(products_sql, 4, argtypes);
 
-	for (i = 0; i < st->nproducts; i++)
+	for (from = 0; from < st->nproducts; from += BATCH_ROWS)
 	{
-		ImportProduct *p = st->products[i];
-		Datum		values[4];
-		char		nulls[4] = {' ', ' ', ' ', ' '};
+		int			to = Min(from + BATCH_ROWS, st->nproducts);
+		MemoryContext oldcxt = begin_batch(st);
+		Datum		params[4];
+		Batch		batch;
 
-		MemoryContext oldcxt = begin_row(st);
+		batch_start(&batch, 4, types, to - from);
+		for (i = from; i < to; i++)
+		{
+			ImportProduct *p = st->products[i];
+			int			row = i - from;
 
-		values[0] = Int64GetDatum(p->product_id);
-		values[1] = CStringGetTextDatum(p->title);
-		values[2] = text_or_null(p->product_type, &nulls[2]);
-		values[3] = text_or_null(p->vendor, &nulls[3]);
-		upsert(plan, values, nulls, &st->product_counts);
+			batch.values[0][row] = Int64GetDatum(p->product_id);
+			batch_text(&batch, 1, row, p->title);
+			batch_text(&batch, 2, row, p->product_type);
+			batch_text(&batch, 3, row, p->vendor);
+		}
+		batch_params(&batch, params);
+		run_upsert(plan, params, &st->product_counts);
 		MemoryContextSwitchTo(oldcxt);
 	}
 }
 
 /*
+ * write_order_lines
+ *		Replace the lines of orders [from, to): delete the lines the export
+ *		no longer has, then upsert the export's.  The orders' lines are the
+ *		contiguous range of st->lines starting at the first one's.
+ */
+static void
+write_order_lines(ImportState *st, SPIPlanPtr prune_plan, SPIPlanPtr line_plan,
+				  int from, int to)
+{
+	static const Oid types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
+	NUMERICOID};
+	int			first = st->orders[from]->first_line;
+	int			last = st->orders[to - 1]->first_line + st->orders[to - 1]->nlines;
+	Datum	   *order_ids = palloc(sizeof(Datum) * (to - from));
+	Datum		params[6];
+	Batch		batch;
+	int			i;
+
+	batch_start(&batch, 6, types, last - first);
+	for (i = first; i < last; i++)
+	{
+		ImportLine *line = &st->lines[i];
+		int			row = i - first;
+
+		batch.values[0][row] = Int64GetDatum(line->order->order_id);
+		batch.values[1][row] = Int32GetDatum(line->line_no);
+		batch.values[2][row] = Int64GetDatum(line->product->product_id);
+		batch_text(&batch, 3, row, line->sku);
+		batch.values[4][row] = Int32GetDatum(line->quantity);
+		batch.values[5][row] = ecp_cents_to_numeric(line->price);
+	}
+	batch_params(&batch, params);
+
+	for (i = from; i < to; i++)
+		order_ids[i - from] = Int64GetDatum(st->orders[i]->order_id);
+	{
+		Datum		prune[3];
+
+		prune[0] = make_array(order_ids, NULL, to - from, INT8OID);
+		prune[1] = params[0];
+		prune[2] = params[1];
+		spi_check(SPI_execute_plan(prune_plan, prune, NULL, false, 0),
+				  SPI_OK_DELETE, "line prune");
+	}
+	if (last > first)
+		run_upsert(line_plan, params, &st->line_counts);
+}
+
+/*
  * write_orders
- *		Upsert the orders, then their lines.  A re-imported order replaces
- *		its lines: lines whose number the export no longer has are deleted.
+ *		Upsert the orders in batches, each followed by its lines.
  */
 static void
 write_orders(ImportState *st)
 {
-	Oid			order_types[9] = {INT8OID, INT8OID, TIMESTAMPTZOID, NUMERICOID,
-		NUMERICOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID};
-	Oid			line_types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
-	NUMERICOID};
-	Oid			prune_types[2] = {INT8OID, INT4ARRAYOID};
+	static const Oid types[9] = {INT8OID, INT8OID, TIMESTAMPTZOID,
+		NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	static const Oid line_types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID,
+	INT4OID, NUMERICOID};
+	Oid			argtypes[9];
+	Oid			prune_types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
 	SPIPlanPtr	order_plan;
 	SPIPlanPtr	line_plan;
 	SPIPlanPtr	prune_plan;
+	int			from;
 	int			i;
 
-	order_plan = prepare("INSERT INTO ecpower.orders AS o "
-						 "  (order_id, customer_id, ordered_at, total, refunded, "
-						 "   discount_codes, tags, sales_channel, cancelled_at) "
-						 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-						 "ON CONFLICT (order_id) DO UPDATE SET "
-						 "  customer_id = excluded.customer_id, "
-						 "  ordered_at = excluded.ordered_at, "
-						 "  total = excluded.total, "
-						 "  refunded = excluded.refunded, "
-						 "  discount_codes = excluded.discount_codes, "
-						 "  tags = excluded.tags, "
-						 "  sales_channel = excluded.sales_channel, "
-						 "  cancelled_at = excluded.cancelled_at "
-						 "RETURNING o.xmax OPERATOR(pg_catalog.=) 0", 9, order_types);
-	line_plan = prepare("INSERT INTO ecpower.order_lines AS l "
-						"  (order_id, line_no, product_id, sku, quantity, price) "
-						"VALUES ($1, $2, $3, $4, $5, $6) "
-						"ON CONFLICT (order_id, line_no) DO UPDATE SET "
-						"  product_id = excluded.product_id, "
-						"  sku = excluded.sku, "
-						"  quantity = excluded.quantity, "
-						"  price = excluded.price "
-						"RETURNING l.xmax OPERATOR(pg_catalog.=) 0", 6, line_types);
-	prune_plan = prepare("DELETE FROM ecpower.order_lines "
-						 "WHERE order_id OPERATOR(pg_catalog.=) $1 "
-						 "  AND NOT (line_no OPERATOR(pg_catalog.=) ANY ($2))",
-						 2, prune_types);
+	for (i = 0; i < 9; i++)
+		argtypes[i] = get_array_type(types[i]);
+	order_plan = prepare(orders_sql, 9, argtypes);
+	for (i = 0; i < 6; i++)
+		argtypes[i] = get_array_type(line_types[i]);
+	line_plan = prepare(lines_sql, 6, argtypes);
+	prune_plan = prepare(prune_lines_sql, 3, prune_types);
 
-	for (i = 0; i < st->norders; i++)
+	for (from = 0; from < st->norders; from += BATCH_ROWS)
 	{
-		ImportOrder *o = st->orders[i];
-		Datum		values[9];
-		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		MemoryContext oldcxt = begin_row(st);
-		int			j;
+		int			to = Min(from + BATCH_ROWS, st->norders);
+		MemoryContext oldcxt = begin_batch(st);
+		Datum		params[9];
+		Batch		batch;
 
-		values[0] = Int64GetDatum(o->order_id);
-		values[1] = Int64GetDatum(o->customer->customer_id);
-		values[2] = TimestampTzGetDatum(o->ordered_at);
-		values[3] = ecp_cents_to_numeric(o->total);
-		values[4] = ecp_cents_to_numeric(o->refunded);
-		values[5] = o->discount_codes;
-		values[6] = o->tags;
-		values[7] = text_or_null(o->sales_channel, &nulls[7]);
-		values[8] = TimestampTzGetDatum(o->cancelled_at);
-		nulls[8] = o->cancelled ? ' ' : 'n';
-		o->existed = !upsert(order_plan, values, nulls, &st->order_counts);
-
-		if (o->existed)
+		batch_start(&batch, 9, types, to - from);
+		for (i = from; i < to; i++)
 		{
-			/* a re-imported order: delete the lines it no longer has */
-			Datum	   *nos = palloc(sizeof(Datum) * Max(o->nlines, 1));
-			Datum		prune[2];
+			ImportOrder *o = st->orders[i];
+			int			row = i - from;
 
-			for (j = 0; j < o->nlines; j++)
-				nos[j] = Int32GetDatum(st->lines[o->first_line + j].line_no);
-			prune[0] = Int64GetDatum(o->order_id);
-			prune[1] = PointerGetDatum(construct_array(nos, o->nlines, INT4OID,
-													   sizeof(int32), true,
-													   TYPALIGN_INT));
-			spi_check(SPI_execute_plan(prune_plan, prune, NULL, false, 0),
-					  SPI_OK_DELETE, "line prune");
+			batch.values[0][row] = Int64GetDatum(o->order_id);
+			batch.values[1][row] = Int64GetDatum(o->customer->customer_id);
+			batch.values[2][row] = TimestampTzGetDatum(o->ordered_at);
+			batch.values[3][row] = ecp_cents_to_numeric(o->total);
+			batch.values[4][row] = ecp_cents_to_numeric(o->refunded);
+			batch_text(&batch, 5, row,
+					   OidOutputFunctionCall(F_ARRAY_OUT, o->discount_codes));
+			batch_text(&batch, 6, row, OidOutputFunctionCall(F_ARRAY_OUT, o->tags));
+			batch_text(&batch, 7, row, o->sales_channel);
+			batch.values[8][row] = TimestampTzGetDatum(o->cancelled_at);
+			batch.nulls[8][row] = !o->cancelled;
 		}
-		MemoryContextSwitchTo(oldcxt);
-	}
-
-	for (i = 0; i < st->nlines; i++)
-	{
-		ImportLine *line = &st->lines[i];
-		Datum		values[6];
-		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-		MemoryContext oldcxt = begin_row(st);
-
-		values[0] = Int64GetDatum(line->order->order_id);
-		values[1] = Int32GetDatum(line->line_no);
-		values[2] = Int64GetDatum(line->product->product_id);
-		values[3] = text_or_null(line->sku, &nulls[3]);
-		values[4] = Int32GetDatum(line->quantity);
-		values[5] = ecp_cents_to_numeric(line->price);
-		upsert(line_plan, values, nulls, &st->line_counts);
+		batch_params(&batch, params);
+		run_upsert(order_plan, params, &st->order_counts);
+		write_order_lines(st, prune_plan, line_plan, from, to);
 		MemoryContextSwitchTo(oldcxt);
 	}
 }
@@ -1571,7 +1856,7 @@ import_shopify_orders(PG_FUNCTION_ARGS)
 	SPI_connect();
 	check_currency(st);
 	match_emails(st);
-	write_customers_from_orders(st);
+	write_customers(st, true);
 	write_products(st);
 	write_orders(st);
 	SPI_finish();
@@ -1650,55 +1935,6 @@ parse_customers(ImportState *st)
 }
 
 /*
- * write_customers
- *		Upsert the rows of a customers export, which is the authority on
- *		e-mail, tags, location and consent.
- */
-static void
-write_customers(ImportState *st)
-{
-	Oid			argtypes[7] = {INT8OID, TEXTOID, TEXTARRAYOID, TEXTOID,
-	TEXTOID, TEXTOID, BOOLOID};
-	SPIPlanPtr	plan;
-	int			i;
-
-	plan = prepare("INSERT INTO ecpower.customers AS c "
-				   "  (customer_id, email, tags, country, province, city, accepts_marketing) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, false)) "
-				   "ON CONFLICT (customer_id) DO UPDATE SET "
-				   "  email = COALESCE(excluded.email, c.email), "
-				   "  tags = excluded.tags, "
-				   "  country = CASE WHEN $4 IS NULL AND $5 IS NULL AND $6 IS NULL "
-				   "                 THEN c.country ELSE excluded.country END, "
-				   "  province = CASE WHEN $4 IS NULL AND $5 IS NULL AND $6 IS NULL "
-				   "                  THEN c.province ELSE excluded.province END, "
-				   "  city = CASE WHEN $4 IS NULL AND $5 IS NULL AND $6 IS NULL "
-				   "              THEN c.city ELSE excluded.city END, "
-				   "  accepts_marketing = COALESCE($7, c.accepts_marketing) "
-				   "RETURNING c.xmax OPERATOR(pg_catalog.=) 0", 7, argtypes);
-
-	for (i = 0; i < st->ncustomers; i++)
-	{
-		ImportCustomer *c = st->customers[i];
-		Datum		values[7];
-		char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-		MemoryContext oldcxt = begin_row(st);
-
-		values[0] = Int64GetDatum(c->customer_id);
-		values[1] = text_or_null(c->email, &nulls[1]);
-		values[2] = c->tags;
-		values[3] = text_or_null(c->country, &nulls[3]);
-		values[4] = text_or_null(c->province, &nulls[4]);
-		values[5] = text_or_null(c->city, &nulls[5]);
-		values[6] = BoolGetDatum(c->accepts > 0);
-		nulls[6] = c->accepts < 0 ? 'n' : ' ';
-		check_collision(c, upsert(plan, values, nulls, &st->customer_counts));
-		MemoryContextSwitchTo(oldcxt);
-	}
-}
-
-/*
  * import_shopify_customers(csv text) RETURNS TABLE (kind, inserted,
  * updated, skipped)
  *		Load a Shopify customers_export.csv (old or current header).
@@ -1729,7 +1965,7 @@ import_shopify_customers(PG_FUNCTION_ARGS)
 		if (st->customers[i]->customer_id != st->customers[i]->key)
 			st->customers[i]->id_known = true;
 	match_emails(st);
-	write_customers(st);
+	write_customers(st, false);
 	SPI_finish();
 
 	MemoryContextSwitchTo(oldcxt);
