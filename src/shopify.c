@@ -1196,6 +1196,26 @@ begin_batch(ImportState *st)
 }
 
 /*
+ * prepare_batch
+ *		Prepare a batch statement: its first ncols parameters are arrays of
+ *		the column types, nextra parameters of the extra types follow.
+ */
+static SPIPlanPtr
+prepare_batch(const char *sql, int ncols, const Oid *types, int nextra,
+			  const Oid *extra)
+{
+	Oid			argtypes[MAX_BATCH_COLUMNS + 2];
+	int			i;
+
+	Assert(ncols + nextra <= lengthof(argtypes));
+	for (i = 0; i < ncols; i++)
+		argtypes[i] = get_array_type(types[i]);
+	for (i = 0; i < nextra; i++)
+		argtypes[ncols + i] = extra[i];
+	return prepare(sql, ncols + nextra, argtypes);
+}
+
+/*
  * make_array
  *		A one-dimensional array of n values (NULL where nulls[i]).
  */
@@ -1569,23 +1589,20 @@ fresh_ids(ImportState *st, int from, int to)
 static void
 write_customers(ImportState *st, bool from_orders)
 {
-	static const Oid order_types[8] = {INT8OID, TEXTOID, TIMESTAMPTZOID,
-		TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT8ARRAYOID};
-	static const Oid export_types[9] = {INT8OID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT8ARRAYOID, INT8ARRAYOID};
+	static const Oid order_types[7] = {INT8OID, TEXTOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	static const Oid export_types[7] = {INT8OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	static const Oid id_arrays[2] = {INT8ARRAYOID, INT8ARRAYOID};
 	const Oid  *types = from_orders ? order_types : export_types;
-	Oid			argtypes[9];
 	SPIPlanPtr	plan;
-	int			nargs = from_orders ? 8 : 9;
 	int			from;
 	int			i;
 
 	check_distinct_ids(st);
-	/* seven columns, then arrays of ids */
-	for (i = 0; i < nargs; i++)
-		argtypes[i] = i < 7 ? get_array_type(types[i]) : types[i];
-	plan = prepare(from_orders ? customers_from_orders_sql : customers_sql,
-				   nargs, argtypes);
+	/* seven columns, then one or two arrays of ids */
+	plan = prepare_batch(from_orders ? customers_from_orders_sql : customers_sql,
+						 7, types, from_orders ? 1 : 2, id_arrays);
 
 	for (from = 0; from < st->ncustomers; from += BATCH_ROWS)
 	{
@@ -1638,14 +1655,11 @@ static void
 write_products(ImportState *st)
 {
 	static const Oid types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
-	Oid			argtypes[4];
 	SPIPlanPtr	plan;
 	int			from;
 	int			i;
 
-	for (i = 0; i < 4; i++)
-		argtypes[i] = get_array_type(types[i]);
-	plan = prepare(products_sql, 4, argtypes);
+	plan = prepare_batch(products_sql, 4, types, 0, NULL);
 
 	for (from = 0; from < st->nproducts; from += BATCH_ROWS)
 	{
@@ -1731,21 +1745,16 @@ write_orders(ImportState *st)
 		NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	static const Oid line_types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID,
 	INT4OID, NUMERICOID};
-	Oid			argtypes[9];
-	Oid			prune_types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+	static const Oid prune_types[3] = {INT8OID, INT8OID, INT4OID};
 	SPIPlanPtr	order_plan;
 	SPIPlanPtr	line_plan;
 	SPIPlanPtr	prune_plan;
 	int			from;
 	int			i;
 
-	for (i = 0; i < 9; i++)
-		argtypes[i] = get_array_type(types[i]);
-	order_plan = prepare(orders_sql, 9, argtypes);
-	for (i = 0; i < 6; i++)
-		argtypes[i] = get_array_type(line_types[i]);
-	line_plan = prepare(lines_sql, 6, argtypes);
-	prune_plan = prepare(prune_lines_sql, 3, prune_types);
+	order_plan = prepare_batch(orders_sql, 9, types, 0, NULL);
+	line_plan = prepare_batch(lines_sql, 6, line_types, 0, NULL);
+	prune_plan = prepare_batch(prune_lines_sql, 3, prune_types, 0, NULL);
 
 	for (from = 0; from < st->norders; from += BATCH_ROWS)
 	{
