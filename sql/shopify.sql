@@ -153,3 +153,17 @@ SELECT h = :'before' AS unchanged FROM snapshot;
 UPDATE ecpower.settings SET currency = 'EUR';
 \set csv `cat test/fixtures/shopify/orders_current.csv`
 SELECT * FROM ecpower.import_shopify_orders(:'csv');
+
+-- 10. a derived id that belongs to a customer with another e-mail is refused
+--     (23505) rather than merging two people; a repeated Customer ID is 22P02
+UPDATE ecpower.settings SET currency = 'USD';
+INSERT INTO ecpower.customers (customer_id, email)
+    VALUES (pg_temp.derived('email:zed@example.com'), 'someone-else@example.com');
+SELECT h AS before FROM snapshot \gset
+\set csv `cat test/fixtures/shopify/collision.csv`
+SELECT * FROM ecpower.import_shopify_orders(:'csv');
+\echo :LAST_ERROR_SQLSTATE
+\set csv `cat test/fixtures/shopify/duplicate_customer_id.csv`
+SELECT * FROM ecpower.import_shopify_customers(:'csv');
+\echo :LAST_ERROR_SQLSTATE
+SELECT h = :'before' AS unchanged FROM snapshot;
