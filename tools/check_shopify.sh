@@ -120,6 +120,21 @@ SQL
         printf '    %-52s %14s %14s  %s\n' "$name" "$value" "$got" "$mark"
     done <"$dir/$store.file.tsv"
 
+    # the README's walk-through: a segment, a refresh, a CSV export
+    psql -X -q -d "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL || status=1
+SELECT ecpower.create_segment('repeat', 'Repeat buyers', '{"orders": {}, "count": {"gte": 2}}');
+UPDATE ecpower.segments SET sync_tag = 'repeat' WHERE slug = 'repeat';
+SELECT max(ordered_at) AS last FROM ecpower.orders \gset
+CALL ecpower.refresh(:'last');
+\copy (SELECT * FROM ecpower.segment_customers('repeat')) TO '$dir/$store.repeat.csv' CSV HEADER
+SQL
+    exported=$(($(wc -l <"$dir/$store.repeat.csv") - 1))
+    expected=$(psql -X -q -A -t -d "$db" -c "SELECT count(*) FROM (SELECT customer_id FROM ecpower.orders WHERE cancelled_at IS NULL GROUP BY 1 HAVING count(*) >= 2) x")
+    feed=$(psql -X -q -A -t -d "$db" -c "SELECT count(*) FROM ecpower.pending_tag_changes(0, 100000) WHERE action = 'add'")
+    mark=ok
+    [ "$exported" = "$expected" ] && [ "$feed" = "$expected" ] || { mark=DIFFERS; status=1; }
+    printf '    %-52s %14s %14s  %s\n' "repeat buyers (2+ counted orders): csv rows, feed adds" "$expected" "$exported, $feed" "$mark"
+
     if [ -n "$customers" ]; then
         # Shopify's own per-customer counters against the imported orders
         python3 - "$customers" >"$dir/$store.spent.tsv" <<'PY'
