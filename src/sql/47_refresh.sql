@@ -66,6 +66,7 @@ BEGIN
     -- the new run is p_run, its membership is stored):
     --   KPI snapshots   PERFORM ecpower._snapshot_kpis(p_run);
     --   tag-change feed (Shopify module)
+    PERFORM ecpower._record_tag_changes(p_run);
 
     UPDATE ecpower.refresh_state SET current_run_id = p_run;
     UPDATE ecpower.refresh_runs
