@@ -326,6 +326,7 @@ distribution(PG_FUNCTION_ARGS)
 	spec.wanted = m.is_member;
 	spec.max_wanted = m.max_ckey;
 	spec.dimension = ECP_DIM_NONE;
+	spec.want_amount = measure == MEASURE_AMOUNT;
 	spec.want_items = measure == MEASURE_ITEMS;
 	spec.want_dates = measure == MEASURE_INTERVAL_DAYS ||
 		measure == MEASURE_LIFETIME_DAYS;

@@ -107,10 +107,10 @@ typedef struct EcpOrder
 {
 	int64		order_id;
 	TimestampTz ordered_at;
-	int64		net_cents;		/* total - refunded */
-	int64		items;			/* sum of line quantities (want_items only) */
+	int64		net_cents;		/* total - refunded (want_amount only) */
 	int32		ckey;
 	int32		seq;			/* 1..n by (ordered_at, order_id) */
+	int32		items;			/* sum of line quantities (want_items only) */
 	bool		selected;		/* picked by variant and period */
 } EcpOrder;
 
@@ -126,7 +126,8 @@ typedef struct EcpFetchSpec
 	DateADT		from;			/* store-local, inclusive */
 	DateADT		to;
 	EcpDimension dimension;		/* values to attach, or ECP_DIM_NONE */
-	bool		want_items;
+	bool		want_amount;	/* fill net_cents */
+	bool		want_items;		/* fill items */
 	bool		want_dates;		/* fill local_date[] of every order */
 	EcpCalendar *cal;
 } EcpFetchSpec;

@@ -49,6 +49,16 @@
 
 #include "report.h"
 
+/*
+ * Id lookups use a direct array over [min_id, max_id] when the ids are
+ * dense enough: at most 8 slots per id plus DIRECT_SLACK, and never more
+ * than DIRECT_MAX slots (4 bytes each).  Real stores number customers and
+ * orders from sequences and store lines next to their orders, so the array
+ * is read nearly in sequence, unlike a hash table.
+ */
+#define DIRECT_SLACK	(INT64CONST(1) << 20)
+#define DIRECT_MAX		(INT64CONST(1) << 25)
+
 /* (order index, value id): a value carried by an order, before CSR */
 typedef struct ValuePair
 {
@@ -421,12 +431,131 @@ alloc_huge0(Size size)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * customer_id -> ckey, from one scan of ecpower.customers.  Customer ids
+ * are usually dense, and a direct array is much cheaper per order than a
+ * hash table; sparse ids fall back to an EcpValueDict.
+ */
+typedef struct CustomerMap
+{
+	int32		max_ckey;
+	int64		min_id;
+	int64		range;			/* direct array length, 0: use the dict */
+	int32	   *direct;
+	EcpValueDict *ids;			/* sparse ids: customer_id -> index */
+	int32	   *ckeys;			/* by index */
+} CustomerMap;
+
+static void
+customer_map_build(CustomerMap *cm)
+{
+	Relation	rel = table_open(ecp_relid("customers"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	a_id = attnum_of(desc, "customer_id");
+	AttrNumber	a_ckey = attnum_of(desc, "ckey");
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	int64		cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
+	int64		n = 0;
+	int64	   *ids = palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
+	int32	   *ckeys = palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
+	int64		min_id = PG_INT64_MAX;
+	int64		max_id = PG_INT64_MIN;
+
+	memset(cm, 0, sizeof(CustomerMap));
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		int64		id;
+		int32		ckey;
+
+		if ((n & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, Max(a_id, a_ckey));
+		id = DatumGetInt64(slot->tts_values[a_id - 1]);
+		ckey = DatumGetInt32(slot->tts_values[a_ckey - 1]);
+		if (ckey < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("customer %lld has an invalid internal key %d",
+							(long long) id, ckey),
+					 errhint("Do not set ecpower.customers.ckey by hand; let its default assign it.")));
+		if (n >= cap)
+		{
+			if ((Size) cap * 2 * sizeof(int64) > MaxAllocHugeSize || cap * 2 > PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many customers for a report")));
+			cap *= 2;
+			ids = repalloc_huge(ids, sizeof(int64) * cap);
+			ckeys = repalloc_huge(ckeys, sizeof(int32) * cap);
+		}
+		ids[n] = id;
+		ckeys[n] = ckey;
+		n++;
+		min_id = Min(min_id, id);
+		max_id = Max(max_id, id);
+		cm->max_ckey = Max(cm->max_ckey, ckey);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	if (n > 0 && max_id - min_id >= 0 &&
+		max_id - min_id < Min(8 * n + DIRECT_SLACK, DIRECT_MAX))
+	{
+		cm->min_id = min_id;
+		cm->range = max_id - min_id + 1;
+		cm->direct = palloc_extended(sizeof(int32) * cm->range, MCXT_ALLOC_HUGE);
+		memset(cm->direct, 0xFF, sizeof(int32) * cm->range);
+		for (int64 i = 0; i < n; i++)
+			cm->direct[ids[i] - min_id] = ckeys[i];
+	}
+	else
+	{
+		cm->ids = ecp_dict_create();
+		for (int64 i = 0; i < n; i++)
+			(void) ecp_dict_num(cm->ids, ids[i]);	/* index i: ids are unique */
+		cm->ckeys = ckeys;
+	}
+	pfree(ids);
+}
+
+static inline int32
+customer_map_ckey(CustomerMap *cm, int64 customer_id)
+{
+	EcpValueDict *d = cm->ids;
+	uint32		j;
+
+	if (cm->direct != NULL)
+	{
+		uint64		off = (uint64) customer_id - (uint64) cm->min_id;
+
+		return off < (uint64) cm->range ? cm->direct[off] : -1;
+	}
+	j = hash_num(customer_id) & (d->nslots - 1);
+	while (d->slots[j].id >= 0)
+	{
+		if (d->num[d->slots[j].id] == customer_id)
+			return cm->ckeys[d->slots[j].id];
+		j = (j + 1) & (d->nslots - 1);
+	}
+	return -1;
+}
+
 /* orders scan result, before the sort */
+typedef struct ScanRecord
+{
+	int64		order_id;
+	TimestampTz ordered_at;
+	int32		ckey;
+} ScanRecord;
+
 typedef struct ScanResult
 {
 	int64		n;
 	int64		cap;
-	EcpOrder   *orders;
+	ScanRecord *orders;
+	int64	   *net_cents;		/* want_amount only */
 } ScanResult;
 
 /*
@@ -434,7 +563,7 @@ typedef struct ScanResult
  * order-level values of those inside [lo, hi).
  */
 static void
-scan_orders(const EcpFetchSpec *spec, EcpKeyMap *keys, ScanResult *res,
+scan_orders(const EcpFetchSpec *spec, CustomerMap *customers, ScanResult *res,
 			EcpValueDict *dict, PairList *pairs, TimestampTz lo, TimestampTz hi)
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
@@ -466,7 +595,9 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *keys, ScanResult *res,
 				 Max(Max(a_ref, a_cancel), a_value));
 
 	res->cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
-	res->orders = palloc_extended(sizeof(EcpOrder) * res->cap, MCXT_ALLOC_HUGE);
+	res->orders = palloc_extended(sizeof(ScanRecord) * res->cap, MCXT_ALLOC_HUGE);
+	if (spec->want_amount)
+		res->net_cents = palloc_extended(sizeof(int64) * res->cap, MCXT_ALLOC_HUGE);
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
@@ -474,7 +605,7 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *keys, ScanResult *res,
 		bool	   *isnull;
 		TimestampTz at;
 		int32		ckey;
-		EcpOrder   *o;
+		ScanRecord *o;
 
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -487,7 +618,7 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *keys, ScanResult *res,
 		at = DatumGetTimestampTz(v[a_at - 1]);
 		if (at > spec->as_of)
 			continue;
-		ckey = ecp_keymap_ckey(keys, DatumGetInt64(v[a_cust - 1]));
+		ckey = customer_map_ckey(customers, DatumGetInt64(v[a_cust - 1]));
 		if (ckey < 0)
 			continue;			/* customer inserted after the key map */
 		if (spec->wanted != NULL &&
@@ -503,18 +634,18 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *keys, ScanResult *res,
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("too many orders for a report")));
-			res->orders = repalloc_huge(res->orders, sizeof(EcpOrder) * newcap);
+			res->orders = repalloc_huge(res->orders, sizeof(ScanRecord) * newcap);
+			if (res->net_cents)
+				res->net_cents = repalloc_huge(res->net_cents, sizeof(int64) * newcap);
 			res->cap = newcap;
 		}
 		o = &res->orders[res->n];
 		o->order_id = DatumGetInt64(v[a_id - 1]);
 		o->ordered_at = at;
-		o->net_cents = ecp_numeric_to_cents(v[a_total - 1]) -
-			ecp_numeric_to_cents(v[a_ref - 1]);
-		o->items = 0;
 		o->ckey = ckey;
-		o->seq = 0;
-		o->selected = false;
+		if (res->net_cents)
+			res->net_cents[res->n] = ecp_numeric_to_cents(v[a_total - 1]) -
+				ecp_numeric_to_cents(v[a_ref - 1]);
 
 		if (a_value != InvalidAttrNumber && !isnull[a_value - 1] &&
 			at >= lo && at < hi)
@@ -590,9 +721,16 @@ load_product_values(EcpDimension dim, EcpValueDict *dict)
 	return pv;
 }
 
-/* lookup of an order index by order_id */
+/*
+ * order_id -> index of a selected order.  Order ids are usually dense (a
+ * store's sequence), so a direct array over [min_id, max_id] is used when
+ * it is at most a few times larger than a hash table; else a hash table.
+ */
 typedef struct OrderIndex
 {
+	int64		min_id;
+	int64		range;			/* direct array: max_id - min_id + 1; else 0 */
+	int32	   *direct;
 	uint32		nslots;
 	OrderSlot  *slots;
 } OrderIndex;
@@ -601,9 +739,33 @@ static void
 order_index_build(OrderIndex *oi, EcpOrder *orders, int64 norders)
 {
 	int64		nsel = 0;
+	int64		min_id = PG_INT64_MAX;
+	int64		max_id = PG_INT64_MIN;
 
+	memset(oi, 0, sizeof(OrderIndex));
 	for (int64 i = 0; i < norders; i++)
-		nsel += orders[i].selected;
+	{
+		if (!orders[i].selected)
+			continue;
+		nsel++;
+		min_id = Min(min_id, orders[i].order_id);
+		max_id = Max(max_id, orders[i].order_id);
+	}
+	if (nsel > 0 && max_id - min_id >= 0 &&
+		max_id - min_id < Min(8 * nsel + DIRECT_SLACK, DIRECT_MAX))
+	{
+		oi->min_id = min_id;
+		oi->range = max_id - min_id + 1;
+		oi->direct = palloc_extended(sizeof(int32) * oi->range, MCXT_ALLOC_HUGE);
+		memset(oi->direct, 0xFF, sizeof(int32) * oi->range);
+		for (int64 i = 0; i < norders; i++)
+		{
+			if (orders[i].selected)
+				oi->direct[orders[i].order_id - min_id] = (int32) i;
+		}
+		return;
+	}
+
 	oi->nslots = 1024;
 	while (oi->nslots < (uint64) nsel * 2)
 		oi->nslots *= 2;
@@ -627,8 +789,15 @@ order_index_build(OrderIndex *oi, EcpOrder *orders, int64 norders)
 static inline int32
 order_index_lookup(OrderIndex *oi, int64 order_id)
 {
-	uint32		j = hash_num(order_id) & (oi->nslots - 1);
+	uint32		j;
 
+	if (oi->direct != NULL)
+	{
+		uint64		off = (uint64) order_id - (uint64) oi->min_id;
+
+		return off < (uint64) oi->range ? oi->direct[off] : -1;
+	}
+	j = hash_num(order_id) & (oi->nslots - 1);
 	while (oi->slots[j].index >= 0)
 	{
 		if (oi->slots[j].order_id == order_id)
@@ -660,6 +829,8 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 	TupleTableSlot *slot;
 	TableScanDesc scan;
 	int64		nrows = 0;
+	int64		last_order = 0;
+	int32		last_idx = -1;
 
 	if (source == SRC_PRODUCT_ATTR)
 		pv = load_product_values(spec->dimension, dict);
@@ -686,12 +857,18 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 		slot_getsomeattrs(slot, maxatt);
 		v = slot->tts_values;
 		isnull = slot->tts_isnull;
-		idx = order_index_lookup(&oi, DatumGetInt64(v[a_order - 1]));
+		/* lines of an order are usually stored together */
+		if (nrows == 1 || DatumGetInt64(v[a_order - 1]) != last_order)
+		{
+			last_order = DatumGetInt64(v[a_order - 1]);
+			last_idx = order_index_lookup(&oi, last_order);
+		}
+		idx = last_idx;
 		if (idx < 0)
 			continue;
 
 		if (spec->want_items &&
-			pg_add_s64_overflow(set->orders[idx].items,
+			pg_add_s32_overflow(set->orders[idx].items,
 								DatumGetInt32(v[a_qty - 1]),
 								&set->orders[idx].items))
 			ereport(ERROR,
@@ -936,12 +1113,12 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 {
 	EcpOrderSet *set = palloc0(sizeof(EcpOrderSet));
 	EcpValueDict *dict = ecp_dict_create();
-	EcpKeyMap  *keys = ecp_keymap_load();
+	CustomerMap customers;
 	PairList	pairs = {0, 0, NULL, CurrentMemoryContext};
 	ScanResult	scan = {0};
 	TimestampTz lo = DT_NOBEGIN;
 	TimestampTz hi = DT_NOEND;
-	int32		max_ckey = keys->max_ckey;
+	int32		max_ckey;
 	int64	   *pos;
 	int32	   *newindex;
 	DimSource	source = spec->dimension == ECP_DIM_NONE
@@ -952,7 +1129,9 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	if (spec->has_to)
 		hi = ecp_day_start(spec->cal, spec->to + 1);
 
-	scan_orders(spec, keys, &scan, dict, &pairs, lo, hi);
+	customer_map_build(&customers);
+	max_ckey = customers.max_ckey;
+	scan_orders(spec, &customers, &scan, dict, &pairs, lo, hi);
 
 	/* counting sort by ckey */
 	pos = alloc_huge0(sizeof(int64) * ((Size) max_ckey + 2));
@@ -969,12 +1148,20 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	for (int64 i = 0; i < scan.n; i++)
 	{
 		int64		dst = pos[scan.orders[i].ckey]++;
+		EcpOrder   *o = &set->orders[dst];
 
-		set->orders[dst] = scan.orders[i];
+		o->order_id = scan.orders[i].order_id;
+		o->ordered_at = scan.orders[i].ordered_at;
+		o->net_cents = scan.net_cents ? scan.net_cents[i] : 0;
+		o->items = 0;
+		o->ckey = scan.orders[i].ckey;
 		/* remember the scan position in seq until the sort below */
-		set->orders[dst].seq = (int32) i;
+		o->seq = (int32) i;
+		o->selected = false;
 	}
 	pfree(scan.orders);
+	if (scan.net_cents)
+		pfree(scan.net_cents);
 	pfree(pos);
 
 	/* customers, sequence numbers, selection */
