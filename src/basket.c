@@ -152,13 +152,7 @@ bought_together(PG_FUNCTION_ARGS)
 	spec.variant = ecp_parse_variant(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 	ecp_parse_period(fcinfo, 3, 4, &spec);
 
-	ecp_report_members(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), &m);
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-
-	spec.as_of = m.run.as_of;
-	spec.cal = ecp_store_calendar();
-	spec.wanted = m.is_member;
-	spec.max_wanted = m.max_ckey;
+	ecp_report_begin(fcinfo, 0, true, &m, &spec);
 	spec.dimension = ECP_DIM_PRODUCT;
 	set = ecp_report_fetch(&spec);
 	dict = set->dict;
@@ -176,9 +170,7 @@ bought_together(PG_FUNCTION_ARGS)
 
 		if ((c & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (spec.variant != ECP_VARIANT_SECOND && spec.variant != ECP_VARIANT_REPEAT)
-			den++;
-		else if (n >= 2)
+		if (!ecp_variant_counts_repeaters(spec.variant) || n >= 2)
 			den++;
 
 		for (int64 o = set->cust_start[c]; o < set->cust_start[c + 1]; o++)
@@ -232,8 +224,7 @@ bought_together(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	if (m.members != NULL &&
-		spec.variant != ECP_VARIANT_SECOND && spec.variant != ECP_VARIANT_REPEAT)
+	if (m.members != NULL && !ecp_variant_counts_repeaters(spec.variant))
 		den = m.count;			/* members without counted orders count too */
 
 	ranked = palloc_extended(sizeof(RankedPair) * Max(pairs->members, 1), MCXT_ALLOC_HUGE);

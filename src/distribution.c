@@ -318,13 +318,7 @@ distribution(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(5))
 		edges = parse_bins(PG_GETARG_ARRAYTYPE_P(5), &nedges);
 
-	ecp_report_members(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), &m);
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-
-	spec.as_of = m.run.as_of;
-	spec.cal = ecp_store_calendar();
-	spec.wanted = m.is_member;
-	spec.max_wanted = m.max_ckey;
+	ecp_report_begin(fcinfo, 0, true, &m, &spec);
 	spec.dimension = ECP_DIM_NONE;
 	spec.want_amount = measure == MEASURE_AMOUNT;
 	spec.want_items = measure == MEASURE_ITEMS;

@@ -194,6 +194,28 @@ ecp_report_members(text *slug, EcpReportMembers *m)
 }
 
 /*
+ * ecp_report_begin
+ *		The common start of a report function, after its arguments were
+ *		checked: the members (slug in argument slug_arg), a materialized
+ *		result set, and the spec's as_of and calendar.  With members_only
+ *		the fetch reads the members' orders only.
+ */
+void
+ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg, bool members_only,
+				 EcpReportMembers *m, EcpFetchSpec *spec)
+{
+	ecp_report_members(PG_ARGISNULL(slug_arg) ? NULL : PG_GETARG_TEXT_PP(slug_arg), m);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	spec->as_of = m->run.as_of;
+	spec->cal = ecp_store_calendar();
+	if (members_only)
+	{
+		spec->wanted = m->is_member;
+		spec->max_wanted = m->max_ckey;
+	}
+}
+
+/*
  * ecp_ratio
  *		num / den as numeric, exactly as SQL's num::numeric / den does it;
  *		the caller makes sure den > 0.
@@ -299,12 +321,8 @@ feature_report(PG_FUNCTION_ARGS)
 				 errmsg("top must be at least 1, not %d", top)));
 	ascending = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);
 
-	ecp_report_members(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), &m);
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-
 	/* the whole store's selected orders: the segment is a subset */
-	spec.as_of = m.run.as_of;
-	spec.cal = ecp_store_calendar();
+	ecp_report_begin(fcinfo, 0, false, &m, &spec);
 	spec.dimension = dim;
 	set = ecp_report_fetch(&spec);
 	dict = set->dict;
@@ -352,15 +370,7 @@ feature_report(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 
 		/* denominators: SPEC 7 */
-		if (spec.variant == ECP_VARIANT_SECOND || spec.variant == ECP_VARIANT_REPEAT)
-		{
-			if (n >= 2)
-			{
-				store_den++;
-				seg_den += member;
-			}
-		}
-		else
+		if (!ecp_variant_counts_repeaters(spec.variant) || n >= 2)
 		{
 			store_den++;
 			seg_den += member;
@@ -387,8 +397,7 @@ feature_report(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	if (m.members != NULL &&
-		spec.variant != ECP_VARIANT_SECOND && spec.variant != ECP_VARIANT_REPEAT)
+	if (m.members != NULL && !ecp_variant_counts_repeaters(spec.variant))
 		seg_den = m.count;		/* members without counted orders count too */
 
 	/* rank the values the segment's customers carry */

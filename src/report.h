@@ -28,6 +28,8 @@
 
 #include <roaring/roaring.h>
 
+#include "fmgr.h"
+
 #include "ecpower.h"
 #include "membership.h"
 
@@ -178,6 +180,19 @@ typedef struct EcpReportMembers
 } EcpReportMembers;
 
 extern void ecp_report_members(text *slug, EcpReportMembers *m);
+extern void ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg,
+							 bool members_only, EcpReportMembers *m,
+							 EcpFetchSpec *spec);
 extern Datum ecp_ratio(int64 num, int64 den);
+
+/*
+ * SPEC 7 denominators: all members for all/first/latest, members with >= 2
+ * counted orders for second/repeat.
+ */
+static inline bool
+ecp_variant_counts_repeaters(EcpVariant variant)
+{
+	return variant == ECP_VARIANT_SECOND || variant == ECP_VARIANT_REPEAT;
+}
 
 #endif							/* REPORT_H */

@@ -74,12 +74,27 @@ typedef struct PairList
 	MemoryContext mcxt;			/* where items lives */
 } PairList;
 
-/* order_id -> order index, for the lines of selected orders */
-typedef struct OrderSlot
+/*
+ * An int64 id -> int32 value map, built once and then only read: customer
+ * ids -> ckey, order ids -> index of a selected order.  Ids are usually
+ * dense (sequences), so a direct array over [min_id, max_id] is used when
+ * that is not much larger than a hash table (see DIRECT_SLACK); else open
+ * addressing with linear probing.
+ */
+typedef struct IdSlot
 {
-	int64		order_id;
-	int32		index;			/* -1: empty */
-} OrderSlot;
+	int64		id;
+	int32		value;			/* -1: empty */
+} IdSlot;
+
+typedef struct IdMap
+{
+	int64		min_id;
+	int64		range;			/* direct array length; 0: hash table */
+	int32	   *direct;
+	uint32		nslots;
+	IdSlot	   *slots;
+} IdMap;
 
 /* which column of which table a dimension reads */
 typedef enum DimSource
@@ -375,6 +390,69 @@ add_text_values(EcpValueDict *dict, PairList *pl, int32 order,
 	}
 }
 
+/* build an IdMap of n (id, value) pairs with distinct ids */
+static void
+idmap_build(IdMap *m, const int64 *ids, const int32 *values, int64 n)
+{
+	int64		min_id = PG_INT64_MAX;
+	int64		max_id = PG_INT64_MIN;
+
+	memset(m, 0, sizeof(IdMap));
+	for (int64 i = 0; i < n; i++)
+	{
+		min_id = Min(min_id, ids[i]);
+		max_id = Max(max_id, ids[i]);
+	}
+	if (n > 0 && max_id - min_id >= 0 &&
+		max_id - min_id < Min(8 * n + DIRECT_SLACK, DIRECT_MAX))
+	{
+		m->min_id = min_id;
+		m->range = max_id - min_id + 1;
+		m->direct = palloc_extended(sizeof(int32) * m->range, MCXT_ALLOC_HUGE);
+		memset(m->direct, 0xFF, sizeof(int32) * m->range);
+		for (int64 i = 0; i < n; i++)
+			m->direct[ids[i] - min_id] = values[i];
+		return;
+	}
+	m->nslots = 1024;
+	while (m->nslots < (uint64) n * 2)
+		m->nslots *= 2;
+	m->slots = palloc_extended(sizeof(IdSlot) * m->nslots, MCXT_ALLOC_HUGE);
+	for (uint32 i = 0; i < m->nslots; i++)
+		m->slots[i].value = -1;
+	for (int64 i = 0; i < n; i++)
+	{
+		uint32		j = hash_num(ids[i]) & (m->nslots - 1);
+
+		while (m->slots[j].value >= 0)
+			j = (j + 1) & (m->nslots - 1);
+		m->slots[j].id = ids[i];
+		m->slots[j].value = values[i];
+	}
+}
+
+/* the value of an id, or -1 */
+static inline int32
+idmap_lookup(const IdMap *m, int64 id)
+{
+	uint32		j;
+
+	if (m->direct != NULL)
+	{
+		uint64		off = (uint64) id - (uint64) m->min_id;
+
+		return off < (uint64) m->range ? m->direct[off] : -1;
+	}
+	j = hash_num(id) & (m->nslots - 1);
+	while (m->slots[j].value >= 0)
+	{
+		if (m->slots[j].id == id)
+			return m->slots[j].value;
+		j = (j + 1) & (m->nslots - 1);
+	}
+	return -1;
+}
+
 /* order comparison within a customer: (ordered_at, order_id) */
 static inline bool
 order_before(const EcpOrder *a, const EcpOrder *b)
@@ -432,22 +510,11 @@ alloc_huge0(Size size)
  */
 
 /*
- * customer_id -> ckey, from one scan of ecpower.customers.  Customer ids
- * are usually dense, and a direct array is much cheaper per order than a
- * hash table; sparse ids fall back to an EcpValueDict.
+ * customer_id -> ckey of every customer, from one scan of
+ * ecpower.customers; returns the largest ckey.
  */
-typedef struct CustomerMap
-{
-	int32		max_ckey;
-	int64		min_id;
-	int64		range;			/* direct array length, 0: use the dict */
-	int32	   *direct;
-	EcpValueDict *ids;			/* sparse ids: customer_id -> index */
-	int32	   *ckeys;			/* by index */
-} CustomerMap;
-
-static void
-customer_map_build(CustomerMap *cm)
+static int32
+customer_map_build(IdMap *cm)
 {
 	Relation	rel = table_open(ecp_relid("customers"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -459,10 +526,8 @@ customer_map_build(CustomerMap *cm)
 	int64		n = 0;
 	int64	   *ids = palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
 	int32	   *ckeys = palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
-	int64		min_id = PG_INT64_MAX;
-	int64		max_id = PG_INT64_MIN;
+	int32		max_ckey = 0;
 
-	memset(cm, 0, sizeof(CustomerMap));
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		int64		id;
@@ -492,54 +557,16 @@ customer_map_build(CustomerMap *cm)
 		ids[n] = id;
 		ckeys[n] = ckey;
 		n++;
-		min_id = Min(min_id, id);
-		max_id = Max(max_id, id);
-		cm->max_ckey = Max(cm->max_ckey, ckey);
+		max_ckey = Max(max_ckey, ckey);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 
-	if (n > 0 && max_id - min_id >= 0 &&
-		max_id - min_id < Min(8 * n + DIRECT_SLACK, DIRECT_MAX))
-	{
-		cm->min_id = min_id;
-		cm->range = max_id - min_id + 1;
-		cm->direct = palloc_extended(sizeof(int32) * cm->range, MCXT_ALLOC_HUGE);
-		memset(cm->direct, 0xFF, sizeof(int32) * cm->range);
-		for (int64 i = 0; i < n; i++)
-			cm->direct[ids[i] - min_id] = ckeys[i];
-	}
-	else
-	{
-		cm->ids = ecp_dict_create();
-		for (int64 i = 0; i < n; i++)
-			(void) ecp_dict_num(cm->ids, ids[i]);	/* index i: ids are unique */
-		cm->ckeys = ckeys;
-	}
+	idmap_build(cm, ids, ckeys, n);
+	pfree(ckeys);
 	pfree(ids);
-}
-
-static inline int32
-customer_map_ckey(CustomerMap *cm, int64 customer_id)
-{
-	EcpValueDict *d = cm->ids;
-	uint32		j;
-
-	if (cm->direct != NULL)
-	{
-		uint64		off = (uint64) customer_id - (uint64) cm->min_id;
-
-		return off < (uint64) cm->range ? cm->direct[off] : -1;
-	}
-	j = hash_num(customer_id) & (d->nslots - 1);
-	while (d->slots[j].id >= 0)
-	{
-		if (d->num[d->slots[j].id] == customer_id)
-			return cm->ckeys[d->slots[j].id];
-		j = (j + 1) & (d->nslots - 1);
-	}
-	return -1;
+	return max_ckey;
 }
 
 /* orders scan result, before the sort */
@@ -563,7 +590,7 @@ typedef struct ScanResult
  * order-level values of those inside [lo, hi).
  */
 static void
-scan_orders(const EcpFetchSpec *spec, CustomerMap *customers, ScanResult *res,
+scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 			EcpValueDict *dict, PairList *pairs, TimestampTz lo, TimestampTz hi)
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
@@ -618,7 +645,7 @@ scan_orders(const EcpFetchSpec *spec, CustomerMap *customers, ScanResult *res,
 		at = DatumGetTimestampTz(v[a_at - 1]);
 		if (at > spec->as_of)
 			continue;
-		ckey = customer_map_ckey(customers, DatumGetInt64(v[a_cust - 1]));
+		ckey = idmap_lookup(customers, DatumGetInt64(v[a_cust - 1]));
 		if (ckey < 0)
 			continue;			/* customer inserted after the key map */
 		if (spec->wanted != NULL &&
@@ -722,92 +749,6 @@ load_product_values(EcpDimension dim, EcpValueDict *dict)
 }
 
 /*
- * order_id -> index of a selected order.  Order ids are usually dense (a
- * store's sequence), so a direct array over [min_id, max_id] is used when
- * it is at most a few times larger than a hash table; else a hash table.
- */
-typedef struct OrderIndex
-{
-	int64		min_id;
-	int64		range;			/* direct array: max_id - min_id + 1; else 0 */
-	int32	   *direct;
-	uint32		nslots;
-	OrderSlot  *slots;
-} OrderIndex;
-
-static void
-order_index_build(OrderIndex *oi, EcpOrder *orders, int64 norders)
-{
-	int64		nsel = 0;
-	int64		min_id = PG_INT64_MAX;
-	int64		max_id = PG_INT64_MIN;
-
-	memset(oi, 0, sizeof(OrderIndex));
-	for (int64 i = 0; i < norders; i++)
-	{
-		if (!orders[i].selected)
-			continue;
-		nsel++;
-		min_id = Min(min_id, orders[i].order_id);
-		max_id = Max(max_id, orders[i].order_id);
-	}
-	if (nsel > 0 && max_id - min_id >= 0 &&
-		max_id - min_id < Min(8 * nsel + DIRECT_SLACK, DIRECT_MAX))
-	{
-		oi->min_id = min_id;
-		oi->range = max_id - min_id + 1;
-		oi->direct = palloc_extended(sizeof(int32) * oi->range, MCXT_ALLOC_HUGE);
-		memset(oi->direct, 0xFF, sizeof(int32) * oi->range);
-		for (int64 i = 0; i < norders; i++)
-		{
-			if (orders[i].selected)
-				oi->direct[orders[i].order_id - min_id] = (int32) i;
-		}
-		return;
-	}
-
-	oi->nslots = 1024;
-	while (oi->nslots < (uint64) nsel * 2)
-		oi->nslots *= 2;
-	oi->slots = palloc_extended(sizeof(OrderSlot) * oi->nslots, MCXT_ALLOC_HUGE);
-	for (uint32 i = 0; i < oi->nslots; i++)
-		oi->slots[i].index = -1;
-	for (int64 i = 0; i < norders; i++)
-	{
-		uint32		j;
-
-		if (!orders[i].selected)
-			continue;
-		j = hash_num(orders[i].order_id) & (oi->nslots - 1);
-		while (oi->slots[j].index >= 0)
-			j = (j + 1) & (oi->nslots - 1);
-		oi->slots[j].order_id = orders[i].order_id;
-		oi->slots[j].index = (int32) i;
-	}
-}
-
-static inline int32
-order_index_lookup(OrderIndex *oi, int64 order_id)
-{
-	uint32		j;
-
-	if (oi->direct != NULL)
-	{
-		uint64		off = (uint64) order_id - (uint64) oi->min_id;
-
-		return off < (uint64) oi->range ? oi->direct[off] : -1;
-	}
-	j = hash_num(order_id) & (oi->nslots - 1);
-	while (oi->slots[j].index >= 0)
-	{
-		if (oi->slots[j].order_id == order_id)
-			return oi->slots[j].index;
-		j = (j + 1) & (oi->nslots - 1);
-	}
-	return -1;
-}
-
-/*
  * Scan ecpower.order_lines for the selected orders: item counts and the
  * product values of the dimension.
  */
@@ -815,7 +756,7 @@ static void
 scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 		   PairList *pairs)
 {
-	OrderIndex	oi;
+	IdMap		oi;
 	ProductValues *pv = NULL;
 	DimSource	source = spec->dimension == ECP_DIM_NONE
 		? SRC_CALENDAR : dim_info[spec->dimension].source;
@@ -834,7 +775,23 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 
 	if (source == SRC_PRODUCT_ATTR)
 		pv = load_product_values(spec->dimension, dict);
-	order_index_build(&oi, set->orders, set->norders);
+	/* order_id -> index of the selected orders */
+	{
+		int64	   *ids = palloc_extended(sizeof(int64) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
+		int32	   *idx = palloc_extended(sizeof(int32) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
+		int64		nsel = 0;
+
+		for (int64 o = 0; o < set->norders; o++)
+		{
+			if (!set->orders[o].selected)
+				continue;
+			ids[nsel] = set->orders[o].order_id;
+			idx[nsel++] = (int32) o;
+		}
+		idmap_build(&oi, ids, idx, nsel);
+		pfree(ids);
+		pfree(idx);
+	}
 
 	rel = table_open(ecp_relid("order_lines"), AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -861,7 +818,7 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 		if (nrows == 1 || DatumGetInt64(v[a_order - 1]) != last_order)
 		{
 			last_order = DatumGetInt64(v[a_order - 1]);
-			last_idx = order_index_lookup(&oi, last_order);
+			last_idx = idmap_lookup(&oi, last_order);
 		}
 		idx = last_idx;
 		if (idx < 0)
@@ -1113,7 +1070,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 {
 	EcpOrderSet *set = palloc0(sizeof(EcpOrderSet));
 	EcpValueDict *dict = ecp_dict_create();
-	CustomerMap customers;
+	IdMap		customers;
 	PairList	pairs = {0, 0, NULL, CurrentMemoryContext};
 	ScanResult	scan = {0};
 	TimestampTz lo = DT_NOBEGIN;
@@ -1129,8 +1086,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	if (spec->has_to)
 		hi = ecp_day_start(spec->cal, spec->to + 1);
 
-	customer_map_build(&customers);
-	max_ckey = customers.max_ckey;
+	max_ckey = customer_map_build(&customers);
 	scan_orders(spec, &customers, &scan, dict, &pairs, lo, hi);
 
 	/* counting sort by ckey */
