@@ -125,6 +125,7 @@ SELECT slug, members, m, v, f, t,
   FROM measures, variants, periods, segs,
        LATERAL ecpower.distribution(slug, m, v, f, t) d
  WHERE NOT (m = 'interval_days' AND v = 'first')
+   AND (f IS NULL OR t IS NOT NULL)
  GROUP BY slug, members, m, v, f, t;
 SELECT count(*) AS automatic_distributions FROM auto;
 SELECT slug, m, v, f, t, edges, counts
