@@ -21,7 +21,8 @@
  *
  * Every value is kept as an exact fraction num / den, so a value on a bin
  * edge always lands in the bin the edge opens, whatever the rounding of a
- * mean.  Automatic bins are 1-2-5 x 10^k steps (see auto_bins()).
+ * mean.  Automatic bins are 1-2-5 x 10^k steps covering the values up to
+ * their 99th percentile (see auto_bins()).
  *
  * src/distribution.c
  *
@@ -211,13 +212,15 @@ scaled_numeric(int64 mantissa, int exp)
 
 /*
  * auto_bins
- *		Readable edges covering [min, max]: the smallest step of the form
+ *		Readable edges covering [min, high]: the smallest step of the form
  *		{1, 2, 5} x 10^k (not below the measure's smallest step) that needs
  *		at most AUTO_MAX_BINS bins; the first edge is the largest multiple
- *		of the step not above the minimum.
+ *		of the step not above the minimum.  The caller passes the 99th
+ *		percentile as high: the open-ended last bin holds the long tail, so
+ *		a few outliers do not squeeze everybody else into one bin.
  */
 static Edge *
-auto_bins(const Fraction *min, const Fraction *max, int min_exp, int *nedges)
+auto_bins(const Fraction *min, double high, int min_exp, int *nedges)
 {
 	static const int mult[3] = {1, 2, 5};
 	Edge	   *edges;
@@ -228,7 +231,7 @@ auto_bins(const Fraction *min, const Fraction *max, int min_exp, int *nedges)
 		{
 			double		step = mult[i] * pow(10.0, exp);
 			double		first = floor(min->approx / step);
-			double		last = floor(max->approx / step);
+			double		last = floor(high / step);
 			int64		j0;
 			int			n;
 
@@ -260,6 +263,15 @@ auto_bins(const Fraction *min, const Fraction *max, int min_exp, int *nedges)
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("distribution values out of range")));
 	return NULL;				/* keep compiler quiet */
+}
+
+static int
+cmp_double(const void *pa, const void *pb)
+{
+	double		a = *(const double *) pa;
+	double		b = *(const double *) pb;
+
+	return (a > b) - (a < b);
 }
 
 /* a < b for fractions with positive denominators */
@@ -410,7 +422,8 @@ distribution(PG_FUNCTION_ARGS)
 	if (edges == NULL)
 	{
 		Fraction   *min = NULL;
-		Fraction   *max = NULL;
+		double	   *approx;
+		int64		k;
 
 		if (nvals == 0)
 			return (Datum) 0;
@@ -418,10 +431,15 @@ distribution(PG_FUNCTION_ARGS)
 		{
 			if (min == NULL || fraction_lt(&vals[i], min))
 				min = &vals[i];
-			if (max == NULL || fraction_lt(max, &vals[i]))
-				max = &vals[i];
 		}
-		edges = auto_bins(min, max, min_step_exp[measure], &nedges);
+		/* the 99th percentile (nearest rank) */
+		approx = palloc_extended(sizeof(double) * nvals, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < nvals; i++)
+			approx[i] = vals[i].approx;
+		qsort(approx, nvals, sizeof(double), cmp_double);
+		k = (nvals * 99 + 99) / 100 - 1;
+		edges = auto_bins(min, Max(approx[k], min->approx),
+						  min_step_exp[measure], &nedges);
 	}
 
 	counts = palloc0(sizeof(int64) * nedges);
