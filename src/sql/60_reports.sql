@@ -17,7 +17,7 @@ CREATE FUNCTION ecpower.feature_report(
 RETURNS TABLE (rank integer, key text, label text, customers bigint,
                share numeric, store_share numeric, lift numeric)
 AS 'MODULE_PATHNAME', 'feature_report'
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.feature_report(text, text, text, date, date, integer, boolean) IS
     'top values of a dimension by segment customers in their selected orders, with share, store share and lift';
@@ -32,7 +32,7 @@ CREATE FUNCTION ecpower.distribution(
 RETURNS TABLE (bin integer, lower numeric, upper numeric, customers bigint,
                share numeric)
 AS 'MODULE_PATHNAME', 'distribution'
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.distribution(text, text, text, date, date, numeric[]) IS
     'segment customers binned by a per-customer measure over their selected orders';
@@ -46,7 +46,7 @@ CREATE FUNCTION ecpower.bought_together(
 RETURNS TABLE (rank integer, product_a bigint, product_b bigint, customers bigint,
                support numeric, confidence numeric, lift numeric)
 AS 'MODULE_PATHNAME', 'bought_together'
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.bought_together(text, integer, text, date, date) IS
     'product pairs most segment customers bought in one selected order: customers, support, confidence, lift';
