@@ -1081,10 +1081,15 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	DimSource	source = spec->dimension == ECP_DIM_NONE
 		? SRC_CALENDAR : dim_info[spec->dimension].source;
 
+	/*
+	 * The period as instants.  A bound far from the orders gets a calendar
+	 * of its own, so that the store calendar only covers the orders' days;
+	 * an end on or after the as_of date is no bound at all.
+	 */
 	if (spec->has_from)
-		lo = ecp_day_start(spec->cal, spec->from);
-	if (spec->has_to)
-		hi = ecp_day_start(spec->cal, spec->to + 1);
+		lo = ecp_day_start(ecp_calendar_create(spec->cal->tzname), spec->from);
+	if (spec->has_to && spec->to < ecp_local_date(spec->cal, spec->as_of))
+		hi = ecp_day_start(ecp_calendar_create(spec->cal->tzname), spec->to + 1);
 
 	max_ckey = customer_map_build(&customers);
 	scan_orders(spec, &customers, &scan, dict, &pairs, lo, hi);
