@@ -375,3 +375,11 @@ SELECT d, v, a
 SELECT d, v, key FROM dims, variants,
        LATERAL ecpower.feature_report(NULL, d, v, NULL, NULL, 100000) r
  WHERE key IS NULL OR key = '';
+
+-- period bounds far from the orders are the same as no bounds
+SELECT d FROM dims
+ WHERE ARRAY(SELECT (key, customers)::text
+               FROM ecpower.feature_report(NULL, d, 'all', '0001-01-01', '9999-12-31', 100000))
+       IS DISTINCT FROM
+       ARRAY(SELECT (key, customers)::text
+               FROM ecpower.feature_report(NULL, d, 'all', NULL, NULL, 100000));
