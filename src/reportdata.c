@@ -618,8 +618,9 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 		a_value = attnum_of(desc, dim_info[spec->dimension].column);
 		value_is_array = dim_info[spec->dimension].is_array;
 	}
+	/* cancelled_at is read from the null bitmap: no need to deform to it */
 	maxatt = Max(Max(Max(a_id, a_cust), Max(a_at, a_total)),
-				 Max(Max(a_ref, a_cancel), a_value));
+				 Max(a_ref, a_value));
 
 	res->cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
 	res->orders = palloc_extended(sizeof(ScanRecord) * res->cap, MCXT_ALLOC_HUGE);
@@ -636,12 +637,12 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		if (!heap_attisnull(ExecFetchSlotHeapTuple(slot, false, NULL), a_cancel, desc))
+			continue;
 		slot_getsomeattrs(slot, maxatt);
 		v = slot->tts_values;
 		isnull = slot->tts_isnull;
 
-		if (!isnull[a_cancel - 1])
-			continue;
 		at = DatumGetTimestampTz(v[a_at - 1]);
 		if (at > spec->as_of)
 			continue;
@@ -1001,7 +1002,16 @@ add_calendar_values(const EcpFetchSpec *spec, EcpOrderSet *set,
 				v = ecp_iso_weekday(ecp_local_date(spec->cal, ord->ordered_at));
 				break;
 			case ECP_DIM_HOUR:
-				v = ecp_local_hour(spec->cal, ord->ordered_at);
+				{
+					/* a 24-hour local day has no offset change inside */
+					DateADT		day = ecp_local_date(spec->cal, ord->ordered_at);
+					TimestampTz start = ecp_day_start(spec->cal, day);
+
+					if (ecp_day_start(spec->cal, day + 1) - start == USECS_PER_DAY)
+						v = (ord->ordered_at - start) / USECS_PER_HOUR;
+					else
+						v = ecp_local_hour(spec->cal, ord->ordered_at);
+				}
 				break;
 			default:
 				elog(ERROR, "unexpected calendar dimension %d", (int) spec->dimension);
