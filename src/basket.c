@@ -41,6 +41,7 @@ typedef struct PairEntry
 	char		status;
 } PairEntry;
 
+/* murmur3 finaliser of a pair key */
 static inline uint32
 pair_hash(uint64 key)
 {
@@ -73,6 +74,7 @@ typedef struct RankedPair
 	int64		customers;
 } RankedPair;
 
+/* output order: customers descending, then product_a, product_b */
 static int
 cmp_ranked(const void *pa, const void *pb)
 {
@@ -88,9 +90,10 @@ cmp_ranked(const void *pa, const void *pb)
 	return 0;
 }
 
-/* products of an order, by product_id; used to sort an order's values */
+/* the product ids of the value ids, for cmp_value_by_num() */
 static const int64 *sort_nums;
 
+/* qsort order of value ids: by their product ids */
 static int
 cmp_value_by_num(const void *pa, const void *pb)
 {

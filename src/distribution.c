@@ -81,6 +81,7 @@ typedef struct Edge
 	double		approx;
 } Edge;
 
+/* the measure named by a text argument; 22023 for NULL or unknown */
 static Measure
 parse_measure(text *measure)
 {
@@ -103,6 +104,7 @@ parse_measure(text *measure)
 	return MEASURE_AMOUNT;		/* keep compiler quiet */
 }
 
+/* a numeric as double, for the fast path of comparisons */
 static double
 numeric_approx(Datum num)
 {
@@ -265,6 +267,7 @@ auto_bins(const Fraction *min, double high, int min_exp, int *nedges)
 	return NULL;				/* keep compiler quiet */
 }
 
+/* qsort comparator of doubles */
 static int
 cmp_double(const void *pa, const void *pb)
 {

@@ -114,6 +114,7 @@ parse_dimension(text *dimension)
 	return ECP_DIM_NONE;		/* keep compiler quiet */
 }
 
+/* a date as text, for messages */
 static char *
 date_text(DateADT d)
 {
@@ -244,6 +245,7 @@ typedef struct Candidate
 
 static bool sort_ascending;
 
+/* qsort order of candidates: customers (see sort_ascending), then key bytes */
 static int
 cmp_candidate(const void *pa, const void *pb)
 {

@@ -328,6 +328,7 @@ attnum_of(TupleDesc desc, const char *name)
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
+/* append (order, value) to a pair list, growing it by doubling */
 static void
 pairs_add(PairList *pl, int32 order, int32 value)
 {
@@ -462,6 +463,7 @@ order_before(const EcpOrder *a, const EcpOrder *b)
 	return a->order_id < b->order_id;
 }
 
+/* qsort comparator for order_before() */
 static int
 cmp_order(const void *pa, const void *pb)
 {
@@ -705,6 +707,7 @@ typedef struct ProductValues
 	int32	   *values;
 } ProductValues;
 
+/* the products' values of a product attribute dimension */
 static ProductValues *
 load_product_values(EcpDimension dim, EcpValueDict *dict)
 {
