@@ -7,14 +7,24 @@ CREATE EXTENSION ecpower;
 SET TimeZone = 'UTC';
 SELECT customer_rows, order_rows FROM ecpower.generate_demo_store(1000, 11);
 UPDATE ecpower.settings SET store_timezone = 'America/New_York';
-INSERT INTO ecpower.refresh_runs (as_of, as_of_date, finished_at, status)
-    VALUES ('2025-06-30 12:00+00', '2025-06-30', now(), 'succeeded');
-UPDATE ecpower.refresh_state SET current_run_id = (SELECT max(run_id) FROM ecpower.refresh_runs);
--- a segment: every customer whose first counted order came through email
-SELECT public.report_segment('email-first', ARRAY(
-    SELECT customer_id FROM public.report_selected('first', NULL, NULL) s
-      JOIN ecpower.orders o USING (order_id, customer_id)
-     WHERE lower(o.acquisition_channel) = 'email'));
+-- a real segment and a real refresh: customers whose first order came
+-- through email (the engine matches channels case-insensitively)
+SELECT ecpower.create_segment('email-first', 'First order via email',
+    '{"orders": {"nth": "first", "acquisition_channel": ["email"]}}') > 0 AS created;
+CALL ecpower.refresh('2025-06-30 12:00+00');
+-- the segment the engine stored is the one plain SQL finds
+SELECT count(*) AS mismatches FROM (
+    (SELECT ecpower.segment_members('email-first')
+     EXCEPT
+     SELECT s.customer_id FROM public.report_selected('first', NULL, NULL) s
+       JOIN ecpower.orders o USING (order_id, customer_id)
+      WHERE lower(o.acquisition_channel) = 'email')
+    UNION ALL
+    (SELECT s.customer_id FROM public.report_selected('first', NULL, NULL) s
+       JOIN ecpower.orders o USING (order_id, customer_id)
+      WHERE lower(o.acquisition_channel) = 'email'
+     EXCEPT
+     SELECT ecpower.segment_members('email-first'))) x;
 SELECT count(*) AS members FROM ecpower.segment_members('email-first');
 
 CREATE TEMP TABLE dims AS
