@@ -285,6 +285,7 @@ bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,
 		it = ecp_minimize(bg_objective, &d, theta, 4, 1000, 1e-9, &conv);
 		fit->iterations += it;
 		f = bg_objective(theta, grad, &d);
+		elog(DEBUG1, "start %d: f %.15g converged %d after %d iterations", s, f, conv, it);
 		if (isfinite(f) && (f < best_f - 1e-12 || (conv && !fit->converged && f <= best_f + 1e-9)))
 		{
 			best_f = f;
@@ -350,6 +351,18 @@ bgnbd_log_p_alive_odds(const double *prm, double x, double t_x, double T)
 		(r + x) * (log(alpha + T) - log(alpha + t_x));
 }
 
+/* bgnbd_expected_numerator away from a = 1 */
+static double
+expected_numerator(double r, double alpha, double a, double b, double x,
+				   double T, double t)
+{
+	double		z = t / (alpha + T + t);
+	double		lh = ecp_log_hyp2f1(r + x, b + x, a + b + x - 1, z);
+	double		tail = exp(lh + (r + x) * (log(alpha + T) - log(alpha + T + t)));
+
+	return (a + b + x - 1) / (a - 1) * (1.0 - tail);
+}
+
 /*
  * bgnbd_expected_numerator
  *		The part of E[Y(t) | x, t_x, T] (the paper's (10)) that does not
@@ -357,8 +370,9 @@ bgnbd_log_p_alive_odds(const double *prm, double x, double t_x, double T)
  *		(a + b + x - 1) / (a - 1) *
  *		[1 - ((alpha + T) / (alpha + T + t))^(r + x) *
  *			 2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))].
- *		E[Y(t)] = this * P(alive).  At a = 1 the expression is a removable
- *		singularity; it is then the mean of a = 1 -/+ 1e-7.
+ *		E[Y(t)] = this * P(alive).  a = 1 is a removable singularity: within
+ *		1e-5 of it the value is interpolated between a = 1 -/+ 1e-5 (error
+ *		of order 1e-10).
  */
 double
 bgnbd_expected_numerator(const double *prm, double x, double T, double t)
@@ -367,24 +381,18 @@ bgnbd_expected_numerator(const double *prm, double x, double T, double t)
 				alpha = prm[1],
 				a = prm[2],
 				b = prm[3];
-	double		z,
-				lh,
-				tail;
+	const double h = 1e-5;
 
 	if (t <= 0)
 		return 0.0;
-	if (fabs(a - 1.0) < 1e-7)
+	if (fabs(a - 1.0) < h)
 	{
-		double		lo[4] = {r, alpha, 1.0 - 1e-7, b};
-		double		hi[4] = {r, alpha, 1.0 + 1e-7, b};
+		double		lo = expected_numerator(r, alpha, 1.0 - h, b, x, T, t);
+		double		hi = expected_numerator(r, alpha, 1.0 + h, b, x, T, t);
 
-		return 0.5 * (bgnbd_expected_numerator(lo, x, T, t) +
-					  bgnbd_expected_numerator(hi, x, T, t));
+		return lo + (hi - lo) * (a - (1.0 - h)) / (2 * h);
 	}
-	z = t / (alpha + T + t);
-	lh = ecp_log_hyp2f1(r + x, b + x, a + b + x - 1, z);
-	tail = exp(lh + (r + x) * (log(alpha + T) - log(alpha + T + t)));
-	return (a + b + x - 1) / (a - 1) * (1.0 - tail);
+	return expected_numerator(r, alpha, a, b, x, T, t);
 }
 
 /*

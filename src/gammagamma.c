@@ -206,6 +206,7 @@ gammagamma_fit(const RfSummarySet *set, double penalizer, ModelFit *fit)
 		it = ecp_minimize(gg_objective, &d, theta, 3, 1000, 1e-9, &conv);
 		fit->iterations += it;
 		f = gg_objective(theta, grad, &d);
+		elog(DEBUG1, "start %d: f %.15g converged %d after %d iterations", s, f, conv, it);
 		if (isfinite(f) && (f < best_f - 1e-12 || (conv && !fit->converged && f <= best_f + 1e-9)))
 		{
 			best_f = f;

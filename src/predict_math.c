@@ -180,6 +180,7 @@ ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 	double		f,
 				fnew = 0.0;
 	int			iter;
+	int			stalled = 0;	/* iterations in a row without real progress */
 	bool		fresh = true;	/* H is the (scaled) identity */
 
 	Assert(n <= 8);
@@ -261,6 +262,17 @@ ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 		}
 		memcpy(theta, xnew, sizeof(double) * n);
 		memcpy(g, gnew, sizeof(double) * n);
+		/* at the limit of floating-point precision: stop */
+		if (f - fnew <= 1e-15 * Max(1.0, fabs(f)))
+		{
+			if (++stalled >= 5)
+			{
+				f = fnew;
+				break;
+			}
+		}
+		else
+			stalled = 0;
 		f = fnew;
 
 		if (sy > 1e-300)
