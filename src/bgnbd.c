@@ -12,8 +12,8 @@
  * purchase and length of the observation, both from the first purchase.
  *
  * The fit works on log-parameters, minimising the mean negative
- * log-likelihood plus penalizer * (r^2 + alpha^2 + a^2 + b^2), the
- * objective of the lifetimes package, with analytic gradients.  Customers
+ * log-likelihood (plus an optional L2 penalty on the log-parameters, see
+ * ecp_fit_model) with analytic gradients.  Customers
  * with identical (x, t_x, T) are counted once with a weight, and every
  * term that depends only on x, only on T or only on t_x is computed once
  * per distinct value, so an evaluation costs one exp and one log1p per
@@ -51,7 +51,6 @@ typedef struct BgData
 	int32		max_day;		/* largest T (and t_x) in days */
 	double	   *w_x;			/* customers per x, [max_x + 1] */
 	double		unit;			/* days per time unit */
-	double		penalizer;
 	/* scratch, reused by each evaluation */
 	double	   *log_at;			/* log(alpha + d / unit), [max_day + 1] */
 	double	   *inv_at;			/* 1 / (alpha + d / unit) */
@@ -61,6 +60,7 @@ typedef struct BgData
 	double	   *psr;
 	double	   *psb;
 	double	   *psab;
+	double	   *lbx;			/* log(b + x - 1) per x > 0 */
 } BgData;
 
 /* qsort comparator: triples by (x, t_x, T) */
@@ -84,7 +84,7 @@ triple_cmp(const void *a, const void *b)
  * per-evaluation scratch arrays.
  */
 static void
-bg_prepare(const RfSummarySet *set, double unit, double penalizer, BgData *d)
+bg_prepare(const RfSummarySet *set, double unit, BgData *d)
 {
 	BgTriple   *t;
 	int64		n = 0;
@@ -116,7 +116,6 @@ bg_prepare(const RfSummarySet *set, double unit, double penalizer, BgData *d)
 	d->ntriples = n;
 	d->total_w = (double) set->n;
 	d->unit = unit;
-	d->penalizer = penalizer;
 
 	d->w_x = palloc0(sizeof(double) * (d->max_x + 1));
 	for (int64 i = 0; i < n; i++)
@@ -129,11 +128,12 @@ bg_prepare(const RfSummarySet *set, double unit, double penalizer, BgData *d)
 	d->psr = palloc(sizeof(double) * (d->max_x + 1));
 	d->psb = palloc(sizeof(double) * (d->max_x + 1));
 	d->psab = palloc(sizeof(double) * (d->max_x + 1));
+	d->lbx = palloc(sizeof(double) * (d->max_x + 1));
 }
 
 /*
- * The objective at log-parameters theta: mean negative log-likelihood plus
- * the L2 penalty; gradient with respect to theta into grad.
+ * The objective at log-parameters theta: the mean negative log-likelihood;
+ * its gradient with respect to theta into grad.
  */
 static double
 bg_objective(const double *theta, double *grad, void *arg)
@@ -156,7 +156,6 @@ bg_objective(const double *theta, double *grad, void *arg)
 				ps_ab = ecp_digamma(a + b);
 	double		log_alpha = log(alpha);
 	double		log_a = log(a);
-	double		pen;
 
 	if (!isfinite(r) || !isfinite(alpha) || !isfinite(a) || !isfinite(b) ||
 		r <= 0 || alpha <= 0 || a <= 0 || b <= 0)
@@ -183,6 +182,7 @@ bg_objective(const double *theta, double *grad, void *arg)
 		d->psr[x] = ecp_digamma(r + x);
 		d->psb[x] = ecp_digamma(b + x);
 		d->psab[x] = ecp_digamma(a + b + x);
+		d->lbx[x] = x > 0 ? log(b + x - 1) : 0.0;
 		ll += w * (d->lgr[x] - lg_r + r * log_alpha +
 				   lg_ab + d->lgb[x] - lg_b - d->lgab[x]);
 		gr += w * (d->psr[x] - ps_r + log_alpha);
@@ -206,7 +206,7 @@ bg_objective(const double *theta, double *grad, void *arg)
 		}
 		else
 		{
-			double		a4 = log_a - log(b + t->x - 1) - rx * d->log_at[t->t_x];
+			double		a4 = log_a - d->lbx[t->x] - rx * d->log_at[t->t_x];
 			double		m = Max(a3, a4);
 			double		e3 = exp(a3 - m),
 						e4 = exp(a4 - m);
@@ -223,20 +223,19 @@ bg_objective(const double *theta, double *grad, void *arg)
 			CHECK_FOR_INTERRUPTS();
 	}
 
-	pen = d->penalizer * (r * r + alpha * alpha + a * a + b * b);
-	grad[0] = -gr * r / d->total_w + 2 * d->penalizer * r * r;
-	grad[1] = -galpha * alpha / d->total_w + 2 * d->penalizer * alpha * alpha;
-	grad[2] = -ga * a / d->total_w + 2 * d->penalizer * a * a;
-	grad[3] = -gb * b / d->total_w + 2 * d->penalizer * b * b;
-	return -ll / d->total_w + pen;
+	grad[0] = -gr * r / d->total_w;
+	grad[1] = -galpha * alpha / d->total_w;
+	grad[2] = -ga * a / d->total_w;
+	grad[3] = -gb * b / d->total_w;
+	return -ll / d->total_w;
 }
 
 /*
  * bgnbd_fit
  *		Maximum likelihood fit of the BG/NBD model to the summaries, times
- *		divided by unit (days per time unit).  The minimiser starts from a
- *		few points and keeps the best; the caller checks the data is not
- *		too thin and reports non-convergence.
+ *		divided by unit (days per time unit), from a few starting points.
+ *		The caller checks the data is not too thin and reports
+ *		non-convergence.
  */
 void
 bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,
@@ -244,65 +243,23 @@ bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,
 {
 	BgData		d;
 	double		mean_T = 0.0;
-	double		best_f = INFINITY;
-	double		best[4] = {0, 0, 0, 0};
-	double		starts[4][4];
-	double		grad[4];
+	double		starts[4][4] = {
+		/* log r, log alpha (scaled below), log a, log b */
+		{0.0, 0.0, 0.0, 0.0},
+		{-0.69, -1.39, -0.22, 0.92},	/* 0.5, T/4, 0.8, 2.5 */
+		{0.69, 0.0, -1.2, 1.61},	/* 2, T, 0.3, 5 */
+		{-1.61, -3.0, 0.69, 0.0},	/* 0.2, T/20, 2, 1 */
+	};
 
-	bg_prepare(set, unit, penalizer, &d);
+	bg_prepare(set, unit, &d);
 	for (int64 i = 0; i < set->n; i++)
 		mean_T += set->rows[i].T / unit;
 	mean_T = Max(mean_T / Max(set->n, 1), 1.0);
+	for (int s = 1; s < 4; s++)
+		starts[s][1] += log(mean_T);
 
-	/* (log r, log alpha, log a, log b) starting points */
-	starts[0][0] = 0.0;
-	starts[0][1] = 0.0;
-	starts[0][2] = 0.0;
-	starts[0][3] = 0.0;
-	starts[1][0] = log(0.5);
-	starts[1][1] = log(mean_T / 4);
-	starts[1][2] = log(0.8);
-	starts[1][3] = log(2.5);
-	starts[2][0] = log(2.0);
-	starts[2][1] = log(mean_T);
-	starts[2][2] = log(0.3);
-	starts[2][3] = log(5.0);
-	starts[3][0] = log(0.2);
-	starts[3][1] = log(mean_T / 20);
-	starts[3][2] = log(2.0);
-	starts[3][3] = log(1.0);
-
-	fit->converged = false;
-	fit->iterations = 0;
-	for (int s = 0; s < 4; s++)
-	{
-		double		theta[4];
-		bool		conv;
-		int			it;
-		double		f;
-
-		memcpy(theta, starts[s], sizeof(theta));
-		it = ecp_minimize(bg_objective, &d, theta, 4, 1000, 1e-9, &conv);
-		fit->iterations += it;
-		f = bg_objective(theta, grad, &d);
-		elog(DEBUG1, "start %d: f %.15g converged %d after %d iterations", s, f, conv, it);
-		if (isfinite(f) && (f < best_f - 1e-12 || (conv && !fit->converged && f <= best_f + 1e-9)))
-		{
-			best_f = f;
-			memcpy(best, theta, sizeof(best));
-			fit->converged = conv;
-		}
-	}
-
-	fit->nparams = 4;
-	for (int i = 0; i < 4; i++)
-		fit->params[i] = exp(best[i]);
-	/* the log-likelihood itself, without the penalty */
-	fit->log_likelihood = -(best_f - penalizer *
-							(fit->params[0] * fit->params[0] +
-							 fit->params[1] * fit->params[1] +
-							 fit->params[2] * fit->params[2] +
-							 fit->params[3] * fit->params[3])) * d.total_w;
+	ecp_fit_model(bg_objective, &d, 4, &starts[0][0], 4, penalizer,
+				  d.total_w, fit);
 	fit->customers = set->n;
 }
 

@@ -9,9 +9,9 @@
  * A customer's spend per purchase is Gamma(p, nu) with nu ~ Gamma(q, v);
  * the data are x repeat purchases with mean spend m.  Only customers with
  * repeat purchases and a positive mean repeat spend enter the likelihood.
- * The fit minimises the mean negative log-likelihood plus
- * penalizer * (p^2 + q^2 + v^2) over log-parameters with analytic
- * gradients.  The gamma-function terms depend on x only and are computed
+ * The fit minimises the mean negative log-likelihood (plus an optional L2
+ * penalty on the log-parameters, see ecp_fit_model) over log-parameters
+ * with analytic gradients.  The gamma-function terms depend on x only and are computed
  * once per distinct x per evaluation; what remains per customer is one log
  * of (x m + v), computed once per distinct (x, x m) pair.
  *
@@ -45,7 +45,6 @@ typedef struct GgData
 	int32		max_x;
 	double	   *w_x;			/* customers per x */
 	double	   *wpx_x;			/* sum of w * (log m + log x) per x */
-	double		penalizer;
 } GgData;
 
 /* qsort comparator: pairs by (x, cents) */
@@ -120,10 +119,10 @@ gg_objective(const double *theta, double *grad, void *arg)
 			CHECK_FOR_INTERRUPTS();
 	}
 
-	grad[0] = -gp * p / d->total_w + 2 * d->penalizer * p * p;
-	grad[1] = -gq * q / d->total_w + 2 * d->penalizer * q * q;
-	grad[2] = -gv * v / d->total_w + 2 * d->penalizer * v * v;
-	return -ll / d->total_w + d->penalizer * (p * p + q * q + v * v);
+	grad[0] = -gp * p / d->total_w;
+	grad[1] = -gq * q / d->total_w;
+	grad[2] = -gv * v / d->total_w;
+	return -ll / d->total_w;
 }
 
 /*
@@ -140,9 +139,7 @@ gammagamma_fit(const RfSummarySet *set, double penalizer, ModelFit *fit)
 	int64		n = 0,
 				k = 0;
 	double		mean_m = 0.0;
-	double		best_f = INFINITY;
-	double		best[3] = {0, 0, 0};
-	double		grad[3];
+	double		starts[3][3];
 
 	memset(&d, 0, sizeof(d));
 	if ((Size) set->n > MaxAllocHugeSize / sizeof(GgPair))
@@ -190,37 +187,18 @@ gammagamma_fit(const RfSummarySet *set, double penalizer, ModelFit *fit)
 	d.pairs = pr;
 	d.npairs = k;
 	d.total_w = (double) n;
-	d.penalizer = penalizer;
 
-	for (int s = 0; s < 3; s++)
-	{
-		/* (log p, log q, log v) starting points */
-		double		theta[3];
-		bool		conv;
-		int			it;
-		double		f;
-
-		theta[0] = s == 0 ? 0.0 : log(s == 1 ? 5.0 : 2.0);
-		theta[1] = s == 0 ? 0.0 : log(s == 1 ? 3.0 : 10.0);
-		theta[2] = s == 0 ? 0.0 : log(Max(mean_m, 1.0) * (s == 1 ? 0.5 : 5.0));
-		it = ecp_minimize(gg_objective, &d, theta, 3, 1000, 1e-9, &conv);
-		fit->iterations += it;
-		f = gg_objective(theta, grad, &d);
-		elog(DEBUG1, "start %d: f %.15g converged %d after %d iterations", s, f, conv, it);
-		if (isfinite(f) && (f < best_f - 1e-12 || (conv && !fit->converged && f <= best_f + 1e-9)))
-		{
-			best_f = f;
-			memcpy(best, theta, sizeof(best));
-			fit->converged = conv;
-		}
-	}
-	for (int i = 0; i < 3; i++)
-		fit->params[i] = exp(best[i]);
-	fit->params[3] = 0.0;
-	fit->log_likelihood = -(best_f - penalizer *
-							(fit->params[0] * fit->params[0] +
-							 fit->params[1] * fit->params[1] +
-							 fit->params[2] * fit->params[2])) * d.total_w;
+	/* (log p, log q, log v) starting points */
+	starts[0][0] = starts[0][1] = starts[0][2] = 0.0;
+	starts[1][0] = log(5.0);
+	starts[1][1] = log(3.0);
+	starts[1][2] = log(Max(mean_m, 1.0) * 0.5);
+	starts[2][0] = log(2.0);
+	starts[2][1] = log(10.0);
+	starts[2][2] = log(Max(mean_m, 1.0) * 5.0);
+	ecp_fit_model(gg_objective, &d, 3, &starts[0][0], 3, penalizer,
+				  d.total_w, fit);
+	fit->customers = n;
 }
 
 /*

@@ -46,10 +46,13 @@ typedef struct RfSummarySet
 	DateADT		as_of_date;
 } RfSummarySet;
 
+/* objective for the minimiser: value at theta, gradient into grad */
+typedef double (*ObjectiveFn) (const double *theta, double *grad, void *arg);
+
 /* fitted parameters and how the fit went */
 typedef struct ModelFit
 {
-	double		params[4];		/* r, alpha, a, b  or  p, q, v */
+	double		params[8];		/* r, alpha, a, b  or  p, q, v */
 	int			nparams;
 	double		log_likelihood; /* sum over customers, without penalty */
 	int64		customers;		/* customers the likelihood covers */
@@ -57,8 +60,6 @@ typedef struct ModelFit
 	int			iterations;
 } ModelFit;
 
-/* objective for the minimiser: value at theta, gradient into grad */
-typedef double (*ObjectiveFn) (const double *theta, double *grad, void *arg);
 
 /* minimum data a fit needs */
 #define PREDICT_MIN_CUSTOMERS		10
@@ -73,6 +74,9 @@ extern double ecp_digamma(double x);
 extern double ecp_log_hyp2f1(double a, double b, double c, double z);
 extern int	ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 						 int max_iter, double gtol, bool *converged);
+extern void ecp_fit_model(ObjectiveFn fn, void *arg, int n,
+						  const double *starts, int nstarts, double penalizer,
+						  double total_w, ModelFit *fit);
 
 /* bgnbd.c */
 extern void bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,

@@ -25,6 +25,9 @@
 /* series terms before the hypergeometric sum gives up */
 #define HYP2F1_MAX_TERMS	1000000
 
+/* log-parameters beyond this mean the fit is running off to a boundary */
+#define MAX_LOG_PARAM		20.0
+
 /*
  * ecp_digamma
  *		psi(x) = d/dx lgamma(x) for x > 0: the recurrence
@@ -161,9 +164,11 @@ set_identity(double *H, int n)
  *		Minimise fn over R^n (n <= 8) from theta by BFGS with a backtracking
  *		(Armijo) line search; theta receives the minimiser.  Converged means
  *		the largest gradient component fell below gtol; when the line search
- *		can no longer make progress the run ends and converged says whether
- *		the gradient is at least below sqrt(gtol).  Returns the number of
- *		iterations.
+ *		can no longer make progress (or three steps in a row gain less than
+ *		1e-12 relative: the objective's rounding noise) the run ends and
+ *		converged says whether the gradient is at least below 100 * gtol.  A run whose parameters
+ *		leave [-20, 20] (the optimum is at 0 or infinity) stops unconverged.
+ *		Returns the number of iterations.
  */
 int
 ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
@@ -230,7 +235,7 @@ ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 		if (dmax > 3.0)
 			step = 3.0 / dmax;
 
-		for (int k = 0; k < 60; k++)
+		for (int k = 0; k < 40; k++)
 		{
 			for (int i = 0; i < n; i++)
 				xnew[i] = theta[i] + step * d[i];
@@ -262,10 +267,13 @@ ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 		}
 		memcpy(theta, xnew, sizeof(double) * n);
 		memcpy(g, gnew, sizeof(double) * n);
+		/* a parameter beyond e^+-20: the maximum is at the boundary */
+		if (max_abs(theta, n) > MAX_LOG_PARAM)
+			return iter + 1;
 		/* at the limit of floating-point precision: stop */
-		if (f - fnew <= 1e-15 * Max(1.0, fabs(f)))
+		if (f - fnew <= 1e-12 * Max(1.0, fabs(f)))
 		{
-			if (++stalled >= 5)
+			if (++stalled >= 3)
 			{
 				f = fnew;
 				break;
@@ -302,6 +310,96 @@ ecp_minimize(ObjectiveFn fn, void *arg, double *theta, int n,
 						(Hy[i] * s[j] + s[i] * Hy[j]) / sy;
 		}
 	}
-	*converged = max_abs(g, n) < sqrt(gtol);
+	*converged = max_abs(g, n) < 100 * gtol;
 	return iter;
+}
+
+/* an objective plus penalizer * |theta|^2 */
+typedef struct Penalized
+{
+	ObjectiveFn fn;
+	void	   *arg;
+	double		penalizer;
+	int			n;
+	int64		evaluations;
+} Penalized;
+
+/* value and gradient of a Penalized objective */
+static double
+penalized_objective(const double *theta, double *grad, void *arg)
+{
+	Penalized  *pen = (Penalized *) arg;
+	double		f = pen->fn(theta, grad, pen->arg);
+
+	pen->evaluations++;
+
+	for (int i = 0; i < pen->n; i++)
+	{
+		f += pen->penalizer * theta[i] * theta[i];
+		grad[i] += 2 * pen->penalizer * theta[i];
+	}
+	return f;
+}
+
+/*
+ * ecp_fit_model
+ *		Minimise fn (a mean negative log-likelihood over n log-parameters)
+ *		plus penalizer * sum(theta_i^2) from each of the nstarts starting
+ *		points (rows of starts), keeping the best.  Once two runs have
+ *		ended at the same value the remaining starts are skipped.  Fills
+ *		fit with exp(theta), the log-likelihood (without the penalty, times
+ *		total_w), convergence and the iterations of every run.
+ */
+void
+ecp_fit_model(ObjectiveFn fn, void *arg, int n, const double *starts,
+			  int nstarts, double penalizer, double total_w, ModelFit *fit)
+{
+	Penalized	pen;
+	double		best[8];
+	double		best_f = INFINITY;
+	double		grad[8];
+	int			agreeing = 0;
+
+	Assert(n <= 8);
+	pen.fn = fn;
+	pen.arg = arg;
+	pen.penalizer = penalizer;
+	pen.n = n;
+	pen.evaluations = 0;
+	memcpy(best, starts, sizeof(double) * n);
+	fit->converged = false;
+	fit->iterations = 0;
+
+	for (int s = 0; s < nstarts && agreeing < 2; s++)
+	{
+		double		theta[8];
+		bool		conv;
+		double		f;
+
+		memcpy(theta, starts + s * n, sizeof(double) * n);
+		fit->iterations += ecp_minimize(penalized_objective, &pen, theta, n,
+										300, 1e-7, &conv);
+		f = penalized_objective(theta, grad, &pen);
+		elog(DEBUG1, "model fit start %d: objective %.15g, converged %d, evaluations %lld",
+			 s, f, (int) conv, (long long) pen.evaluations);
+		if (!isfinite(f))
+			continue;
+		/* two runs ending at the same value: further starts are moot */
+		if (fabs(f - best_f) <= 1e-7 * Max(1.0, fabs(f)))
+			agreeing = 2;
+		else if (agreeing == 0)
+			agreeing = 1;
+		if (f < best_f - 1e-12 * Max(1.0, fabs(f)) ||
+			(conv && !fit->converged && f <= best_f + 1e-9 * Max(1.0, fabs(f))))
+		{
+			best_f = f;
+			memcpy(best, theta, sizeof(double) * n);
+			fit->converged = conv;
+		}
+	}
+
+	fit->nparams = n;
+	for (int i = 0; i < n; i++)
+		fit->params[i] = exp(best[i]);
+	fit->log_likelihood = -fn(best, grad, arg) * total_w;
 }

@@ -25,12 +25,13 @@ SELECT count(DISTINCT customer_id) AS customers, count(*) AS orders FROM ecpower
 
 \echo == fit with calibration to 1997-09-30, in weeks
 \timing on
-SELECT fit_id, model, parameters, round(log_likelihood::numeric, 1) AS log_likelihood,
+SELECT fit_id, model, parameters, round(log_likelihood::numeric, 2) AS log_likelihood,
        customers, converged, iterations
   FROM ecpower.fit_predictions('1997-09-30 23:59:59.999999+00', 'week');
 \timing off
 
 \echo == reproduction (target values: Fader, Hardie & Lee 2005; lifetimes for Gamma-Gamma)
+CREATE TEMP TABLE repro AS
 WITH f AS (
     SELECT model, parameters AS p, log_likelihood FROM ecpower.model_fits
 ), e AS (
@@ -39,7 +40,7 @@ WITH f AS (
                (p->>'b')::float8, 39, 2, 30.43, 38.86) AS ey
       FROM f WHERE model = 'bgnbd'
 )
-SELECT figure, target, round(value::numeric, 4) AS value,
+SELECT o, figure, target, round(value::numeric, 4) AS value,
        round(value::numeric, decimals) = target AS reproduced
   FROM (
     SELECT 'r' AS figure, 0.243 AS target, (p->>'r')::float8 AS value, 3 AS decimals, 1 AS o FROM f WHERE model = 'bgnbd'
@@ -51,7 +52,9 @@ SELECT figure, target, round(value::numeric, 4) AS value,
     UNION ALL SELECT 'q', 3.74, (p->>'q')::float8, 2, 7 FROM f WHERE model = 'gammagamma'
     UNION ALL SELECT 'v', 15.44, (p->>'v')::float8, 2, 8 FROM f WHERE model = 'gammagamma'
     UNION ALL SELECT 'E[Y(39) | 2, 30.43, 38.86]', 1.226, ey, 3, 9 FROM e
-  ) t ORDER BY o;
+  ) t;
+SELECT figure, target, value, reproduced FROM repro ORDER BY o;
+
 
 \echo == summary compared with lifetimes cdnow_customers_summary_with_transactions.csv (customers that differ)
 \if :{?summary}
@@ -74,3 +77,11 @@ SELECT customer_id, x, round(t_x::numeric, 2) AS t_x, round(t::numeric, 2) AS t,
        round(expected_orders_365d::numeric, 2) AS orders_365d,
        expected_avg_spend, clv_365d, expected_next_order_date
   FROM ecpower.customer_predictions ORDER BY clv_365d DESC, customer_id LIMIT 5;
+
+SELECT count(*) FILTER (WHERE reproduced) AS reproduced, count(*) AS figures FROM repro \gset
+\echo == CDNOW: :reproduced of :figures published figures reproduced
+SELECT :reproduced = :figures AS all_reproduced \gset
+\if :all_reproduced
+\else
+DO $$ BEGIN RAISE EXCEPTION 'some CDNOW figures were not reproduced'; END $$;
+\endif
