@@ -12,10 +12,11 @@
  * and the spend of a purchase is the net amount of its day.  The mean
  * repeat spend excludes the first day, as Gamma-Gamma expects.
  *
- * The scan reads the heap directly: a hash keyed on customer_id holds a
- * small inline state (the first four distinct days, first day and its
- * net, total net); only customers with more than four distinct days spill
- * further days into a (customer, day) set.  Amounts are read as int64
+ * The scan reads the heap directly: a hash keyed on customer_id, sized
+ * from the planner's estimate of ecpower.customers, holds a small inline
+ * state (the first four distinct days, first day and its net, total net);
+ * only customers with more than four distinct days append further days to
+ * an array that is sorted and de-duplicated after the scan.  Amounts are read as int64
  * cents from numeric's on-disk format; nothing is palloc'd per row.
  *
  * Scoring caches the t_x-free part of E[Y(t)] per distinct (x, T), so
@@ -34,6 +35,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
@@ -48,6 +50,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "ecpower.h"
@@ -85,7 +88,8 @@ typedef struct CustState
 	int64		total_cents;	/* net of every counted order */
 	DateADT		first_day;
 	DateADT		last_day;
-	int32		ndays;			/* distinct purchase days */
+	uint32		seq;			/* order of first appearance: 0, 1, ... */
+	int32		ndays;			/* distinct days in days[] */
 	DateADT		days[INLINE_DAYS];	/* the first distinct days seen */
 	char		status;
 } CustState;
@@ -101,29 +105,25 @@ typedef struct CustState
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* a (customer, day) pair beyond a customer's inline days */
-typedef struct DayKey
+/*
+ * Days of customers with more than INLINE_DAYS distinct days go to an
+ * append-only array of (seq << 32 | day), sorted and de-duplicated after
+ * the scan: sequential writes instead of a hash probe per order.
+ */
+typedef struct ExtraDays
 {
-	int64		customer_id;
-	DateADT		day;
-} DayKey;
+	uint64	   *v;
+	Size		n;
+	Size		cap;
+} ExtraDays;
 
-typedef struct DayEntry
-{
-	DayKey		key;
-	char		status;
-} DayEntry;
-
-#define SH_PREFIX		dayset
-#define SH_ELEMENT_TYPE	DayEntry
-#define SH_KEY_TYPE		DayKey
-#define SH_KEY			key
-#define SH_HASH_KEY(tb, k)	mix64((uint64) (k).customer_id * UINT64CONST(0x9e3779b97f4a7c15) ^ (uint64) (uint32) (k).day)
-#define SH_EQUAL(tb, a, b)	((a).customer_id == (b).customer_id && (a).day == (b).day)
-#define SH_SCOPE		static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+#define ST_SORT			sort_extra_days
+#define ST_ELEMENT_TYPE	uint64
+#define ST_COMPARE(a, b)	((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE		static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* scoring cache: the t_x-free numerators of E[Y(t)] per (x, T) */
 typedef struct NumEntry
@@ -171,6 +171,16 @@ unit_days(const char *unit)
 	return 0.0;					/* keep compiler quiet */
 }
 
+/* qsort comparator: summaries by customer_id */
+static int
+summary_cmp(const void *a, const void *b)
+{
+	int64		ca = ((const RfSummary *) a)->customer_id;
+	int64		cb = ((const RfSummary *) b)->customer_id;
+
+	return (ca > cb) - (ca < cb);
+}
+
 /* attribute number of a column of ecpower.orders, or a can't-happen error */
 static AttrNumber
 orders_attnum(Oid relid, const char *name)
@@ -184,7 +194,7 @@ orders_attnum(Oid relid, const char *name)
 
 /* record one counted order in its customer's state */
 static inline void
-summary_add(custhash_hash *ch, dayset_hash *ds, int64 cust, DateADT day,
+summary_add(custhash_hash *ch, ExtraDays *extra, int64 cust, DateADT day,
 			int64 net)
 {
 	bool		found;
@@ -196,6 +206,7 @@ summary_add(custhash_hash *ch, dayset_hash *ds, int64 cust, DateADT day,
 		s->total_cents = net;
 		s->first_day = day;
 		s->last_day = day;
+		s->seq = ch->members - 1;
 		s->ndays = 1;
 		s->days[0] = day;
 		return;
@@ -216,8 +227,8 @@ summary_add(custhash_hash *ch, dayset_hash *ds, int64 cust, DateADT day,
 	if (day > s->last_day)
 		s->last_day = day;
 
-	/* is this a new distinct day? */
-	for (int i = 0; i < Min(s->ndays, INLINE_DAYS); i++)
+	/* a new distinct day? */
+	for (int i = 0; i < s->ndays; i++)
 	{
 		if (s->days[i] == day)
 			return;
@@ -226,14 +237,45 @@ summary_add(custhash_hash *ch, dayset_hash *ds, int64 cust, DateADT day,
 		s->days[s->ndays++] = day;
 	else
 	{
-		DayKey		k;
+		if (extra->n == extra->cap)
+		{
+			Size		cap = Max(extra->cap * 2, 4096);
 
-		k.customer_id = cust;
-		k.day = day;
-		dayset_insert(ds, k, &found);
-		if (!found)
-			s->ndays++;
+			if (cap > MaxAllocHugeSize / sizeof(uint64))
+				elog(ERROR, "too many orders for the summary");
+			extra->v = extra->v ?
+				repalloc_huge(extra->v, cap * sizeof(uint64)) :
+				MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(uint64));
+			extra->cap = cap;
+		}
+		extra->v[extra->n++] = ((uint64) s->seq << 32) | (uint32) day;
 	}
+}
+
+/*
+ * Initial size of the customer hash: the planner's estimate of
+ * ecpower.customers (growing a hash of a million entries would cost more
+ * than the scan), or a small table when there is none.
+ */
+static uint32
+expected_customers(Oid nsp)
+{
+	Oid			relid = get_relname_relid("customers", nsp);
+	HeapTuple	tup;
+	double		n = 0;
+
+	if (!OidIsValid(relid))
+		return 1024;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tup))
+	{
+		n = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	if (!(n > 1024))
+		return 1024;
+	/* simplehash grows past ~75 % full (long probe runs): leave room */
+	return (uint32) Min(n * 1.6, 200000000.0);
 }
 
 /*
@@ -241,7 +283,7 @@ summary_add(custhash_hash *ch, dayset_hash *ds, int64 cust, DateADT day,
  *		The repeat-purchase summary of every customer with a counted order
  *		as of as_of (SPEC 1: not cancelled, ordered_at <= as_of), in one
  *		sequential scan of ecpower.orders.  The result is allocated in the
- *		caller's memory context, in no particular order.
+ *		caller's memory context, ordered by customer_id.
  */
 RfSummarySet *
 rf_summarize_orders(TimestampTz as_of)
@@ -261,7 +303,7 @@ rf_summarize_orders(TimestampTz as_of)
 				a_cancelled,
 				a_max;
 	custhash_hash *ch;
-	dayset_hash *ds;
+	ExtraDays	extra = {NULL, 0, 0};
 	custhash_iterator it;
 	CustState  *s;
 	RfSummarySet *set;
@@ -291,8 +333,7 @@ rf_summarize_orders(TimestampTz as_of)
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower summary scan",
 								 ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
-	ch = custhash_create(work, 1024, NULL);
-	ds = dayset_create(work, 1024, NULL);
+	ch = custhash_create(work, expected_customers(nsp), NULL);
 
 	rel = table_open(relid, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
@@ -312,7 +353,7 @@ rf_summarize_orders(TimestampTz as_of)
 			continue;
 		net = ecp_numeric_to_cents(slot->tts_values[a_total - 1]) -
 			ecp_numeric_to_cents(slot->tts_values[a_refunded - 1]);
-		summary_add(ch, ds, DatumGetInt64(slot->tts_values[a_cust - 1]),
+		summary_add(ch, &extra, DatumGetInt64(slot->tts_values[a_cust - 1]),
 					ecp_local_date(cal, at), net);
 	}
 	table_endscan(scan);
@@ -326,7 +367,7 @@ rf_summarize_orders(TimestampTz as_of)
 	custhash_start_iterate(ch, &it);
 	while ((s = custhash_iterate(ch, &it)) != NULL)
 	{
-		RfSummary  *row = &set->rows[set->n++];
+		RfSummary  *row = &set->rows[s->seq];
 
 		row->customer_id = s->customer_id;
 		row->x = s->ndays - 1;
@@ -335,7 +376,20 @@ rf_summarize_orders(TimestampTz as_of)
 		row->first_day = s->first_day;
 		row->repeat_cents = s->total_cents - s->first_cents;
 	}
+	set->n = ch->members;
+	elog(DEBUG1, "summary scan: %u customers in a hash of %llu, %zu extra days", ch->members, (unsigned long long) ch->size, extra.n);
+
+	/* distinct days beyond the inline ones (none of which they repeat) */
+	sort_extra_days(extra.v, extra.n);
+	for (Size i = 0; i < extra.n; i++)
+	{
+		if (i == 0 || extra.v[i] != extra.v[i - 1])
+			set->rows[extra.v[i] >> 32].x++;
+	}
 	MemoryContextDelete(work);
+
+	/* customer_id order: callers' index insertions then append */
+	qsort(set->rows, set->n, sizeof(RfSummary), summary_cmp);
 	return set;
 }
 

@@ -47,8 +47,8 @@ SELECT pg_catalog.pg_extension_config_dump('ecpower.prediction_settings', '');
 
 CREATE TABLE ecpower.prediction_scores (
     customer_id                 bigint PRIMARY KEY,
-    bgnbd_fit_id                bigint NOT NULL REFERENCES ecpower.model_fits,
-    gammagamma_fit_id           bigint REFERENCES ecpower.model_fits,
+    bgnbd_fit_id                bigint NOT NULL,   -- ecpower.model_fits (no FK:
+    gammagamma_fit_id           bigint,            -- checks would double the load)
     x                           integer NOT NULL,
     t_x                         double precision NOT NULL,
     t                           double precision NOT NULL,
