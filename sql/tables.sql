@@ -45,9 +45,22 @@ INSERT INTO ecpower.order_lines (order_id, line_no, product_id, quantity, price)
 DELETE FROM ecpower.orders WHERE order_id = 100;
 SELECT count(*) AS lines_left FROM ecpower.order_lines;
 
--- every user table is dumped by pg_dump
+-- every input table is dumped by pg_dump
 SELECT c.relname
   FROM pg_extension e, unnest(e.extconfig) AS x(oid)
   JOIN pg_class c ON c.oid = x.oid
  WHERE e.extname = 'ecpower'
+   AND c.relname IN ('settings', 'customers', 'customer_key_seq', 'products',
+                     'orders', 'order_lines')
  ORDER BY c.relname COLLATE "C";
+
+-- settings: one row; an unknown time zone is rejected (22023) and nothing changes;
+-- an INSERT (as a restore does) updates the one row
+UPDATE ecpower.settings SET store_timezone = 'Mars/Olympus';
+INSERT INTO ecpower.settings (store_timezone, currency) VALUES ('Asia/Tokyo', 'JPY');
+SELECT count(*), min(store_timezone), min(currency) FROM ecpower.settings;
+UPDATE ecpower.settings SET store_timezone = 'UTC', currency = 'USD';
+
+-- membership functions before any refresh
+SELECT * FROM ecpower.segment_members('nope');
+SELECT * FROM ecpower.customer_segments(1);

@@ -15,6 +15,37 @@ CREATE TABLE ecpower.settings (
 );
 COMMENT ON TABLE ecpower.settings IS
     'one-row store settings: time zone for every date computation, currency';
+
+/*
+ * The settings row exists from CREATE EXTENSION on, so users UPDATE it.  A
+ * restore from pg_dump re-inserts the dumped row after CREATE EXTENSION made
+ * the default one: the trigger turns such an INSERT into an UPDATE of the one
+ * row.  It also rejects an unknown time zone (22023) before it is stored.
+ */
+CREATE FUNCTION ecpower._settings_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names
+                    WHERE name OPERATOR(pg_catalog.=) NEW.store_timezone) THEN
+        RAISE EXCEPTION 'store time zone "%" is not recognized', NEW.store_timezone
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a name from pg_timezone_names, such as ''America/New_York''.';
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+       AND EXISTS (SELECT 1 FROM ecpower.settings) THEN
+        UPDATE ecpower.settings
+           SET store_timezone = NEW.store_timezone, currency = NEW.currency;
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ecpower._settings_guard() IS
+    'keeps ecpower.settings at one valid row (restores update it)';
+CREATE TRIGGER settings_guard BEFORE INSERT OR UPDATE ON ecpower.settings
+    FOR EACH ROW EXECUTE FUNCTION ecpower._settings_guard();
 INSERT INTO ecpower.settings DEFAULT VALUES;
 
 CREATE SEQUENCE ecpower.customer_key_seq AS integer MINVALUE 1 NO CYCLE;
