@@ -42,6 +42,29 @@ CREATE TABLE ecpower.prediction_settings (
 );
 COMMENT ON TABLE ecpower.prediction_settings IS
     'one-row prediction settings: whether refresh() re-fits and re-scores, unit, penalizer, monthly discount rate';
+
+/*
+ * Like ecpower.settings: the row exists from CREATE EXTENSION on; a restore
+ * from pg_dump inserts the dumped row again, which becomes an UPDATE.
+ */
+CREATE FUNCTION ecpower._prediction_settings_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ecpower.prediction_settings) THEN
+        UPDATE ecpower.prediction_settings
+           SET refresh_enabled = NEW.refresh_enabled, unit = NEW.unit,
+               penalizer = NEW.penalizer, discount_rate = NEW.discount_rate;
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ecpower._prediction_settings_guard() IS
+    'keeps ecpower.prediction_settings at one row (restores update it)';
+CREATE TRIGGER prediction_settings_guard BEFORE INSERT ON ecpower.prediction_settings
+    FOR EACH ROW EXECUTE FUNCTION ecpower._prediction_settings_guard();
 INSERT INTO ecpower.prediction_settings DEFAULT VALUES;
 SELECT pg_catalog.pg_extension_config_dump('ecpower.prediction_settings', '');
 
