@@ -478,6 +478,23 @@ mean_cents_datum(int64 total, int32 n)
 }
 
 /*
+ * The summary's output columns customer_id, x, t_x, t, monetary_value into
+ * values[0..4], nulls[0..4], times divided by unit.
+ */
+static void
+summary_values(const RfSummary *s, double unit, Datum *values, bool *nulls)
+{
+	values[0] = Int64GetDatum(s->customer_id);
+	values[1] = Int32GetDatum(s->x);
+	values[2] = Float8GetDatum(s->t_x / unit);
+	values[3] = Float8GetDatum(s->T / unit);
+	if (s->x > 0)
+		values[4] = mean_cents_datum(s->repeat_cents, s->x);
+	else
+		nulls[4] = true;
+}
+
+/*
  * customer_summary(as_of timestamptz, unit text) returns setof record
  *		Every customer's repeat-purchase summary: customer_id, x, t_x, t,
  *		monetary_value (mean net spend of the repeat days, NULL when x = 0),
@@ -505,14 +522,7 @@ customer_summary(PG_FUNCTION_ARGS)
 		bool		nulls[7] = {0};
 
 		old = MemoryContextSwitchTo(rowcxt);
-		values[0] = Int64GetDatum(s->customer_id);
-		values[1] = Int32GetDatum(s->x);
-		values[2] = Float8GetDatum(s->t_x / unit);
-		values[3] = Float8GetDatum(s->T / unit);
-		if (s->x > 0)
-			values[4] = mean_cents_datum(s->repeat_cents, s->x);
-		else
-			nulls[4] = true;
+		summary_values(s, unit, values, nulls);
 		values[5] = DateADTGetDatum(s->first_day);
 		values[6] = DateADTGetDatum(s->first_day + s->t_x);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -709,14 +719,7 @@ score_customers(PG_FUNCTION_ARGS)
 		if ((i & 65535) == 65535)
 			CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(rowcxt);
-		values[0] = Int64GetDatum(s->customer_id);
-		values[1] = Int32GetDatum(s->x);
-		values[2] = Float8GetDatum(s->t_x / unit);
-		values[3] = Float8GetDatum(s->T / unit);
-		if (s->x > 0)
-			values[4] = mean_cents_datum(s->repeat_cents, s->x);
-		else
-			nulls[4] = true;
+		summary_values(s, unit, values, nulls);
 		values[5] = Float8GetDatum(p_alive);
 		values[6] = Float8GetDatum(num[H_30] * p_alive);
 		values[7] = Float8GetDatum(num[H_90] * p_alive);
