@@ -150,6 +150,22 @@ SELECT c.*, ecpower.bgnbd_expected_purchases(c.r, c.alpha, c.a, c.b, c.t, c.x, c
  WHERE abs(ecpower.bgnbd_expected_purchases(c.r, c.alpha, c.a, c.b, c.t, c.x, c.t_x, c.tt)
            - pg_temp.ey(c.r, c.alpha, c.a, c.b, c.t, c.x, c.t_x, c.tt)) > 1e-9;
 
+-- against values computed independently with mpmath (40 digits): thousands of
+-- purchases (no overflow), tiny and large results, a < 1, a next to 1;
+-- relative errors above 1e-9 only
+SELECT c.* FROM (VALUES
+    (0.5, 30, 0.8, 3, 365, 1000, 899, 900, 341.75381079944),
+    (0.5, 30, 0.8, 3, 3650, 1000, 899, 900, 1876.09083771364),
+    (0.5, 30, 0.8, 3, 365, 1000, 800, 900, 1.59569052042703e-44),
+    (0.3, 2, 0.5, 1.2, 365, 0, 0, 1, 7.37516890695251),
+    (1.2, 3, 1.0000000001, 2, 30, 4, 20, 40, 0.457742664692188),
+    (2, 5, 3, 10, 90, 50, 200, 365, 8.7328008103594e-12)) c(r, alpha, a, b, t, x, t_x, tt, want)
+ WHERE NOT abs(ecpower.bgnbd_expected_purchases(c.r, c.alpha, c.a, c.b, c.t, c.x, c.t_x, c.tt)
+               / c.want::float8 - 1) < 1e-9;
+
+-- the series cannot be summed this close to z = 1: NULL
+SELECT ecpower.bgnbd_expected_purchases(0.5, 0.01, 0.8, 3, 3650, 0, 0, 0) IS NULL AS too_close_to_1;
+
 -- a = 1 is a removable singularity: continuous across it
 SELECT abs(ecpower.bgnbd_expected_purchases(1.2, 3, 1, 2, 30, 4, 20, 40)
            - ecpower.bgnbd_expected_purchases(1.2, 3, 1.001, 2, 30, 4, 20, 40)) < 1e-3 AS continuous_at_a_1,

@@ -795,7 +795,8 @@ rf_args(FunctionCallInfo fcinfo, int n, double *x, double *t_x, double *T)
 
 /*
  * bgnbd_expected_purchases(r, alpha, a, b, t, x, t_x, T) returns float8
- *		E[Y(t) | x, t_x, T], the paper's (10).
+ *		E[Y(t) | x, t_x, T], the paper's (10); NULL when the hypergeometric
+ *		series cannot be summed (argument too close to 1).
  */
 Datum
 bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
@@ -805,6 +806,7 @@ bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
 				t_x,
 				T;
 	double		t = PG_GETARG_FLOAT8(4);
+	double		result;
 
 	bg_params(fcinfo, prm);
 	rf_args(fcinfo, 5, &x, &t_x, &T);
@@ -812,7 +814,10 @@ bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("t must be a finite number >= 0, not %g", t)));
-	PG_RETURN_FLOAT8(bgnbd_expected_purchases(prm, t, x, t_x, T));
+	result = bgnbd_expected_purchases(prm, t, x, t_x, T);
+	if (!isfinite(result))
+		PG_RETURN_NULL();		/* the series could not be summed */
+	PG_RETURN_FLOAT8(result);
 }
 
 /*
