@@ -144,6 +144,10 @@ typedef struct NumEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+const char *const predicted_field_names[PREDICTED_NFIELDS] = {
+	"p_alive", "expected_orders_90d", "clv_365d"
+};
+
 PG_FUNCTION_INFO_V1(customer_summary);
 PG_FUNCTION_INFO_V1(fit_models);
 PG_FUNCTION_INFO_V1(score_customers);
@@ -177,6 +181,16 @@ summary_cmp(const void *a, const void *b)
 {
 	int64		ca = ((const RfSummary *) a)->customer_id;
 	int64		cb = ((const RfSummary *) b)->customer_id;
+
+	return (ca > cb) - (ca < cb);
+}
+
+/* qsort comparator: scores by customer_id */
+static int
+scores_cmp(const void *a, const void *b)
+{
+	int64		ca = ((const PredictedScores *) a)->customer_id;
+	int64		cb = ((const PredictedScores *) b)->customer_id;
 
 	return (ca > cb) - (ca < cb);
 }
@@ -391,6 +405,101 @@ rf_summarize_orders(TimestampTz as_of)
 	/* customer_id order: callers' index insertions then append */
 	qsort(set->rows, set->n, sizeof(RfSummary), summary_cmp);
 	return set;
+}
+
+/*
+ * predicted_field_by_name
+ *		The PredictedField called name[0..len-1], or -1.
+ */
+int
+predicted_field_by_name(const char *name, int len)
+{
+	for (int i = 0; i < PREDICTED_NFIELDS; i++)
+	{
+		if (strlen(predicted_field_names[i]) == len &&
+			memcmp(predicted_field_names[i], name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * predicted_scores_load
+ *		Every row of ecpower.prediction_scores (the last fit_predictions()),
+ *		as customer_id and the scores segment conditions compare, in
+ *		customer_id order; *n receives the count.  NULL scores are NaN.
+ *		Allocated in the caller's memory context.
+ */
+PredictedScores *
+predicted_scores_load(int64 *n)
+{
+	Oid			relid;
+	Relation	rel;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	AclResult	aclresult;
+	AttrNumber	a_cust,
+				att[PREDICTED_NFIELDS],
+				a_max;
+	PredictedScores *rows;
+	int64		cap = 1024;
+
+	relid = get_relname_relid("prediction_scores", get_namespace_oid("ecpower", false));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table ecpower.prediction_scores is missing");
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, "prediction_scores");
+	a_cust = get_attnum(relid, "customer_id");
+	a_max = a_cust;
+	for (int i = 0; i < PREDICTED_NFIELDS; i++)
+	{
+		att[i] = get_attnum(relid, predicted_field_names[i]);
+		if (att[i] == InvalidAttrNumber)
+			elog(ERROR, "column ecpower.prediction_scores.%s is missing",
+				 predicted_field_names[i]);
+		a_max = Max(a_max, att[i]);
+	}
+
+	rows = palloc_extended(sizeof(PredictedScores) * cap, MCXT_ALLOC_HUGE);
+	*n = 0;
+	rel = table_open(relid, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		PredictedScores *row;
+
+		if ((*n & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		if (*n == cap)
+		{
+			cap *= 2;
+			if ((Size) cap > MaxAllocHugeSize / sizeof(PredictedScores))
+				elog(ERROR, "too many prediction scores");
+			rows = repalloc_huge(rows, sizeof(PredictedScores) * cap);
+		}
+		slot_getsomeattrs(slot, a_max);
+		row = &rows[(*n)++];
+		row->customer_id = DatumGetInt64(slot->tts_values[a_cust - 1]);
+		for (int i = 0; i < PREDICTED_NFIELDS; i++)
+		{
+			Datum		d = slot->tts_values[att[i] - 1];
+
+			if (slot->tts_isnull[att[i] - 1])
+				row->v[i] = NAN;
+			else if (TupleDescAttr(slot->tts_tupleDescriptor, att[i] - 1)->atttypid == NUMERICOID)
+				row->v[i] = ecp_numeric_to_cents(d) / 100.0;
+			else
+				row->v[i] = DatumGetFloat8(d);
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	qsort(rows, *n, sizeof(PredictedScores), scores_cmp);
+	return rows;
 }
 
 /* the text argument n, or the default when NULL */

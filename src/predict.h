@@ -61,6 +61,27 @@ typedef struct ModelFit
 } ModelFit;
 
 
+/*
+ * Scores a segment condition {"predicted": NAME, <CMP>} can compare, in the
+ * order of predicted_field_names.
+ */
+typedef enum PredictedField
+{
+	PREDICTED_P_ALIVE = 0,
+	PREDICTED_EXPECTED_ORDERS_90D,
+	PREDICTED_CLV_365D,
+	PREDICTED_NFIELDS
+} PredictedField;
+
+/* one customer's stored scores (NaN where the score is NULL) */
+typedef struct PredictedScores
+{
+	int64		customer_id;
+	double		v[PREDICTED_NFIELDS];
+} PredictedScores;
+
+extern const char *const predicted_field_names[PREDICTED_NFIELDS];
+
 /* minimum data a fit needs */
 #define PREDICT_MIN_CUSTOMERS		10
 #define PREDICT_MIN_REPEATERS		3
@@ -68,6 +89,8 @@ typedef struct ModelFit
 /* predict.c */
 extern RfSummarySet *rf_summarize_orders(TimestampTz as_of);
 extern double unit_days(const char *unit);
+extern int	predicted_field_by_name(const char *name, int len);
+extern PredictedScores *predicted_scores_load(int64 *n);
 
 /* predict_math.c */
 extern double ecp_digamma(double x);
