@@ -198,6 +198,8 @@ BEGIN
     IF penalizer IS NULL THEN
         penalizer := 0;
     END IF;
+    /* one re-score at a time (readers are not blocked) */
+    LOCK TABLE ecpower.prediction_scores IN SHARE ROW EXCLUSIVE MODE;
 
     FOR fit IN SELECT * FROM ecpower.fit_models(as_of, unit, penalizer) LOOP
         IF NOT fit.converged THEN
