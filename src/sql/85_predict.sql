@@ -260,12 +260,22 @@ BEGIN
     IF NOT FOUND OR NOT s.refresh_enabled THEN
         RETURN false;
     END IF;
-    PERFORM ecpower.fit_predictions(as_of, s.unit, s.penalizer, s.discount_rate);
+    /*
+     * Too little data or no convergence must not stop the nightly refresh:
+     * the previous scores stay, with a warning.
+     */
+    BEGIN
+        PERFORM ecpower.fit_predictions(as_of, s.unit, s.penalizer, s.discount_rate);
+    EXCEPTION WHEN SQLSTATE '22000' THEN
+        RAISE WARNING 'predictions were not refreshed: %', SQLERRM
+            USING HINT = 'The previous scores are kept; see ecpower.fit_models() for details.';
+        RETURN false;
+    END;
     RETURN true;
 END
 $$;
 COMMENT ON FUNCTION ecpower.refresh_predictions(timestamptz) IS
-    're-fit and re-score when prediction_settings.refresh_enabled (called by refresh()); true when it ran';
+    're-fit and re-score when prediction_settings.refresh_enabled (called by refresh() first); true when it ran, false with a warning when the fit failed';
 
 CREATE FUNCTION ecpower.backtest_bgnbd(
     calibration_end date, holdout_end date, unit text DEFAULT 'day',
