@@ -381,3 +381,74 @@ SELECT ecpower.refresh_predictions('2025-03-31 23:59:59+00') AS ran_when_disable
 UPDATE ecpower.prediction_settings SET refresh_enabled = true;
 SELECT ecpower.refresh_predictions('2025-03-31 23:59:59+00') AS ran_when_enabled;
 SELECT DISTINCT as_of, unit FROM ecpower.customer_predictions;
+
+------------------------------------------------------------------------
+-- The segment condition {"predicted": NAME, <CMP keys>}
+------------------------------------------------------------------------
+SELECT fit_id, model FROM ecpower.fit_predictions('2024-12-31 23:59:59+00');
+
+-- evaluate() against the view in plain SQL: mismatches only (the scores are
+-- those of the last fit, whatever the as_of of the evaluation)
+WITH c(def, want) AS (VALUES
+    ('{"predicted": "p_alive", "lt": 0.5}'::jsonb,
+     ARRAY(SELECT customer_id FROM ecpower.customer_predictions WHERE p_alive < 0.5)),
+    ('{"predicted": "expected_orders_90d", "between": [0.5, 2]}',
+     ARRAY(SELECT customer_id FROM ecpower.customer_predictions
+            WHERE expected_orders_90d BETWEEN 0.5 AND 2)),
+    ('{"predicted": "clv_365d", "gte": 100, "lt": 200}',
+     ARRAY(SELECT customer_id FROM ecpower.customer_predictions
+            WHERE clv_365d >= 100 AND clv_365d < 200)),
+    ('{"all": [{"predicted": "p_alive", "lt": 0.6}, {"metric": "total_spent", "gte": 300}]}',
+     ARRAY(SELECT p.customer_id FROM ecpower.customer_predictions p
+            WHERE p.p_alive < 0.6
+              AND (SELECT sum(total - refunded) FROM ecpower.orders o
+                    WHERE o.customer_id = p.customer_id
+                      AND o.ordered_at <= '2024-12-31 23:59:59+00') >= 300)),
+    ('{"not": {"predicted": "p_alive", "gte": 0}}', '{}'::bigint[]))
+SELECT c.def, cardinality(c.want) AS want_n,
+       (SELECT count(*) FROM ecpower.evaluate(c.def, '2024-12-31 23:59:59+00')) AS got_n
+  FROM c
+ WHERE ARRAY(SELECT e FROM ecpower.evaluate(c.def, '2024-12-31 23:59:59+00') e ORDER BY 1)
+       IS DISTINCT FROM ARRAY(SELECT w FROM unnest(c.want) w ORDER BY 1);
+
+-- non-empty: the checks above compare real sets
+SELECT (SELECT count(*) FROM ecpower.evaluate('{"predicted": "p_alive", "lt": 0.5}'))
+           BETWEEN 1 AND 2999 AS some_likely_churned,
+       (SELECT count(*) FROM ecpower.evaluate('{"predicted": "clv_365d", "gte": 100, "lt": 200}'))
+           > 0 AS some_mid_value;
+
+-- a customer without a score never matches (like a comparison with NULL)
+INSERT INTO ecpower.customers (customer_id) VALUES (999999);
+SELECT count(*) AS unscored_matches
+  FROM ecpower.evaluate('{"any": [{"predicted": "p_alive", "gte": 0}, {"predicted": "p_alive", "lt": 0}]}') e
+ WHERE e = 999999;
+DELETE FROM ecpower.customers WHERE customer_id = 999999;
+
+-- bad conditions: 22023 with the JSON path
+SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": "p_churn", "gt": 0.5}')$$);
+SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": "p_alive"}')$$);
+SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"all": [{"predicted": "clv_365d", "gt": 1, "orders": {}}]}')$$);
+SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": 3, "gt": 1}')$$);
+SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": "p_alive", "between": [0.9]}')$$);
+
+-- refresh() re-fits and re-scores first when the store opts in, so the
+-- segment sees the run's as_of
+SELECT ecpower.create_segment('slipping-valuable', 'Likely to churn, high value',
+    '{"all": [{"predicted": "p_alive", "lt": 0.5}, {"predicted": "clv_365d", "gte": 20}]}') > 0 AS created;
+UPDATE ecpower.prediction_settings SET refresh_enabled = true, unit = 'day';
+CALL ecpower.refresh('2025-06-30 23:59:59+00');
+SELECT DISTINCT as_of FROM ecpower.customer_predictions;
+(SELECT * FROM ecpower.segment_members('slipping-valuable')
+ EXCEPT SELECT customer_id FROM ecpower.customer_predictions WHERE p_alive < 0.5 AND clv_365d >= 20)
+UNION ALL
+(SELECT customer_id FROM ecpower.customer_predictions WHERE p_alive < 0.5 AND clv_365d >= 20
+ EXCEPT SELECT * FROM ecpower.segment_members('slipping-valuable'));
+SELECT count(*) > 0 AS members FROM ecpower.segment_members('slipping-valuable');
+
+-- a fit that cannot be made does not stop the refresh: the scores stay
+UPDATE ecpower.prediction_settings SET refresh_enabled = true;
+SET client_min_messages = warning;
+CALL ecpower.refresh('2024-01-01 23:59:59+00');
+RESET client_min_messages;
+SELECT status FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
+SELECT DISTINCT as_of FROM ecpower.customer_predictions;
