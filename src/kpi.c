@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(kpis_combinefn);
 PG_FUNCTION_INFO_V1(kpis_serialfn);
 PG_FUNCTION_INFO_V1(kpis_deserialfn);
 PG_FUNCTION_INFO_V1(kpis_finalfn);
+PG_FUNCTION_INFO_V1(kpis_state_rows);
 
 /* ----------------------------------------------------------------
  *		The KPI accumulator
@@ -484,21 +485,16 @@ kpi_state_corrupt(const char *detail)
 			 errdetail("%s", detail)));
 }
 
-/*
- * kpis_deserialfn(bytea, internal) RETURNS internal
- *		Inverse of kpis_serialfn; the input is validated byte by byte.
- */
-Datum
-kpis_deserialfn(PG_FUNCTION_ARGS)
+/* decode a serialized state into CurrentMemoryContext, validating it */
+static KpiAggState *
+kpi_state_decode(bytea *sstate)
 {
-	bytea	   *sstate = PG_GETARG_BYTEA_PP(0);
 	const char *data = VARDATA_ANY(sstate);
 	Size		len = VARSIZE_ANY_EXHDR(sstate);
 	StringInfoData buf;
 	KpiAggState *st;
 	int64		nrows;
 
-	kpi_agg_context(fcinfo, "kpis_deserialfn");
 	if (len < KPI_STATE_HEADER)
 		kpi_state_corrupt("The state is shorter than its header.");
 	if ((uint8) data[0] != KPI_STATE_VERSION)
@@ -525,14 +521,38 @@ kpis_deserialfn(PG_FUNCTION_ARGS)
 		if (row->ordered_at == DT_NOBEGIN)
 		{
 			if (row->cents != 0)
-				kpi_state_corrupt("A row without an order has an amount.");
+				kpi_state_corrupt(psprintf("Row %lld has no order but an amount.",
+										   (long long) i + 1));
 		}
 		else if (!IS_VALID_TIMESTAMP(row->ordered_at))
-			kpi_state_corrupt("A row has an order time out of range.");
+			kpi_state_corrupt(psprintf("Row %lld has an order time out of range.",
+									   (long long) i + 1));
 	}
 	st->nrows = nrows;
 	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(st);
+	return st;
+}
+
+/*
+ * kpis_deserialfn(bytea, internal) RETURNS internal
+ *		Inverse of kpis_serialfn; the input is validated byte by byte.
+ */
+Datum
+kpis_deserialfn(PG_FUNCTION_ARGS)
+{
+	kpi_agg_context(fcinfo, "kpis_deserialfn");
+	PG_RETURN_POINTER(kpi_state_decode(PG_GETARG_BYTEA_PP(0)));
+}
+
+/*
+ * _kpis_state_rows(bytea) RETURNS bigint
+ *		Validate a serialized kpis() state as kpis_deserialfn does and
+ *		return its row count (a test and diagnosis aid).
+ */
+Datum
+kpis_state_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(kpi_state_decode(PG_GETARG_BYTEA_PP(0))->nrows);
 }
 
 /* what the final function keeps across the groups of one query */

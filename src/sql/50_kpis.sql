@@ -56,6 +56,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ecpower.kpis_deserialfn(bytea, internal) IS
     'deserialization function of ecpower.kpis() (validates its input)';
 
+CREATE FUNCTION ecpower._kpis_state_rows(bytea)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'kpis_state_rows'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ecpower._kpis_state_rows(bytea) IS
+    'validates a serialized ecpower.kpis() state like the deserialization function and returns its row count';
+
 -- STABLE: reads the store time zone from ecpower.settings
 CREATE FUNCTION ecpower.kpis_finalfn(internal)
 RETURNS ecpower.kpi
@@ -138,7 +145,7 @@ CREATE TABLE ecpower.kpi_snapshots (
     day_revenue             numeric NOT NULL
 );
 CREATE UNIQUE INDEX kpi_snapshots_segment_day_idx
-    ON ecpower.kpi_snapshots ((pg_catalog.coalesce(segment_id, 0)), day);
+    ON ecpower.kpi_snapshots ((COALESCE(segment_id, 0)), day);
 COMMENT ON TABLE ecpower.kpi_snapshots IS
     'KPIs of every segment (segment_id NULL: whole store) on every refreshed day, for segment_history';
 SELECT pg_catalog.pg_extension_config_dump('ecpower.kpi_snapshots', '');
