@@ -349,7 +349,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 	if (nperiods > MAX_PERIODS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s to %s spans %lld periods of a %s, more than %d",
+				 errmsg("%s to %s spans %lld %ss, more than %d",
 						ecp_date_text(from), ecp_date_text(to), (long long) nperiods,
 						grain_name, MAX_PERIODS),
 				 errhint("Use a coarser grain or a shorter range.")));

@@ -113,10 +113,10 @@ BEGIN
                      SELECT * FROM pg_temp.o_segment_rows(%L::text, %L::date, %L::date)',
                      s.slug, w.from_d, w.to_d);
             RETURN QUERY
-            SELECT s.slug, w.from_d, w.to_d, got.k, want.k
-              FROM (SELECT ecpower.segment_kpis(s.slug, w.from_d, w.to_d) AS k) got
-              FULL JOIN (SELECT o.k FROM pg_temp.o_kpi_groups() o) want ON true
-             WHERE got.k IS DISTINCT FROM coalesce(want.k,
+            SELECT s.slug, w.from_d, w.to_d, gx.k, wx.k
+              FROM (SELECT ecpower.segment_kpis(s.slug, w.from_d, w.to_d) AS k) gx
+              FULL JOIN (SELECT o.k FROM pg_temp.o_kpi_groups() o) wx ON true
+             WHERE gx.k IS DISTINCT FROM coalesce(wx.k,
                    ROW(0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::ecpower.kpi);
         END LOOP;
     END LOOP;
