@@ -155,3 +155,76 @@ END
 $$;
 
 RESET check_function_bodies;
+
+SET check_function_bodies = off;
+
+-- counted orders of a slug's members with their first order date, cohort
+-- month and month offset
+CREATE FUNCTION pg_temp.o_cohort_orders(slug text)
+RETURNS TABLE (customer_id bigint, d date, net numeric, first date, cm date, k int, n bigint, second date)
+LANGUAGE sql STABLE
+AS $$
+    WITH c AS (SELECT o.* FROM pg_temp.o_counted(pg_temp.o_as_of()) o
+                WHERE o.customer_id IN (SELECT m.customer_id FROM pg_temp.o_members(slug) m)),
+    r AS (SELECT c.*, row_number() OVER (PARTITION BY c.customer_id ORDER BY c.d) AS seq FROM c),
+    f AS (SELECT r.customer_id, min(r.d) AS first, count(*) AS n,
+                 min(r.d) FILTER (WHERE r.seq = 2) AS second
+            FROM r GROUP BY 1)
+    SELECT c.customer_id, c.d, c.net, f.first, date_trunc('month', f.first)::date,
+           ((extract(year FROM c.d) * 12 + extract(month FROM c.d))
+            - (extract(year FROM f.first) * 12 + extract(month FROM f.first)))::int,
+           f.n, f.second
+      FROM c JOIN f USING (customer_id)
+$$;
+
+-- cohorts(slug, months) the obvious way
+CREATE FUNCTION pg_temp.o_cohorts(slug text, months int)
+RETURNS TABLE (cohort_month date, customers int, month_offset int, active_customers int,
+               retention numeric, revenue numeric, cumulative_ltv numeric)
+LANGUAGE sql STABLE
+AS $$
+    WITH co AS (SELECT * FROM pg_temp.o_cohort_orders(slug)),
+    sz AS (SELECT cm, count(DISTINCT customer_id) AS size FROM co GROUP BY cm),
+    offs AS (SELECT sz.cm, sz.size, k FROM sz, generate_series(0, months - 1) k
+              WHERE sz.cm + make_interval(months => k)
+                    <= date_trunc('month', pg_temp.o_as_of_date())),
+    act AS (SELECT cm, k, count(DISTINCT customer_id) AS a, sum(net) AS rev
+              FROM co GROUP BY cm, k)
+    SELECT offs.cm, offs.size::int, offs.k, coalesce(act.a, 0)::int,
+           round(coalesce(act.a, 0)::numeric / offs.size, 4), coalesce(act.rev, 0),
+           round(sum(coalesce(act.rev, 0)) OVER (PARTITION BY offs.cm ORDER BY offs.k)
+                 / offs.size, 2)
+      FROM offs LEFT JOIN act ON act.cm = offs.cm AND act.k = offs.k
+$$;
+
+-- cohort_summary(slug) the obvious way
+CREATE FUNCTION pg_temp.o_cohort_summary(slug text)
+RETURNS TABLE (cohort_month date, customers int, ltv_3m numeric, ltv_6m numeric,
+               ltv_12m numeric, f2_rate numeric, f2_rate_90d numeric)
+LANGUAGE sql STABLE
+AS $$
+    WITH co AS (SELECT * FROM pg_temp.o_cohort_orders(slug)),
+    pc AS (SELECT customer_id, cm, first, n, second,
+                  sum(net) FILTER (WHERE d < (first + interval '3 months')::date) AS r3,
+                  sum(net) FILTER (WHERE d < (first + interval '6 months')::date) AS r6,
+                  sum(net) FILTER (WHERE d < (first + interval '12 months')::date) AS r12
+             FROM co GROUP BY customer_id, cm, first, n, second),
+    s AS (SELECT cm, count(*) AS size, sum(r3) AS r3, sum(r6) AS r6, sum(r12) AS r12,
+                 count(*) FILTER (WHERE n >= 2) AS f2,
+                 count(*) FILTER (WHERE second - first <= 90) AS f2_90,
+                 (cm + interval '1 month' - interval '1 day')::date AS last_day
+            FROM pc GROUP BY cm)
+    SELECT cm, size::int,
+           CASE WHEN (last_day + interval '3 months')::date <= pg_temp.o_as_of_date()
+                THEN round(r3 / size, 2) END,
+           CASE WHEN (last_day + interval '6 months')::date <= pg_temp.o_as_of_date()
+                THEN round(r6 / size, 2) END,
+           CASE WHEN (last_day + interval '12 months')::date <= pg_temp.o_as_of_date()
+                THEN round(r12 / size, 2) END,
+           round(f2::numeric / size, 4),
+           CASE WHEN last_day + 90 <= pg_temp.o_as_of_date()
+                THEN round(f2_90::numeric / size, 4) END
+      FROM s
+$$;
+
+RESET check_function_bodies;
