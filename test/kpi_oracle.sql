@@ -30,10 +30,11 @@ CREATE FUNCTION pg_temp.o_counted(as_of timestamptz)
 RETURNS TABLE (customer_id bigint, ordered_at timestamptz, d date, net numeric)
 LANGUAGE sql STABLE
 AS $$
+    WITH p AS MATERIALIZED (SELECT as_of AS a, s.store_timezone AS tz FROM ecpower.settings s)
     SELECT o.customer_id, o.ordered_at,
-           (o.ordered_at AT TIME ZONE pg_temp.o_tz())::date, o.total - o.refunded
-      FROM ecpower.orders o
-     WHERE o.cancelled_at IS NULL AND o.ordered_at <= as_of
+           (o.ordered_at AT TIME ZONE p.tz)::date, o.total - o.refunded
+      FROM ecpower.orders o, p
+     WHERE o.cancelled_at IS NULL AND o.ordered_at <= p.a
 $$;
 
 -- members of a slug as of the current refresh (NULL: customers with a
@@ -55,8 +56,8 @@ LANGUAGE sql STABLE
 AS $$
 WITH r AS (
     SELECT g, customer_id, ordered_at, coalesce(amount, 0) AS net,
-           (ordered_at AT TIME ZONE pg_temp.o_tz())::date AS d
-      FROM kpi_rows WHERE customer_id IS NOT NULL),
+           (ordered_at AT TIME ZONE s.store_timezone)::date AS d
+      FROM kpi_rows, ecpower.settings s WHERE customer_id IS NOT NULL),
 c AS (SELECT g, count(DISTINCT customer_id) AS customers FROM r GROUP BY g),
 o AS (SELECT * FROM r WHERE ordered_at IS NOT NULL),
 pc AS (SELECT g, customer_id, count(*) AS n, sum(net) AS rev, max(d) - min(d) AS life
@@ -164,8 +165,9 @@ CREATE FUNCTION pg_temp.o_cohort_orders(slug text)
 RETURNS TABLE (customer_id bigint, d date, net numeric, first date, cm date, k int, n bigint, second date)
 LANGUAGE sql STABLE
 AS $$
-    WITH c AS (SELECT o.* FROM pg_temp.o_counted(pg_temp.o_as_of()) o
-                WHERE o.customer_id IN (SELECT m.customer_id FROM pg_temp.o_members(slug) m)),
+    WITH c AS MATERIALIZED (
+                SELECT o.* FROM pg_temp.o_counted(pg_temp.o_as_of()) o
+                 WHERE o.customer_id IN (SELECT m.customer_id FROM pg_temp.o_members(slug) m)),
     r AS (SELECT c.*, row_number() OVER (PARTITION BY c.customer_id ORDER BY c.d) AS seq FROM c),
     f AS (SELECT r.customer_id, min(r.d) AS first, count(*) AS n,
                  min(r.d) FILTER (WHERE r.seq = 2) AS second
