@@ -51,6 +51,12 @@ SELECT (ecpower.kpis(NULL::bigint, now(), 1)).*;
 -- as a window aggregate and with FILTER
 SELECT g, customer_id, (ecpower.kpis(customer_id, ordered_at, amount) OVER (PARTITION BY g)).orders
   FROM hand WHERE g = 'even' ORDER BY customer_id, ordered_at;
+-- a growing frame: the final function runs on a state that keeps growing
+SELECT customer_id, ordered_at,
+       (ecpower.kpis(customer_id, ordered_at, amount) OVER w).orders,
+       (ecpower.kpis(customer_id, ordered_at, amount) OVER w).median_interval_days
+  FROM hand WHERE g = 'even' WINDOW w AS (ORDER BY ordered_at, customer_id)
+ ORDER BY ordered_at, customer_id;
 SELECT (ecpower.kpis(customer_id, ordered_at, amount) FILTER (WHERE amount > 0)).revenue FROM hand;
 
 -- a random store of 400 customers: KPIs per sales channel-like group and

@@ -64,20 +64,37 @@ alloc_array(int64 n, Size elem)
 	return palloc_extended((Size) n * elem, MCXT_ALLOC_HUGE);
 }
 
-/* grow a huge-capable array to at least n elements */
-static void *
-grow_array(void *p, int64 *cap, int64 n, Size elem)
+/* counted orders as the scan finds them, before grouping */
+typedef struct OrderBuf
 {
-	int64		newcap = *cap;
+	int64		n;
+	int64		cap;
+	int32	   *ckey;
+	DateADT    *day;
+	int64	   *cents;
+} OrderBuf;
 
-	while (newcap < n)
-		newcap *= 2;
-	if ((Size) newcap > MaxAllocHugeSize / elem)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many orders to report on: %lld", (long long) n)));
-	*cap = newcap;
-	return repalloc_huge(p, (Size) newcap * elem);
+/* append one order, doubling the arrays when full */
+static void
+order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents)
+{
+	if (buf->n == buf->cap)
+	{
+		int64		newcap = buf->cap * 2;
+
+		if ((Size) newcap > MaxAllocHugeSize / sizeof(int64))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many orders to report on: %lld", (long long) buf->n)));
+		buf->ckey = repalloc_huge(buf->ckey, sizeof(int32) * newcap);
+		buf->day = repalloc_huge(buf->day, sizeof(DateADT) * newcap);
+		buf->cents = repalloc_huge(buf->cents, sizeof(int64) * newcap);
+		buf->cap = newcap;
+	}
+	buf->ckey[buf->n] = ckey;
+	buf->day[buf->n] = day;
+	buf->cents[buf->n] = cents;
+	buf->n++;
 }
 
 /* qsort comparator of (day, cents) pairs by day */
@@ -163,20 +180,18 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 				att_refunded,
 				att_cancelled;
 	AttrNumber	maxatt;
-	int64		cap = 1024;
-	int64		n = 0;
-	int32	   *tmp_key;
-	DateADT    *tmp_day;
-	int64	   *tmp_cents;
+	OrderBuf	buf;
 	int64	   *pos;
 	uint64		nrows = 0;
 
 	os->keys = keys;
 	os->nkeys = keys->max_ckey + 1;
 
-	tmp_key = alloc_array(cap, sizeof(int32));
-	tmp_day = alloc_array(cap, sizeof(DateADT));
-	tmp_cents = alloc_array(cap, sizeof(int64));
+	buf.n = 0;
+	buf.cap = 1024;
+	buf.ckey = alloc_array(buf.cap, sizeof(int32));
+	buf.day = alloc_array(buf.cap, sizeof(DateADT));
+	buf.cents = alloc_array(buf.cap, sizeof(int64));
 
 	rel = table_open(ecp_relid("orders"), AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -220,34 +235,22 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("order amount out of range")));
 
-		if (n == cap)
-		{
-			int64		c = cap;
-
-			tmp_key = grow_array(tmp_key, &c, n + 1, sizeof(int32));
-			c = cap;
-			tmp_day = grow_array(tmp_day, &c, n + 1, sizeof(DateADT));
-			tmp_cents = grow_array(tmp_cents, &cap, n + 1, sizeof(int64));
-		}
-		tmp_key[n] = ckey;
-		tmp_day[n] = ecp_local_date(cal, at);
-		tmp_cents[n] = cents;
+		order_buf_add(&buf, ckey, ecp_local_date(cal, at), cents);
 		if (pg_add_s64_overflow(os->revenue, cents, &os->revenue))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("revenue out of range")));
-		n++;
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 
 	/* counting sort by customer key */
-	os->norders = n;
+	os->norders = buf.n;
 	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
 	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
-	for (int64 i = 0; i < n; i++)
-		os->start[tmp_key[i] + 1]++;
+	for (int64 i = 0; i < buf.n; i++)
+		os->start[buf.ckey[i] + 1]++;
 	for (int32 k = 0; k < os->nkeys; k++)
 	{
 		if (os->start[k + 1] > 0)
@@ -256,19 +259,19 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	}
 	pos = alloc_array((int64) os->nkeys, sizeof(int64));
 	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
-	os->day = alloc_array(n, sizeof(DateADT));
-	os->cents = alloc_array(n, sizeof(int64));
-	for (int64 i = 0; i < n; i++)
+	os->day = alloc_array(buf.n, sizeof(DateADT));
+	os->cents = alloc_array(buf.n, sizeof(int64));
+	for (int64 i = 0; i < buf.n; i++)
 	{
-		int64		p = pos[tmp_key[i]]++;
+		int64		p = pos[buf.ckey[i]]++;
 
-		os->day[p] = tmp_day[i];
-		os->cents[p] = tmp_cents[i];
+		os->day[p] = buf.day[i];
+		os->cents[p] = buf.cents[i];
 	}
 	pfree(pos);
-	pfree(tmp_key);
-	pfree(tmp_day);
-	pfree(tmp_cents);
+	pfree(buf.ckey);
+	pfree(buf.day);
+	pfree(buf.cents);
 
 	for (int32 k = 0; k < os->nkeys; k++)
 	{
