@@ -230,3 +230,62 @@ AS $$
 $$;
 
 RESET check_function_bodies;
+
+SET check_function_bodies = off;
+
+-- ltv_window(slug, months) the obvious way
+CREATE FUNCTION pg_temp.o_ltv_window(slug text, m int)
+RETURNS TABLE (eligible bigint, ltv numeric)
+LANGUAGE sql STABLE
+AS $$
+    WITH c AS MATERIALIZED (
+             SELECT o.* FROM pg_temp.o_counted(pg_temp.o_as_of()) o
+              WHERE o.customer_id IN (SELECT x.customer_id FROM pg_temp.o_members(slug) x)),
+    f AS (SELECT customer_id, min(d) AS first FROM c GROUP BY 1),
+    e AS (SELECT f.customer_id,
+                 coalesce((SELECT sum(c.net) FROM c WHERE c.customer_id = f.customer_id
+                             AND c.d < (f.first + make_interval(months => m))::date), 0) AS rev
+            FROM f WHERE (f.first + make_interval(months => m))::date <= pg_temp.o_as_of_date())
+    SELECT count(*), round(sum(rev) / nullif(count(*), 0), 2) FROM e
+$$;
+
+-- segment_revenue(ARRAY[slug], grain, from, to) the obvious way
+CREATE FUNCTION pg_temp.o_segment_revenue(slug text, grain text, from_d date, to_d date)
+RETURNS TABLE (slug text, period_start date, buyers bigint, orders bigint, revenue numeric)
+LANGUAGE sql STABLE
+AS $$
+    WITH c AS MATERIALIZED (
+             SELECT o.* FROM pg_temp.o_counted(pg_temp.o_as_of()) o
+              WHERE o.customer_id IN (SELECT x.customer_id FROM pg_temp.o_members(slug) x)
+                AND o.d BETWEEN from_d AND to_d)
+    SELECT slug, p::date, count(DISTINCT c.customer_id), count(c.customer_id),
+           coalesce(sum(c.net), 0)
+      FROM generate_series(date_trunc(grain, from_d), date_trunc(grain, to_d),
+                           ('1 ' || grain)::interval) p
+      LEFT JOIN c ON date_trunc(grain, c.d) = p
+     GROUP BY p
+$$;
+
+-- journey(slugs, from, to) the obvious way, from segment_members(slug, day)
+CREATE FUNCTION pg_temp.o_journey(slugs text[], from_d date, to_d date)
+RETURNS TABLE (from_slug text, to_slug text, customers bigint, revenue numeric)
+LANGUAGE sql STABLE
+AS $$
+    WITH s AS (SELECT u.slug, u.i FROM unnest(slugs) WITH ORDINALITY u(slug, i)),
+    a AS (SELECT s.slug, m AS customer_id FROM s, ecpower.segment_members(s.slug, from_d) m),
+    b AS (SELECT s.slug, m AS customer_id FROM s, ecpower.segment_members(s.slug, to_d) m),
+    cust AS (SELECT customer_id FROM a UNION SELECT customer_id FROM b),
+    fa AS (SELECT c.customer_id, a.slug FROM cust c LEFT JOIN a USING (customer_id)),
+    fb AS (SELECT c.customer_id, b.slug FROM cust c LEFT JOIN b USING (customer_id)),
+    rev AS (SELECT c.customer_id,
+                   coalesce((SELECT sum(o.net) FROM pg_temp.o_counted(pg_temp.o_as_of()) o
+                              WHERE o.customer_id = c.customer_id
+                                AND o.d > from_d AND o.d <= to_d), 0) AS r
+              FROM cust c)
+    SELECT fa.slug, fb.slug, count(*), sum(rev.r)
+      FROM fa JOIN fb USING (customer_id) JOIN rev USING (customer_id)
+     WHERE fa.slug IS NOT NULL OR fb.slug IS NOT NULL
+     GROUP BY fa.slug, fb.slug
+$$;
+
+RESET check_function_bodies;
