@@ -27,6 +27,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -346,12 +347,22 @@ ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from, DateADT to,
 
 /*
  * ecp_date_text
- *		A date as text for messages.
+ *		A date as text for messages: YYYY-MM-DD whatever DateStyle says, so
+ *		that messages read the same in every session.
  */
 char *
 ecp_date_text(DateADT day)
 {
-	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	int			y,
+				m,
+				d;
+
+	if (DATE_NOT_FINITE(day))
+		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	if (y <= 0)
+		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	return psprintf("%04d-%02d-%02d", y, m, d);
 }
 
 /*
