@@ -108,16 +108,8 @@ journey(PG_FUNCTION_ARGS)
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	from = PG_GETARG_DATEADT(1);
 	to = PG_GETARG_DATEADT(2);
-	if (from > to)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from date %s is after to date %s",
-						ecp_date_text(from), ecp_date_text(to))));
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("slugs must be a one-dimensional array")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	ecp_check_date_range(from, to);
+	ecp_slug_array(arr, &elems, &enulls, &n);
 	if (n > MAX_JOURNEY_SEGMENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

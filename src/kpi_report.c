@@ -68,17 +68,6 @@ date_arg(FunctionCallInfo fcinfo, int argno, bool upper)
 	return PG_GETARG_DATEADT(argno);
 }
 
-/* 22023 unless from <= to */
-static void
-check_date_range(DateADT from, DateADT to)
-{
-	if (from > to)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from date %s is after to date %s",
-						ecp_date_text(from), ecp_date_text(to))));
-}
-
 /* the result tuple descriptor of a function returning a row or a table */
 static TupleDesc
 result_desc(FunctionCallInfo fcinfo)
@@ -95,17 +84,6 @@ static text *
 slug_elem(Datum *elems, bool *enulls, int i)
 {
 	return enulls[i] ? NULL : DatumGetTextPP(elems[i]);
-}
-
-/* deconstruct a text[] argument */
-static void
-slug_array(ArrayType *arr, Datum **elems, bool **enulls, int *n)
-{
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("slugs must be a one-dimensional array")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, elems, enulls, n);
 }
 
 /*
@@ -129,7 +107,7 @@ segment_kpis(PG_FUNCTION_ARGS)
 	Datum		values[KPI_NCOLUMNS];
 	bool		nulls[KPI_NCOLUMNS];
 
-	check_date_range(from, to);
+	ecp_check_date_range(from, to);
 	ecp_require_current_run(&run);
 	members = ecp_report_members(slug, &run);
 	os = ecp_counted_orders(ecp_keymap_load(), members, run.as_of, ecp_store_calendar());
@@ -213,7 +191,7 @@ compare_segments(PG_FUNCTION_ARGS)
 	EcpOrderSet *os;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	slug_array(arr, &elems, &enulls, &nslugs);
+	ecp_slug_array(arr, &elems, &enulls, &nslugs);
 	ecp_require_current_run(&run);
 	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
 
@@ -344,7 +322,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("segment_revenue needs finite from and to dates")));
-	check_date_range(from, to);
+	ecp_check_date_range(from, to);
 	nperiods = period_index(grain, from, to) + 1;
 	if (nperiods > MAX_PERIODS)
 		ereport(ERROR,
@@ -358,7 +336,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	arr = PG_GETARG_ARRAYTYPE_P(0);
-	slug_array(arr, &elems, &enulls, &nslugs);
+	ecp_slug_array(arr, &elems, &enulls, &nslugs);
 	ecp_require_current_run(&run);
 	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
 

@@ -23,9 +23,11 @@
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
@@ -363,6 +365,34 @@ ecp_date_text(DateADT day)
 	if (y <= 0)
 		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
 	return psprintf("%04d-%02d-%02d", y, m, d);
+}
+
+/*
+ * ecp_check_date_range
+ *		22023 unless from <= to.
+ */
+void
+ecp_check_date_range(DateADT from, DateADT to)
+{
+	if (from > to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("from date %s is after to date %s",
+						ecp_date_text(from), ecp_date_text(to))));
+}
+
+/*
+ * ecp_slug_array
+ *		The elements of a one-dimensional text[] of slugs (NULLs kept).
+ */
+void
+ecp_slug_array(ArrayType *arr, Datum **elems, bool **enulls, int *n)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slugs must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, elems, enulls, n);
 }
 
 /*
