@@ -185,6 +185,7 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	AttrNumber	maxatt;
 	OrderBuf	buf;
 	int64	   *pos;
+	int64		abs_total = 0;
 	uint64		nrows = 0;
 
 	os->keys = keys;
@@ -239,10 +240,16 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 					 errmsg("order amount out of range")));
 
 		order_buf_add(&buf, ckey, ecp_local_date(cal, at), cents);
-		if (pg_add_s64_overflow(os->revenue, cents, &os->revenue))
+
+		/*
+		 * With the sum of absolute amounts in range, every sum a report
+		 * takes over a subset of these orders is in range too.
+		 */
+		if (pg_add_s64_overflow(abs_total, cents < 0 ? -cents : cents, &abs_total))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("revenue out of range")));
+					 errmsg("total of order amounts out of range")));
+		os->revenue += cents;
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);

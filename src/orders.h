@@ -6,7 +6,8 @@
  * KPI, cohort, revenue and journey reports all start the same way: fetch
  * the counted orders (not cancelled, ordered_at <= as_of) of some customers
  * as (store-local date, net cents), grouped by customer key and sorted by
- * date within a customer.  ecp_counted_orders() is the only place that reads
+ * date within a customer.  The sum of the absolute amounts fits in int64
+ * (checked), so any sum of fetched amounts can be taken without overflow.  ecp_counted_orders() is the only place that reads
  * ecpower.orders for them, so a faster access path can replace it alone.
  *
  *	EcpOrderSet *os = ecp_counted_orders(keys, members, run.as_of, cal);
