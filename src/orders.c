@@ -191,13 +191,17 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	os->keys = keys;
 	os->nkeys = keys->max_ckey + 1;
 
+	rel = table_open(ecp_relid("orders"), AccessShareLock);
+
+	/* room for every order when filtering keeps most, to avoid regrowing */
 	buf.n = 0;
 	buf.cap = 1024;
+	if (members == NULL && rel->rd_rel->reltuples > buf.cap)
+		buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
 	buf.ckey = alloc_array(buf.cap, sizeof(int32));
 	buf.day = alloc_array(buf.cap, sizeof(DateADT));
 	buf.cents = alloc_array(buf.cap, sizeof(int64));
 
-	rel = table_open(ecp_relid("orders"), AccessShareLock);
 	desc = RelationGetDescr(rel);
 	att_customer = orders_attnum(desc, "customer_id");
 	att_at = orders_attnum(desc, "ordered_at");
