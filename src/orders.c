@@ -186,6 +186,8 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	OrderBuf	buf;
 	int64	   *pos;
 	int64		abs_total = 0;
+	int64		last_customer_id = PG_INT64_MIN;
+	int32		last_ckey = -1;
 	uint64		nrows = 0;
 
 	os->keys = keys;
@@ -216,6 +218,7 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		TimestampTz at;
+		int64		customer_id;
 		int32		ckey;
 		int64		cents;
 
@@ -228,7 +231,14 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 		at = DatumGetTimestampTz(slot->tts_values[att_at - 1]);
 		if (at > as_of)
 			continue;
-		ckey = ecp_keymap_ckey(keys, DatumGetInt64(slot->tts_values[att_customer - 1]));
+		customer_id = DatumGetInt64(slot->tts_values[att_customer - 1]);
+		if (customer_id != last_customer_id)
+		{
+			/* orders often come customer by customer: skip repeat lookups */
+			last_customer_id = customer_id;
+			last_ckey = ecp_keymap_ckey(keys, customer_id);
+		}
+		ckey = last_ckey;
 		if (ckey < 0 || ckey > keys->max_ckey)
 			continue;			/* a customer inserted after the key map */
 		if (members != NULL && !roaring_bitmap_contains(members, (uint32) ckey))
