@@ -292,6 +292,9 @@ segment_revenue(PG_FUNCTION_ARGS)
 	int			nslugs;
 	EcpRun		run;
 	EcpOrderSet *os;
+	roaring_bitmap_t **members;
+	roaring_bitmap_t *wanted;
+	bool		whole_store = false;
 	int64	   *p_buyers,
 			   *p_orders,
 			   *p_revenue;
@@ -338,7 +341,20 @@ segment_revenue(PG_FUNCTION_ARGS)
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ecp_slug_array(arr, &elems, &enulls, &nslugs);
 	ecp_require_current_run(&run);
-	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
+
+	/* fetch only the listed segments' orders unless the store is listed */
+	members = palloc(sizeof(roaring_bitmap_t *) * Max(nslugs, 1));
+	wanted = ecp_bitmap_create();
+	for (int s = 0; s < nslugs; s++)
+	{
+		members[s] = ecp_report_members(slug_elem(elems, enulls, s), &run);
+		if (members[s] == NULL)
+			whole_store = true;
+		else
+			roaring_bitmap_or_inplace(wanted, members[s]);
+	}
+	os = ecp_counted_orders(ecp_keymap_load(), whole_store ? NULL : wanted,
+							run.as_of, ecp_store_calendar());
 
 	p_buyers = palloc(sizeof(int64) * nperiods);
 	p_orders = palloc(sizeof(int64) * nperiods);
@@ -346,8 +362,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 	for (int s = 0; s < nslugs; s++)
 	{
 		text	   *slug = slug_elem(elems, enulls, s);
-		roaring_bitmap_t *members = ecp_report_members(slug, &run);
-		EcpKeySet	ks = ecp_report_keys(os, members);
+		EcpKeySet	ks = ecp_report_keys(os, members[s]);
 
 		memset(p_buyers, 0, sizeof(int64) * nperiods);
 		memset(p_orders, 0, sizeof(int64) * nperiods);
