@@ -11,6 +11,11 @@ RESET client_min_messages;
 \echo '== Store settings'
 SELECT store_timezone, currency FROM ecpower.settings;
 
+\echo
+\echo '== Demo store (generated when the input tables are empty)'
+SELECT g.* FROM ecpower.generate_demo_store(:customers, 42) g
+ WHERE NOT EXISTS (SELECT 1 FROM ecpower.customers);
+
 -- ------------------------------------------------------------------
 -- Segments (issue 3): a dozen template segments, one refresh as of the
 -- end of the demo store's history, their sizes and the RFM groups.
