@@ -126,3 +126,58 @@ SELECT b.rank, pa.title AS product_a, pb.title AS product_b, b.customers,
   JOIN ecpower.products pb ON pb.product_id = b.product_b
  ORDER BY b.rank;
 \endif
+
+-- KPIs, cohorts and journeys (issue 4), as of the last refresh.
+-- ------------------------------------------------------------------
+\echo
+\echo '== KPIs of the demo segments (the last row is the whole store)'
+SELECT coalesce(c.slug, '(store)') AS slug, c.customers, c.orders, c.revenue, c.ltv,
+       c.aov, c.customer_aov, c.avg_orders, c.repeat_rate,
+       c.median_interval_days AS median_gap, c.revenue_share, c.customer_share
+  FROM ecpower.compare_segments(
+         ARRAY(SELECT s.slug FROM ecpower.segments s ORDER BY s.slug COLLATE "C")
+         || NULL::text) c;
+
+\echo
+\echo '== 3-, 6- and 12-month LTV of the whole store'
+SELECT m AS months, w.eligible, w.ltv
+  FROM unnest(ARRAY[3, 6, 12]) m, ecpower.ltv_window(NULL, m) w;
+
+\echo
+\echo '== Cohorts: % of each first-order month buying again, by month offset (last 12 cohorts)'
+SELECT to_char(c.cohort_month, 'YYYY-MM') AS cohort, max(c.customers) AS customers,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 1) AS m1,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 2) AS m2,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 3) AS m3,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 4) AS m4,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 5) AS m5,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 6) AS m6,
+       max(c.cumulative_ltv) FILTER (WHERE c.month_offset = 6) AS ltv_m6
+  FROM ecpower.cohorts(NULL, 7) c
+ WHERE c.cohort_month > (SELECT max(cohort_month) FROM ecpower.cohorts(NULL, 1)) - interval '12 months'
+ GROUP BY c.cohort_month ORDER BY c.cohort_month;
+
+\echo
+\echo '== Cohort LTV and F2 conversion (NULL: window not elapsed yet; last 15 cohorts)'
+SELECT to_char(s.cohort_month, 'YYYY-MM') AS cohort, s.customers, s.ltv_3m, s.ltv_6m,
+       s.ltv_12m, s.f2_rate, s.f2_rate_90d
+  FROM ecpower.cohort_summary(NULL) s
+ WHERE s.cohort_month > (SELECT max(cohort_month) FROM ecpower.cohort_summary(NULL)) - interval '15 months'
+ ORDER BY s.cohort_month;
+
+\echo
+\echo '== Journey between RFM groups over the last quarter (refreshed on both days)'
+SELECT as_of_date AS journey_to FROM ecpower.refresh_runs r
+  JOIN ecpower.refresh_state s ON s.current_run_id = r.run_id \gset
+CALL ecpower.refresh('2025-09-30 23:59:59+00');
+SELECT as_of_date AS journey_from FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1 \gset
+CALL ecpower.refresh('2025-12-31 23:59:59+00');
+SELECT coalesce(j.from_slug, '(none)') AS from_slug, coalesce(j.to_slug, '(none)') AS to_slug,
+       j.customers, j.revenue
+  FROM ecpower.journey(ARRAY['champions', 'loyal', 'at-risk', 'dormant'],
+                       :'journey_from', :'journey_to') j;
+
+\echo
+\echo '== KPI history of champions (one snapshot per refreshed day)'
+SELECT day, customers, ltv, repeat_rate, day_orders, day_revenue
+  FROM ecpower.segment_history('champions');

@@ -68,9 +68,9 @@ BEGIN
     -- post-membership steps: other modules add theirs here, in this same
     -- transaction (ecpower.refresh_state still points at the previous run;
     -- the new run is p_run, its membership is stored):
-    --   KPI snapshots   PERFORM ecpower._snapshot_kpis(p_run);
     --   tag-change feed (Shopify module)
-    PERFORM ecpower._record_tag_changes(p_run);
+    PERFORM ecpower._snapshot_kpis(p_run);      -- KPI snapshots (src/kpi_report.c)
+    PERFORM ecpower._record_tag_changes(p_run); -- tag-change feed (src/activation.c)
 
     UPDATE ecpower.refresh_state SET current_run_id = p_run;
     UPDATE ecpower.refresh_runs
