@@ -33,7 +33,7 @@ n AS (SELECT (SELECT count(*) FROM bench.members) AS n,
              (SELECT count(DISTINCT customer_id) FROM co) AS sn)
 SELECT (row_number() OVER (ORDER BY seg.c DESC, seg.product_id::text COLLATE "C"))::int AS rank,
        seg.product_id::text AS key, seg.c AS customers,
-       round(seg.c::numeric / n.n, 4) AS share, round(st.c::numeric / n.sn, 4) AS store_share
+       seg.c::numeric / n.n AS share, st.c::numeric / n.sn AS store_share
   FROM seg JOIN st USING (product_id), n
  ORDER BY 1 LIMIT 10$q$, :'as_of')),
 
