@@ -1,0 +1,206 @@
+/*
+ * Segments (SPEC 3): validation, definition management and live evaluation.
+ *
+ * The definition language is parsed and compiled in C (src/definition.c).
+ * A trigger on ecpower.segments validates every stored definition, so no
+ * invalid one (bad syntax, unknown or cyclic segment references) is ever
+ * stored, and records every change in ecpower.segment_versions.
+ */
+
+CREATE FUNCTION ecpower.validate_definition(definition jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'validate_definition'
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.validate_definition(jsonb) IS
+    'raises the first problem of a segment definition (SQLSTATE 22023, with its JSON path)';
+
+CREATE FUNCTION ecpower._segment_definition_check(definition jsonb, slug text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'segment_definition_check'
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._segment_definition_check(jsonb, text) IS
+    'internal: validates the definition of segment slug, rejecting reference cycles';
+
+CREATE FUNCTION ecpower._definition_references(definition jsonb)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'definition_references'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ecpower._definition_references(jsonb) IS
+    'internal: slugs of the segments a definition references';
+
+CREATE FUNCTION ecpower.evaluate(definition jsonb, as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF bigint
+AS 'MODULE_PATHNAME', 'evaluate_definition'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.evaluate(jsonb, timestamptz) IS
+    'customer ids matching a definition as of as_of, ascending, evaluated live (nothing stored)';
+
+/* segments referencing a slug (for drops and renames) */
+CREATE FUNCTION ecpower._segments_referencing(p_slug text, p_except integer)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.string_agg(s.slug, ', ' ORDER BY s.slug COLLATE "C")
+      FROM ecpower.segments AS s
+     WHERE s.segment_id OPERATOR(pg_catalog.<>) p_except
+       AND p_slug OPERATOR(pg_catalog.=) ANY (ecpower._definition_references(s.definition))
+$$;
+COMMENT ON FUNCTION ecpower._segments_referencing(text, integer) IS
+    'internal: comma-separated slugs of the segments whose definition references p_slug';
+
+CREATE FUNCTION ecpower._segments_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users text;
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+        v_users := ecpower._segments_referencing(OLD.slug, OLD.segment_id);
+        IF v_users IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop segment "%" because other segments reference it', OLD.slug
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = pg_catalog.format('Referenced by: %s.', v_users),
+                      HINT = 'Update or drop the referencing segments first.';
+        END IF;
+        RETURN OLD;
+    END IF;
+    PERFORM ecpower._segment_definition_check(NEW.definition, NEW.slug);
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
+            v_users := ecpower._segments_referencing(OLD.slug, OLD.segment_id);
+            IF v_users IS NOT NULL THEN
+                RAISE EXCEPTION 'cannot rename segment "%" because other segments reference it', OLD.slug
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          DETAIL = pg_catalog.format('Referenced by: %s.', v_users);
+            END IF;
+        END IF;
+        NEW.updated_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_guard() IS
+    'validates segment definitions on write and protects referenced segments';
+CREATE TRIGGER segments_guard BEFORE INSERT OR UPDATE OR DELETE ON ecpower.segments
+    FOR EACH ROW EXECUTE FUNCTION ecpower._segments_guard();
+
+CREATE FUNCTION ecpower._segments_history() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_row ecpower.segments;
+    v_change text;
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+        v_row := OLD;
+        v_change := 'drop';
+        DELETE FROM ecpower.membership
+         WHERE segment_id OPERATOR(pg_catalog.=) OLD.segment_id;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        v_row := NEW;
+        v_change := 'create';
+    ELSE
+        IF NEW.definition OPERATOR(pg_catalog.=) OLD.definition
+           AND NEW.slug OPERATOR(pg_catalog.=) OLD.slug THEN
+            RETURN NULL;        -- name, description or sync_tag only
+        END IF;
+        v_row := NEW;
+        v_change := CASE WHEN NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN 'rename' ELSE 'update' END;
+    END IF;
+    INSERT INTO ecpower.segment_versions (segment_id, version, slug, definition, change)
+    SELECT v_row.segment_id,
+           COALESCE(pg_catalog.max(v.version), 0) OPERATOR(pg_catalog.+) 1,
+           v_row.slug,
+           CASE WHEN v_change OPERATOR(pg_catalog.=) 'drop' THEN NULL ELSE v_row.definition END,
+           v_change
+      FROM ecpower.segment_versions AS v
+     WHERE v.segment_id OPERATOR(pg_catalog.=) v_row.segment_id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_history() IS
+    'records every created, changed, renamed or dropped definition in ecpower.segment_versions';
+CREATE TRIGGER segments_history AFTER INSERT OR UPDATE OR DELETE ON ecpower.segments
+    FOR EACH ROW EXECUTE FUNCTION ecpower._segments_history();
+
+/* serialises definition changes, so that two concurrent edits cannot close a cycle */
+CREATE FUNCTION ecpower._lock_definitions() RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('ecpower.segments'), 0)
+$$;
+COMMENT ON FUNCTION ecpower._lock_definitions() IS
+    'internal: transaction lock taken by create_segment, update_segment and drop_segment';
+
+CREATE FUNCTION ecpower.create_segment(slug text, name text, definition jsonb,
+                                       description text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id integer;
+BEGIN
+    IF slug IS NULL OR slug OPERATOR(pg_catalog.!~) '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid segment slug "%"', slug
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A slug is 1 to 63 characters: lower-case letters, digits, "_" and "-", starting with a letter or digit.';
+    END IF;
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'segment name must not be null' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM ecpower._lock_definitions();
+    IF EXISTS (SELECT 1 FROM ecpower.segments AS s WHERE s.slug OPERATOR(pg_catalog.=) create_segment.slug) THEN
+        RAISE EXCEPTION 'segment "%" already exists', slug USING ERRCODE = 'duplicate_object';
+    END IF;
+    PERFORM ecpower.validate_definition(definition);
+    INSERT INTO ecpower.segments (slug, name, description, definition)
+    VALUES (create_segment.slug, create_segment.name, create_segment.description,
+            create_segment.definition)
+    RETURNING segment_id INTO v_id;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION ecpower.create_segment(text, text, jsonb, text) IS
+    'creates a segment from a validated definition; returns its segment_id';
+
+CREATE FUNCTION ecpower.update_segment(slug text, definition jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ecpower._lock_definitions();
+    PERFORM ecpower.validate_definition(definition);
+    UPDATE ecpower.segments AS s SET definition = update_segment.definition
+     WHERE s.slug OPERATOR(pg_catalog.=) update_segment.slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', slug USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ecpower.update_segment(text, jsonb) IS
+    'replaces a segment''s definition (the old one stays in segment_versions)';
+
+CREATE FUNCTION ecpower.drop_segment(slug text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ecpower._lock_definitions();
+    DELETE FROM ecpower.segments AS s WHERE s.slug OPERATOR(pg_catalog.=) drop_segment.slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', slug USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ecpower.drop_segment(text) IS
+    'drops a segment and its membership history (its versions are kept)';

@@ -1,0 +1,212 @@
+/*
+ * CALL ecpower.refresh(as_of) (SPEC 4): the lock, the run log and the
+ * transactions live here, in one place; the evaluation is C
+ * (ecpower._refresh_compute, src/refresh.c).
+ *
+ * Called on its own (psql, pg_cron), the procedure works in three
+ * transactions:
+ *   1. take the session advisory lock (refused at once with SQLSTATE 55P03
+ *      and a 'skipped' row when another refresh holds it), mark stale
+ *      'running' rows 'abandoned', insert this run as 'running'; COMMIT;
+ *   2. ecpower._refresh_run(): membership, RFM, the post-membership steps,
+ *      the refresh_state pointer and the 'succeeded' status, all in one
+ *      transaction, so readers see the previous or the new result; on any
+ *      error (cancel and statement_timeout included) that work is rolled
+ *      back and the run is marked 'failed' with the error; COMMIT;
+ *   3. release the lock and re-raise the error, if there was one.
+ * A procedure that commits cannot carry a SET clause, so it pins
+ * search_path with set_config() at the start of every transaction.
+ *
+ * Called inside a transaction block (BEGIN ... CALL ...), it cannot commit:
+ * it runs entirely in the caller's transaction under a transaction-level
+ * advisory lock, and its run row lives or dies with that transaction.
+ */
+
+CREATE FUNCTION ecpower._in_transaction_block()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'in_transaction_block'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ecpower._in_transaction_block() IS
+    'internal: true inside an explicit or multi-statement transaction block';
+
+CREATE FUNCTION ecpower._refresh_compute(run_id bigint, as_of timestamptz,
+                                         OUT segments integer, OUT customers integer)
+AS 'MODULE_PATHNAME', 'refresh_compute'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._refresh_compute(bigint, timestamptz) IS
+    'internal: evaluates every segment and RFM in one pass and stores them for the run';
+
+/* the advisory lock key of refresh (two int4 keys: hashtext of a name, 1) */
+CREATE FUNCTION ecpower._refresh_lock_key()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.hashtext('ecpower.refresh') $$;
+COMMENT ON FUNCTION ecpower._refresh_lock_key() IS
+    'internal: first key of the advisory lock a refresh holds (second key: 1)';
+
+CREATE FUNCTION ecpower._refresh_run(p_run bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_as_of timestamptz;
+    v_res record;
+BEGIN
+    SELECT r.as_of INTO STRICT v_as_of
+      FROM ecpower.refresh_runs AS r WHERE r.run_id OPERATOR(pg_catalog.=) p_run;
+
+    -- membership of every segment for the run's as_of_date, and RFM
+    SELECT * INTO v_res FROM ecpower._refresh_compute(p_run, v_as_of);
+
+    -- post-membership steps: other modules add theirs here, in this same
+    -- transaction (ecpower.refresh_state still points at the previous run;
+    -- the new run is p_run, its membership is stored):
+    --   KPI snapshots   PERFORM ecpower._snapshot_kpis(p_run);
+    --   tag-change feed (Shopify module)
+
+    UPDATE ecpower.refresh_state SET current_run_id = p_run;
+    UPDATE ecpower.refresh_runs
+       SET status = 'succeeded', finished_at = pg_catalog.clock_timestamp(),
+           segments = v_res.segments, customers = v_res.customers
+     WHERE run_id OPERATOR(pg_catalog.=) p_run;
+END
+$$;
+COMMENT ON FUNCTION ecpower._refresh_run(bigint) IS
+    'internal: the all-or-nothing part of a refresh run';
+
+/* start a run: abandon stale ones, log this one as running */
+CREATE FUNCTION ecpower._refresh_start(p_as_of timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_run bigint;
+BEGIN
+    -- the caller holds the refresh lock, so no other run is alive
+    UPDATE ecpower.refresh_runs
+       SET status = 'abandoned', finished_at = pg_catalog.clock_timestamp(),
+           error = 'the backend running it ended without finishing the run'
+     WHERE status OPERATOR(pg_catalog.=) 'running';
+    INSERT INTO ecpower.refresh_runs (as_of, as_of_date, pid)
+    SELECT p_as_of, (p_as_of AT TIME ZONE s.store_timezone)::date, pg_catalog.pg_backend_pid()
+      FROM ecpower.settings AS s
+    RETURNING run_id INTO v_run;
+    IF v_run IS NULL THEN
+        RAISE EXCEPTION 'ecpower.settings has no row' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN v_run;
+END
+$$;
+COMMENT ON FUNCTION ecpower._refresh_start(timestamptz) IS
+    'internal: marks stale running refreshes abandoned and logs a new run';
+
+CREATE FUNCTION ecpower._refresh_busy(p_as_of timestamptz, p_log boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_pid integer;
+BEGIN
+    SELECT l.pid INTO v_pid FROM pg_catalog.pg_locks AS l
+     WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'
+       AND l.classid OPERATOR(pg_catalog.=) ecpower._refresh_lock_key()::oid
+       AND l.objid OPERATOR(pg_catalog.=) 1::oid AND l.granted
+     LIMIT 1;
+    IF p_log THEN
+        INSERT INTO ecpower.refresh_runs (as_of, as_of_date, finished_at, status, error, pid)
+        SELECT p_as_of, (p_as_of AT TIME ZONE s.store_timezone)::date,
+               pg_catalog.clock_timestamp(), 'skipped',
+               pg_catalog.format('another refresh is running (pid %s)', v_pid),
+               pg_catalog.pg_backend_pid()
+          FROM ecpower.settings AS s;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ecpower._refresh_busy(timestamptz, boolean) IS
+    'internal: logs a refused refresh as skipped';
+
+CREATE PROCEDURE ecpower.refresh(as_of timestamptz DEFAULT pg_catalog.now())
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_key integer;
+    v_run bigint;
+    v_path text := pg_catalog.current_setting('search_path');
+    v_failed boolean := false;
+    v_state text;
+    v_msg text;
+    v_detail text;
+    v_hint text;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) THEN
+        RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_key := ecpower._refresh_lock_key();
+
+    IF ecpower._in_transaction_block() THEN
+        -- inside the caller's transaction: no COMMIT, transaction-level lock
+        IF NOT pg_catalog.pg_try_advisory_xact_lock(v_key, 1) THEN
+            RAISE EXCEPTION 'a refresh is already running'
+                USING ERRCODE = 'lock_not_available',
+                      HINT = 'See ecpower.refresh_runs; try again when it has finished.';
+        END IF;
+        v_run := ecpower._refresh_start(as_of);
+        PERFORM ecpower._refresh_run(v_run);
+        PERFORM pg_catalog.set_config('search_path', v_path, true);
+        RETURN;
+    END IF;
+
+    -- transaction 1: lock and log
+    IF NOT pg_catalog.pg_try_advisory_lock(v_key, 1) THEN
+        PERFORM ecpower._refresh_busy(as_of, true);
+        COMMIT;
+        RAISE EXCEPTION 'a refresh is already running'
+            USING ERRCODE = 'lock_not_available',
+                  DETAIL = 'This attempt is logged as skipped in ecpower.refresh_runs.',
+                  HINT = 'Try again when the running refresh has finished.';
+    END IF;
+    BEGIN
+        v_run := ecpower._refresh_start(as_of);
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
+        RAISE;
+    END;
+    COMMIT;
+
+    -- transaction 2: the work, all or nothing
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    BEGIN
+        PERFORM ecpower._refresh_run(v_run);
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        v_failed := true;
+        UPDATE ecpower.refresh_runs
+           SET status = 'failed', finished_at = pg_catalog.clock_timestamp(),
+               error = v_state OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) v_msg
+         WHERE run_id OPERATOR(pg_catalog.=) v_run;
+    END;
+    COMMIT;
+
+    -- transaction 3: unlock and report
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
+    IF v_failed THEN
+        v_hint := pg_catalog.concat_ws(' ', NULLIF(v_hint, ''),
+            pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run));
+        IF COALESCE(v_detail, '') OPERATOR(pg_catalog.=) '' THEN
+            RAISE EXCEPTION '%', v_msg USING ERRCODE = v_state, HINT = v_hint;
+        ELSE
+            RAISE EXCEPTION '%', v_msg USING ERRCODE = v_state, DETAIL = v_detail, HINT = v_hint;
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE ecpower.refresh(timestamptz) IS
+    'evaluates every segment and RFM as of as_of and stores membership, history and RFM (SPEC 4)';
