@@ -41,8 +41,11 @@ ANALYZE public.par_all_rows;
 
 -- one call per aggregate over the columns of par_all_rows
 CREATE TABLE public.par_all_cases (aggregate regprocedure PRIMARY KEY, call text NOT NULL);
-INSERT INTO public.par_all_cases VALUES
-    ('ecpower.kpis(bigint, timestamptz, numeric)', 'ecpower.kpis(customer_id, ordered_at, amount)');
+INSERT INTO public.par_all_cases
+SELECT to_regprocedure(a), call FROM (VALUES
+    ('ecpower.kpis(bigint, timestamptz, numeric)', 'ecpower.kpis(customer_id, ordered_at, amount)')
+  ) AS c(a, call)
+ WHERE to_regprocedure(a) IS NOT NULL;
 
 -- aggregates of the extension without a case (no rows: all are tested)
 SELECT a.aggfnoid::regprocedure AS untested
@@ -79,7 +82,7 @@ END
 $$;
 
 -- every case, whole table and per group: partial aggregation in workers,
--- same answer as the serial plan
+-- same answer as the serial plan (no rows: all hold)
 SELECT c.aggregate, s.shape, r.*
   FROM public.par_all_cases c
  CROSS JOIN (VALUES ('whole table'), ('group by')) AS s(shape)
@@ -87,6 +90,8 @@ SELECT c.aggregate, s.shape, r.*
        CASE s.shape WHEN 'whole table'
             THEN format('SELECT (%s)::text AS v FROM public.par_all_rows', c.call)
             ELSE format('SELECT g, (%s)::text AS v FROM public.par_all_rows GROUP BY g', c.call) END) AS r
+ WHERE NOT (r.partial_aggregate AND r.workers_launched AND r.serial_rows > 0
+            AND r.mismatches = 0)
  ORDER BY 1, 2;
 
 DROP TABLE public.par_all_rows, public.par_all_cases;
