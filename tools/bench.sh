@@ -35,7 +35,6 @@
 #   ECP_BENCH_REPS       repetitions (default 3)
 #   ECP_BENCH_BASELINE_REPS  repetitions of the plain-SQL baseline
 #                        (default: ECP_BENCH_REPS)
-#   ECP_BENCH_README=1   write the figures into README.md's performance section
 #   ECP_PORT             port of the benchmark cluster (default 55580)
 set -eu
 ECP_PORT=${ECP_PORT:-55580}
@@ -198,10 +197,5 @@ SQL
     first=0
 done
 
-# the table of medians and ratios
+# the table of medians and ratios (kept in tmp_bench/summary.txt)
 q -f tools/bench/summary.sql | tee "$dir/summary.txt"
-if [ "${ECP_BENCH_README:-0}" = 1 ]; then
-    log "writing the figures into README.md"
-    qa -f tools/bench/readme.sql > "$dir/readme_figures.md"
-    tools/bench/readme_update.sh "$dir/readme_figures.md"
-fi
