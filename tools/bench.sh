@@ -182,6 +182,12 @@ SQL
     log "reports on segment $slug ($members members)"
     q -v slug="$slug" -v as_of="$AS_OF" -f tools/bench/reports.sql >/dev/null
     for label in $(qa -c "SELECT label FROM bench.reports ORDER BY label"); do
+        fn=$label
+        [ "$label" = kpis_group_by ] && fn=kpis
+        if [ "$(qa -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ecpower'::regnamespace AND proname = '$fn'")" = 0 ]; then
+            log "skipping $label: ecpower.$fn is not installed"
+            continue
+        fi
         ours=$(qa -c "SELECT ours FROM bench.reports WHERE label = '$label'")
         plain=$(qa -c "SELECT plain FROM bench.reports WHERE label = '$label'")
         measure "$label" "$size" "$REPS" "$ours;"
