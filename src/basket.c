@@ -256,7 +256,7 @@ bought_together(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(r->customers);
 		if (den > 0)
 		{
-			values[4] = ecp_ratio(r->customers, den);
+			values[4] = ecp_report_ratio(r->customers, den);
 			values[6] = DirectFunctionCall2(numeric_div,
 											numeric_product(r->customers, den),
 											numeric_product(single[r->a], single[r->b]));
@@ -266,7 +266,7 @@ bought_together(PG_FUNCTION_ARGS)
 			nulls[4] = true;
 			nulls[6] = true;
 		}
-		values[5] = ecp_ratio(r->customers, single[r->a]);
+		values[5] = ecp_report_ratio(r->customers, single[r->a]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

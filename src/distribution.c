@@ -472,7 +472,7 @@ distribution(PG_FUNCTION_ARGS)
 			nulls[2] = true;
 		values[3] = Int64GetDatum(counts[i]);
 		if (total > 0)
-			values[4] = ecp_ratio(counts[i], total);
+			values[4] = ecp_report_ratio(counts[i], total);
 		else
 			nulls[4] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

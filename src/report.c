@@ -150,12 +150,12 @@ ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
 }
 
 /*
- * ecp_report_members
+ * ecp_report_resolve_members
  *		The members a report answers for: the segment's as of the last
  *		refresh (42704 for an unknown slug), or the whole store for NULL.
  */
 void
-ecp_report_members(text *slug, EcpReportMembers *m)
+ecp_report_resolve_members(text *slug, EcpReportMembers *m)
 {
 	int32		seg = 0;
 	char	   *name = NULL;
@@ -205,7 +205,7 @@ void
 ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg, bool members_only,
 				 EcpReportMembers *m, EcpFetchSpec *spec)
 {
-	ecp_report_members(PG_ARGISNULL(slug_arg) ? NULL : PG_GETARG_TEXT_PP(slug_arg), m);
+	ecp_report_resolve_members(PG_ARGISNULL(slug_arg) ? NULL : PG_GETARG_TEXT_PP(slug_arg), m);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	spec->as_of = m->run.as_of;
 	spec->cal = ecp_store_calendar();
@@ -217,12 +217,12 @@ ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg, bool members_only,
 }
 
 /*
- * ecp_ratio
+ * ecp_report_ratio
  *		num / den as numeric, exactly as SQL's num::numeric / den does it;
  *		the caller makes sure den > 0.
  */
 Datum
-ecp_ratio(int64 num, int64 den)
+ecp_report_ratio(int64 num, int64 den)
 {
 	Assert(den > 0);
 	return DirectFunctionCall2(numeric_div,
@@ -471,11 +471,11 @@ feature_report(PG_FUNCTION_ARGS)
 			nulls[2] = true;
 		values[3] = Int64GetDatum(cand[i].customers);
 		if (seg_den > 0)
-			values[4] = ecp_ratio(cand[i].customers, seg_den);
+			values[4] = ecp_report_ratio(cand[i].customers, seg_den);
 		else
 			nulls[4] = true;
 		if (store_den > 0)
-			values[5] = ecp_ratio(sc, store_den);
+			values[5] = ecp_report_ratio(sc, store_den);
 		else
 			nulls[5] = true;
 		if (!nulls[4] && !nulls[5] && sc > 0)

@@ -179,11 +179,11 @@ typedef struct EcpReportMembers
 	int64		count;			/* |members| (segments only) */
 } EcpReportMembers;
 
-extern void ecp_report_members(text *slug, EcpReportMembers *m);
+extern void ecp_report_resolve_members(text *slug, EcpReportMembers *m);
 extern void ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg,
 							 bool members_only, EcpReportMembers *m,
 							 EcpFetchSpec *spec);
-extern Datum ecp_ratio(int64 num, int64 den);
+extern Datum ecp_report_ratio(int64 num, int64 den);
 
 /*
  * SPEC 7 denominators: all members for all/first/latest, members with >= 2
