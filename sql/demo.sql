@@ -208,5 +208,19 @@ SELECT bool_and(province IS NOT NULL AND city IS NOT NULL) AS places_ok,
        count(*) FILTER (WHERE 'newsletter' = ANY (tags)) > 0 AS has_newsletter_tag
   FROM ecpower.customers;
 
+-- another store time zone: the same local calendar, 2023-01-01 .. 2025-12-31 local
+TRUNCATE ecpower.order_lines, ecpower.orders, ecpower.products, ecpower.customers RESTART IDENTITY;
+UPDATE ecpower.settings SET store_timezone = 'America/New_York';
+SELECT customer_rows, order_rows FROM ecpower.generate_demo_store(500, 42);
+SELECT min((ordered_at AT TIME ZONE 'America/New_York')::date) AS first_local_day,
+       max((ordered_at AT TIME ZONE 'America/New_York')::date) AS last_local_day,
+       max((cancelled_at AT TIME ZONE 'America/New_York')::date) <= '2025-12-31' AS cancellations_ok
+  FROM ecpower.orders;
+-- the busiest local hours are in the evening
+SELECT extract(hour FROM ordered_at AT TIME ZONE 'America/New_York') AS local_hour
+  FROM ecpower.orders WHERE NOT is_subscription
+ GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1;
+UPDATE ecpower.settings SET store_timezone = 'UTC';
+
 DROP OWNED BY regress_ecpower_demo;
 DROP ROLE regress_ecpower_demo;

@@ -44,6 +44,7 @@
 #include "utils/numeric.h"
 
 #include "definition.h"
+#include "predict.h"			/* predictions (issue 9) */
 
 const char *const ecp_rfm_group_names[ECP_RFM_NGROUPS] = {
 	"new", "active", "champions", "promising", "loyal", "needs_attention",
@@ -816,7 +817,8 @@ is_form_key(const char *key)
 	static const char *const forms[] = {
 		"all", "any", "not", "metric", "orders", "customer_tag", "country",
 		"province", "city", "email_domain", "accepts_marketing",
-		"customer_created", "rfm_group", "rfm", "segment"
+		"customer_created", "rfm_group", "rfm", "segment",
+		"predicted"				/* predictions (issue 9) */
 	};
 
 	for (int i = 0; i < lengthof(forms); i++)
@@ -1110,6 +1112,44 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 			prog->needs_items = prog->needs_lines = true;
 		if (ECP_FILTER_HAS_PRODUCT(&prog->filters[fidx]))
 			prog->needs_lines = true;
+		return node;
+	}
+
+	/* predictions (issue 9): {"predicted": NAME, CMP...} */
+	if (strcmp(form, "predicted") == 0)
+	{
+		Pair	   *cmps = palloc(sizeof(Pair) * n);
+		int			ncmp = 0;
+		JsonbValue *pv = &pairs[formi].val;
+		int			len;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (i == formi)
+				continue;
+			if (is_cmp_key(pairs[i].key))
+				cmps[ncmp++] = pairs[i];
+			else
+			{
+				len = push_key(ps, pairs[i].key);
+				bad(ps, "unknown key \"%s\" in a predicted condition", pairs[i].key);
+			}
+		}
+		node = new_node(prog, ECP_N_PREDICTED);
+		len = push_key(ps, "predicted");
+		if (pv->type != jbvString)
+			bad(ps, "expected p_alive, expected_orders_90d or clv_365d, found %s",
+				type_name(pv));
+		prog->nodes[node].arg = predicted_field_by_name(pv->val.string.val,
+														pv->val.string.len);
+		if (prog->nodes[node].arg < 0)
+			bad(ps, "unknown prediction \"%.*s\"; expected p_alive, expected_orders_90d or clv_365d",
+				Min(pv->val.string.len, 100), pv->val.string.val);
+		pop(ps, len);
+		if (ncmp == 0)
+			bad(ps, "predicted condition needs a comparison (eq, ne, gt, gte, lt, lte or between)");
+		parse_cmp_pairs(ps, cmps, ncmp, &prog->nodes[node].cmp);
+		prog->needs_predicted = true;
 		return node;
 	}
 

@@ -92,7 +92,9 @@ typedef enum EcpNodeKind
 	ECP_N_CUSTOMER,				/* customer attribute condition */
 	ECP_N_RFM_GROUP,
 	ECP_N_RFM,
-	ECP_N_SEGMENT				/* member of another root */
+	ECP_N_SEGMENT,				/* member of another root */
+	ECP_N_PREDICTED				/* predictions (issue 9): {"predicted": NAME,
+								 * CMP...}; arg = PredictedField */
 } EcpNodeKind;
 
 /* comparison operators of a CMP */
@@ -216,6 +218,7 @@ typedef struct EcpProgram
 	bool		needs_lines;	/* a product key or the items metric */
 	bool		needs_items;
 	bool		needs_rfm;
+	bool		needs_predicted;	/* predictions (issue 9) */
 	bool		needs_custattrs;
 	uint32		order_textkeys; /* union over filters */
 } EcpProgram;

@@ -458,14 +458,14 @@ typedef struct DemoCustomer
 } DemoCustomer;
 
 /* an order waiting to be emitted, with what emitting needs */
-typedef struct ChunkOrder
+typedef struct PendingOrder
 {
 	int64		order_id;
 	int64		customer_id;
 	int			fav_type;
 	int			creator;
 	DemoOrder	o;
-} ChunkOrder;
+} PendingOrder;
 
 #define DIRECT_BATCH 1000		/* tuples per heap multi-insert */
 
@@ -494,6 +494,7 @@ typedef struct DirectLoad
 	BulkInsertState bistate;
 	CommandId	cid;
 	MemoryContext batchcxt;		/* tuples of the batch being built */
+	MemoryContext callercxt;	/* context to return to at row end */
 	uint64		processed;
 } DirectLoad;
 
@@ -525,22 +526,21 @@ struct DemoGen
 	DemoCustomer *cust;
 
 	/* the orders of the customer being emitted */
-	ChunkOrder *chunk;
-	int			chunk_len;
-	int			chunk_pos;		/* next order to emit */
+	PendingOrder *pending;
+	int			npending;
+	int			pending_pos;	/* next order to emit */
 	int64		orders_emitted;	/* order ids handed out in this pass */
 
 	DemoProducer producer;
 	int			ncols;			/* columns per row */
 	int64		next;			/* next customer or product to emit */
 
-	/* rows go to a COPY BINARY stream, or straight to the heap */
-	bool		direct;
+	/* rows go straight to the heap (superusers), or to a COPY BINARY stream */
+	bool		use_direct;
 	StringInfoData buf;			/* COPY: data not yet handed to COPY */
 	int			bufpos;
 	bool		done;
 	DirectLoad *load;			/* direct: the table being loaded */
-	bool		use_direct;		/* this call loads directly */
 };
 
 /* the generator feeding the COPY in progress (callbacks have no argument) */
@@ -551,6 +551,7 @@ static DemoGen *demo_active = NULL;
  * encoded in COPY BINARY format, or stored for a direct heap insert.
  * ------------------------------------------------------------------------
  */
+/* network-order integers of the COPY BINARY format */
 static inline void
 put16(StringInfo b, int16 v)
 {
@@ -559,6 +560,7 @@ put16(StringInfo b, int16 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 2);
 }
 
+/* see put16 */
 static inline void
 put32(StringInfo b, int32 v)
 {
@@ -567,6 +569,7 @@ put32(StringInfo b, int32 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 4);
 }
 
+/* see put16 */
 static inline void
 put64(StringInfo b, int64 v)
 {
@@ -575,6 +578,7 @@ put64(StringInfo b, int64 v)
 	appendBinaryStringInfoNT(b, (const char *) &n, 8);
 }
 
+/* ends a row (direct loads form and batch the tuple) */
 static void direct_row_end(DemoGen *g);
 
 /* the next column of a direct row receives a value */
@@ -588,13 +592,15 @@ direct_set(DemoGen *g, Datum v, bool isnull)
 	dl->nulls[att] = isnull;
 }
 
+/* starts a row: every column of the producer's list follows, in order */
 static void
 row_begin(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
 	{
 		g->load->col = 0;
 		memset(g->load->nulls, true, sizeof(bool) * g->load->desc->natts);
+		g->load->callercxt = MemoryContextSwitchTo(g->load->batchcxt);
 	}
 	else
 		put16(&g->buf, (int16) g->ncols);
@@ -603,23 +609,28 @@ row_begin(DemoGen *g)
 static void
 row_end(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
+	{
+		MemoryContextSwitchTo(g->load->callercxt);
 		direct_row_end(g);
+	}
 }
 
+/* column values: NULL, int8, int4, bool, text (NULL pointer = NULL) */
 static void
 col_null(DemoGen *g)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, (Datum) 0, true);
 	else
 		put32(&g->buf, -1);
 }
 
+/* see col_null */
 static void
 col_int8(DemoGen *g, int64 v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, Int64GetDatum(v), false);
 	else
 	{
@@ -628,10 +639,11 @@ col_int8(DemoGen *g, int64 v)
 	}
 }
 
+/* see col_null */
 static void
 col_int4(DemoGen *g, int32 v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, Int32GetDatum(v), false);
 	else
 	{
@@ -640,10 +652,11 @@ col_int4(DemoGen *g, int32 v)
 	}
 }
 
+/* see col_null */
 static void
 col_bool(DemoGen *g, bool v)
 {
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, BoolGetDatum(v), false);
 	else
 	{
@@ -652,6 +665,7 @@ col_bool(DemoGen *g, bool v)
 	}
 }
 
+/* see col_null */
 static void
 col_text(DemoGen *g, const char *s)
 {
@@ -663,7 +677,7 @@ col_text(DemoGen *g, const char *s)
 		return;
 	}
 	len = strlen(s);
-	if (g->direct)
+	if (g->use_direct)
 		direct_set(g, PointerGetDatum(cstring_to_text_with_len(s, len)), false);
 	else
 	{
@@ -679,7 +693,7 @@ col_cents(DemoGen *g, int64 cents)
 	int64		units = cents / 100;
 
 	Assert(cents >= 0 && units < INT64CONST(1000000000000));
-	if (g->direct)
+	if (g->use_direct)
 	{
 		direct_set(g, ecp_cents_to_numeric(cents), false);
 		return;
@@ -702,7 +716,7 @@ col_text_array(DemoGen *g, const char *const *items, int n)
 {
 	int			len = 12;
 
-	if (g->direct)
+	if (g->use_direct)
 	{
 		Datum		elems[DEMO_MAX_TAGS];
 
@@ -1449,6 +1463,8 @@ simulate_customer(DemoGen *g, int64 i)
  * Row producers: each appends the rows of one customer (or product)
  * ------------------------------------------------------------------------
  */
+
+/* the next customer's row; its tags come from its simulated history */
 static bool
 produce_customers(DemoGen *g)
 {
@@ -1509,6 +1525,7 @@ produce_customers(DemoGen *g)
 	return true;
 }
 
+/* the next product's row */
 static bool
 produce_products(DemoGen *g)
 {
@@ -1590,15 +1607,15 @@ gather_customer(DemoGen *g)
 {
 	DemoCustomer *c = g->cust;
 
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
 	while (g->next < g->ncustomers)
 	{
 		CHECK_FOR_INTERRUPTS();
 		simulate_customer(g, g->next++);
 		for (int j = 0; j < c->norders; j++)
 		{
-			ChunkOrder *co = &g->chunk[g->chunk_len++];
+			PendingOrder *co = &g->pending[g->npending++];
 
 			co->order_id = ORDER_ID_BASE + 1 + g->orders_emitted++;
 			co->customer_id = c->customer_id;
@@ -1606,176 +1623,173 @@ gather_customer(DemoGen *g)
 			co->creator = c->creator;
 			co->o = c->orders[j];
 		}
-		if (g->chunk_len > 0)
+		if (g->npending > 0)
 			return true;
 	}
 	return false;
 }
 
+/* the next order's row, with its attribution, codes and tags as text */
 static bool
 produce_orders(DemoGen *g)
 {
+	const PendingOrder *co;
+	const DemoOrder *o;
+	const char *codes[2];
+	const char *tags[DEMO_MAX_TAGS];
+	char		codebuf[2][24];
+	char		tagbuf[32];
+	char		campbuf[48];
+	char		landing[256];
+	int			ntags = 0;
+	const char *referrer = NULL;
+	const char *source = NULL;
+	const char *medium = NULL;
+	const char *campaign;
 
-	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
+	if (g->pending_pos >= g->npending && !gather_customer(g))
 		return false;
+	co = &g->pending[g->pending_pos++];
+	o = &co->o;
+
+	for (int i = 0; i < o->ncodes; i++)
 	{
-		const ChunkOrder *co = &g->chunk[g->chunk_pos++];
-		const DemoOrder *o = &co->o;
-		const char *codes[2];
-		const char *tags[DEMO_MAX_TAGS];
-		char		codebuf[2][24];
-		char		tagbuf[32];
-		char		campbuf[48];
-		char		landing[256];
-		int			ntags = 0;
-		const char *referrer = NULL;
-		const char *source = NULL;
-		const char *medium = NULL;
-		const char *campaign;
-
-		for (int i = 0; i < o->ncodes; i++)
+		switch (o->codes[i])
 		{
-			switch (o->codes[i])
-			{
-				case CODE_CREATOR:
-					snprintf(codebuf[i], sizeof(codebuf[i]), "%s15",
-							 creators[co->creator].name);
-					codes[i] = codebuf[i];
-					break;
-				case CODE_CAMPAIGN:
-					codes[i] = camp_code[(int) o->campaign];
-					break;
-				case CODE_WELCOME:
-					codes[i] = "WELCOME10";
-					break;
-				case CODE_COMEBACK:
-					codes[i] = "COMEBACK20";
-					break;
-				case CODE_VIP:
-					codes[i] = "VIP15";
-					break;
-				default:
-					codes[i] = "FREESHIP";
-					break;
-			}
-		}
-		if (o->camp_tagged)
-		{
-			snprintf(tagbuf, sizeof(tagbuf), "%s_%d", camp_tag[(int) o->campaign],
-					 g->day_year[o->day]);
-			tags[ntags++] = tagbuf;
-		}
-		if (o->sub_first)
-			tags[ntags++] = "subscription_first_order";
-		else if (o->is_subscription)
-			tags[ntags++] = "subscription_recurring";
-		if (o->sales_channel == SC_DRAFT)
-			tags[ntags++] = "wholesale";
-		if (o->acq == AC_INFLUENCER)
-			tags[ntags++] = "influencer";
-		if (o->gift)
-			tags[ntags++] = "gift";
-
-		switch (o->acq)
-		{
-			case AC_ORGANIC:
-				referrer = search_engines[(int) o->source].name;
+			case CODE_CREATOR:
+				snprintf(codebuf[i], sizeof(codebuf[i]), "%s15",
+						 creators[co->creator].name);
+				codes[i] = codebuf[i];
 				break;
-			case AC_PAID_SEARCH:
-				referrer = search_engines[(int) o->source].name;
-				source = o->source == 0 ? "google" : "bing";
-				medium = "cpc";
+			case CODE_CAMPAIGN:
+				codes[i] = camp_code[(int) o->campaign];
 				break;
-			case AC_PAID_SOCIAL:
-				referrer = social_referrers[(int) o->source];
-				source = social_sources[(int) o->source].name;
-				medium = "paid_social";
+			case CODE_WELCOME:
+				codes[i] = "WELCOME10";
 				break;
-			case AC_EMAIL:
-				source = "klaviyo";
-				medium = "email";
+			case CODE_COMEBACK:
+				codes[i] = "COMEBACK20";
 				break;
-			case AC_SMS:
-				source = "postscript";
-				medium = "sms";
+			case CODE_VIP:
+				codes[i] = "VIP15";
 				break;
-			case AC_REFERRAL:
-				referrer = referral_sites[(int) o->source].name;
-				break;
-			case AC_AFFILIATE:
-				referrer = "https://deals.example.com/";
-				source = affiliates[(int) o->source].name;
-				medium = "affiliate";
-				break;
-			case AC_INFLUENCER:
-				source = creator_sources[(int) o->source].name;
-				referrer = o->source == 0 ? "https://l.instagram.com/"
-					: (o->source == 1 ? "https://www.youtube.com/" : "https://www.tiktok.com/");
-				medium = "influencer";
+			default:
+				codes[i] = "FREESHIP";
 				break;
 		}
-		campaign = utm_campaign(g, o, co->fav_type, campbuf, sizeof(campbuf));
-
-		if (o->landing > 0)
-		{
-			int			len;
-
-			switch (o->landing)
-			{
-				case 1:
-					len = snprintf(landing, sizeof(landing), "/");
-					break;
-				case 2:
-					len = snprintf(landing, sizeof(landing), "/products/%s",
-								   g->products[o->landing_product].handle);
-					break;
-				case 3:
-					len = snprintf(landing, sizeof(landing), "/collections/%s",
-								   types[co->fav_type].handle);
-					break;
-				default:
-					len = snprintf(landing, sizeof(landing), "/pages/subscribe");
-					break;
-			}
-			if (source != NULL)
-				snprintf(landing + len, sizeof(landing) - len,
-						 "?utm_source=%s&utm_medium=%s%s%s", source, medium,
-						 campaign ? "&utm_campaign=" : "", campaign ? campaign : "");
-		}
-
-		row_begin(g);
-		col_int8(g, co->order_id);
-		col_int8(g, co->customer_id);
-		col_int8(g, o->ordered_at);
-		col_cents(g, o->total);
-		col_cents(g, o->refunded);
-		col_text_array(g, codes, o->ncodes);
-		col_text_array(g, tags, ntags);
-		col_text(g, sales_channels[(int) o->sales_channel].name);
-		col_text(g, acq_names[(int) o->acq]);
-		col_text(g, referrer);
-		col_text(g, o->landing > 0 ? landing : NULL);
-		col_text(g, source);
-		col_text(g, medium);
-		col_text(g, campaign);
-		col_bool(g, o->is_subscription);
-		if (o->cancelled_at != 0)
-			col_int8(g, o->cancelled_at);
-		else
-			col_null(g);
-		row_end(g);
 	}
+	if (o->camp_tagged)
+	{
+		snprintf(tagbuf, sizeof(tagbuf), "%s_%d", camp_tag[(int) o->campaign],
+				 g->day_year[o->day]);
+		tags[ntags++] = tagbuf;
+	}
+	if (o->sub_first)
+		tags[ntags++] = "subscription_first_order";
+	else if (o->is_subscription)
+		tags[ntags++] = "subscription_recurring";
+	if (o->sales_channel == SC_DRAFT)
+		tags[ntags++] = "wholesale";
+	if (o->acq == AC_INFLUENCER)
+		tags[ntags++] = "influencer";
+	if (o->gift)
+		tags[ntags++] = "gift";
+
+	switch (o->acq)
+	{
+		case AC_ORGANIC:
+			referrer = search_engines[(int) o->source].name;
+			break;
+		case AC_PAID_SEARCH:
+			referrer = search_engines[(int) o->source].name;
+			source = o->source == 0 ? "google" : "bing";
+			medium = "cpc";
+			break;
+		case AC_PAID_SOCIAL:
+			referrer = social_referrers[(int) o->source];
+			source = social_sources[(int) o->source].name;
+			medium = "paid_social";
+			break;
+		case AC_EMAIL:
+			source = "klaviyo";
+			medium = "email";
+			break;
+		case AC_SMS:
+			source = "postscript";
+			medium = "sms";
+			break;
+		case AC_REFERRAL:
+			referrer = referral_sites[(int) o->source].name;
+			break;
+		case AC_AFFILIATE:
+			referrer = "https://deals.example.com/";
+			source = affiliates[(int) o->source].name;
+			medium = "affiliate";
+			break;
+		case AC_INFLUENCER:
+			source = creator_sources[(int) o->source].name;
+			referrer = o->source == 0 ? "https://l.instagram.com/"
+				: (o->source == 1 ? "https://www.youtube.com/" : "https://www.tiktok.com/");
+			medium = "influencer";
+			break;
+	}
+	campaign = utm_campaign(g, o, co->fav_type, campbuf, sizeof(campbuf));
+
+	if (o->landing > 0)
+	{
+		int			len;
+
+		switch (o->landing)
+		{
+			case 1:
+				len = snprintf(landing, sizeof(landing), "/");
+				break;
+			case 2:
+				len = snprintf(landing, sizeof(landing), "/products/%s",
+							   g->products[o->landing_product].handle);
+				break;
+			case 3:
+				len = snprintf(landing, sizeof(landing), "/collections/%s",
+							   types[co->fav_type].handle);
+				break;
+			default:
+				len = snprintf(landing, sizeof(landing), "/pages/subscribe");
+				break;
+		}
+		if (source != NULL)
+			snprintf(landing + len, sizeof(landing) - len,
+					 "?utm_source=%s&utm_medium=%s%s%s", source, medium,
+					 campaign ? "&utm_campaign=" : "", campaign ? campaign : "");
+	}
+
+	row_begin(g);
+	col_int8(g, co->order_id);
+	col_int8(g, co->customer_id);
+	col_int8(g, o->ordered_at);
+	col_cents(g, o->total);
+	col_cents(g, o->refunded);
+	col_text_array(g, codes, o->ncodes);
+	col_text_array(g, tags, ntags);
+	col_text(g, sales_channels[(int) o->sales_channel].name);
+	col_text(g, acq_names[(int) o->acq]);
+	col_text(g, referrer);
+	col_text(g, o->landing > 0 ? landing : NULL);
+	col_text(g, source);
+	col_text(g, medium);
+	col_text(g, campaign);
+	col_bool(g, o->is_subscription);
+	if (o->cancelled_at != 0)
+		col_int8(g, o->cancelled_at);
+	else
+		col_null(g);
+	row_end(g);
 	return true;
 }
 
-static bool
-produce_lines(DemoGen *g)
+/* the lines of one order */
+static void
+emit_lines(DemoGen *g, const PendingOrder *co)
 {
-	const ChunkOrder *co;
-
-	if (g->chunk_pos >= g->chunk_len && !gather_customer(g))
-		return false;
-	co = &g->chunk[g->chunk_pos++];
 	for (int i = 0; i < co->o.nlines; i++)
 	{
 		const DemoLine *l = &co->o.lines[i];
@@ -1794,6 +1808,15 @@ produce_lines(DemoGen *g)
 		col_cents(g, l->price);
 		row_end(g);
 	}
+}
+
+/* the lines of the next order */
+static bool
+produce_lines(DemoGen *g)
+{
+	if (g->pending_pos >= g->npending && !gather_customer(g))
+		return false;
+	emit_lines(g, &g->pending[g->pending_pos++]);
 	return true;
 }
 
@@ -1895,11 +1918,10 @@ copy_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	g->done = false;
 	g->next = 0;
 	g->orders_emitted = 0;
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
 	g->producer = producer;
 	g->ncols = ncols;
-	g->direct = false;
 	demo_active = g;
 
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, demo_copy_source,
@@ -1960,24 +1982,17 @@ direct_row_end(DemoGen *g)
 }
 
 /*
- * direct_table
- *		Loads rows from 'producer' into an empty table the way a restore
- *		does: heap multi-inserts of rows checked against the table's
- *		constraints, column defaults evaluated (customers.ckey takes its
- *		nextval), no triggers, then every index rebuilt in one sort
- *		(REINDEX, which also enforces uniqueness).  Superusers only: it is
- *		the equivalent of a restore with triggers disabled.
+ * direct_begin
+ *		Prepares a direct load into an empty table (see direct_end): column
+ *		map, defaults of the columns the producer leaves out, constraint
+ *		checking, a batch of slots.
  */
-static uint64
-direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
-			 DemoProducer producer)
+static DirectLoad *
+direct_begin(Oid relid, const char *const *cols, int ncols)
 {
 	DirectLoad *dl = palloc0(sizeof(DirectLoad));
 	TupleDesc	desc;
-	MemoryContext oldcxt;
-	ReindexParams params = {0};
 	bool	   *listed;
-	uint64		processed;
 
 	dl->rel = table_open(relid, RowExclusiveLock);
 	dl->desc = desc = RelationGetDescr(dl->rel);
@@ -2018,27 +2033,31 @@ direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 		(desc->constr->has_not_null || desc->constr->num_check > 0);
 	for (int i = 0; i < DIRECT_BATCH; i++)
 		dl->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+
+	/* a ring of buffers, as COPY uses: the load does not flush the cache */
 	dl->bistate = GetBulkInsertState();
 	dl->cid = GetCurrentCommandId(true);
+	/* a keeper block that holds a whole batch: resets free nothing */
 	dl->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
 										 "demo store batch",
-										 ALLOCSET_DEFAULT_SIZES);
+										 4 * 1024 * 1024, 4 * 1024 * 1024,
+										 8 * 1024 * 1024);
+	return dl;
+}
 
-	g->load = dl;
-	g->direct = true;
-	g->ncols = ncols;
-	g->next = 0;
-	g->orders_emitted = 0;
-	g->chunk_len = 0;
-	g->chunk_pos = 0;
+/*
+ * direct_end
+ *		Finishes a direct load: writes the last batch, then rebuilds every
+ *		index of the table in one sort (REINDEX, which also enforces the
+ *		unique ones).  Returns the number of rows loaded.
+ */
+static uint64
+direct_end(DirectLoad *dl)
+{
+	Oid			relid = RelationGetRelid(dl->rel);
+	ReindexParams params = {0};
 
-	oldcxt = MemoryContextSwitchTo(dl->batchcxt);
-	while (producer(g))
-		;
-	MemoryContextSwitchTo(oldcxt);
 	direct_flush(dl);
-	processed = dl->processed;
-
 	FreeBulkInsertState(dl->bistate);
 	table_finish_bulk_insert(dl->rel, TABLE_INSERT_SKIP_FSM);
 	for (int i = 0; i < DIRECT_BATCH; i++)
@@ -2046,15 +2065,42 @@ direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 	FreeExecutorState(dl->estate);
 	MemoryContextDelete(dl->batchcxt);
 	table_close(dl->rel, NoLock);
-	g->load = NULL;
 
 	CommandCounterIncrement();
 	(void) reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
 	CommandCounterIncrement();
+	return dl->processed;
+}
+
+/*
+ * direct_table
+ *		Loads rows from 'producer' into an empty table the way a restore
+ *		does: heap multi-inserts of rows checked against the table's
+ *		constraints, column defaults evaluated (customers.ckey takes its
+ *		nextval), no triggers, indexes rebuilt at the end.  Superusers only:
+ *		it is the equivalent of a restore with triggers disabled.
+ */
+static uint64
+direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
+			 DemoProducer producer)
+{
+	uint64		processed;
+
+	g->load = direct_begin(relid, cols, ncols);
+	g->next = 0;
+	g->orders_emitted = 0;
+	g->npending = 0;
+	g->pending_pos = 0;
+
+	while (producer(g))
+		;
+
+	processed = direct_end(g->load);
+	g->load = NULL;
 	return processed;
 }
 
-/* loads one table by the path chosen for this call */
+/* loads one table by the path chosen for this call; DEBUG1 reports costs */
 static uint64
 load_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
 		   DemoProducer producer)
@@ -2116,6 +2162,18 @@ open_empty_table(Oid nsp, const char *name)
 				 errdetail("generate_demo_store() only fills empty input tables."),
 				 errhint("Remove the store's data first, for example with TRUNCATE ecpower.order_lines, ecpower.orders, ecpower.products, ecpower.customers RESTART IDENTITY.")));
 	return relid;
+}
+
+/* does the table have stored generated columns? */
+static bool
+has_generated_columns(Oid relid)
+{
+	Relation	rel = table_open(relid, NoLock);
+	bool		result;
+
+	result = rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored;
+	table_close(rel, NoLock);
+	return result;
 }
 
 /*
@@ -2187,15 +2245,19 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	build_calendar(g, ecp_store_calendar());
 	build_catalog(g);
 	initStringInfo(&g->buf);
-	g->chunk = palloc(sizeof(ChunkOrder) * DEMO_MAX_ORDERS);
+	g->pending = palloc(sizeof(PendingOrder) * DEMO_MAX_ORDERS);
 
 	/*
 	 * Superusers load like a restore (direct heap inserts, no triggers,
 	 * indexes rebuilt at the end); everyone else goes through COPY with
-	 * every trigger and foreign-key check.  Both give the same rows.
+	 * every trigger and foreign-key check.  Both give the same rows.  A
+	 * stored generated column added by the user needs the executor: COPY.
 	 */
-	g->use_direct = superuser();
-	g->chunk_len = 0;
+	g->use_direct = superuser() &&
+		!has_generated_columns(rel_customers) &&
+		!has_generated_columns(rel_products) &&
+		!has_generated_columns(rel_orders) &&
+		!has_generated_columns(rel_lines);
 
 	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
@@ -2203,7 +2265,6 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) load_table(g, rel_products, product_cols,
 												 lengthof(product_cols),
 												 produce_products));
-
 	values[2] = Int64GetDatum((int64) load_table(g, rel_orders, order_cols,
 												 lengthof(order_cols),
 												 produce_orders));

@@ -61,6 +61,7 @@
 #include "ecpower.h"
 #include "evaluate.h"
 #include "membership.h"
+#include "predict.h"			/* predictions (issue 9) */
 #include "rfm.h"
 
 /* int64 -> int32 index hash (customers, products, orders) */
@@ -695,6 +696,32 @@ customer_index(EvalScan *sc, int64 id)
 	}
 }
 
+/*
+ * predictions (issue 9): the stored scores of the last fit_predictions(),
+ * PREDICTED_NFIELDS per customer index; NaN for customers without a score.
+ */
+static void
+load_predicted(EvalScan *sc)
+{
+	EcpEval    *ev = sc->ev;
+	int64		n;
+	PredictedScores *rows = predicted_scores_load(&n);
+	int64		size = (int64) Max(ev->ncust, 1) * PREDICTED_NFIELDS;
+
+	ev->predicted = palloc_extended(sizeof(double) * size, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < size; i++)
+		ev->predicted[i] = NAN;
+	for (int64 i = 0; i < n; i++)
+	{
+		int32		c = customer_index(sc, rows[i].customer_id);
+
+		if (c >= 0)
+			memcpy(ev->predicted + (int64) c * PREDICTED_NFIELDS, rows[i].v,
+				   sizeof(double) * PREDICTED_NFIELDS);
+	}
+	pfree(rows);
+}
+
 /* pass 2: products */
 static void
 scan_products(EvalScan *sc)
@@ -1275,6 +1302,12 @@ eval_node(int node, CustView *cv)
 			}
 		case ECP_N_SEGMENT:
 			return cv->res[nd->arg];
+		case ECP_N_PREDICTED:	/* predictions (issue 9) */
+			{
+				double		v = cv->ev->predicted[(int64) cv->c * PREDICTED_NFIELDS + nd->arg];
+
+				return !isnan(v) && ecp_cmp_holds(&nd->cmp, v);
+			}
 	}
 	elog(ERROR, "unrecognized segment node kind %d", (int) nd->kind);
 	return false;
@@ -1382,6 +1415,11 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	scan_customers(&sc);
 	index_customers(&sc);
 	phase_done(&t, "customers");
+	if (prog->needs_predicted)	/* predictions (issue 9) */
+	{
+		load_predicted(&sc);
+		phase_done(&t, "predictions");
+	}
 	if (sc.any_prodattr)
 		scan_products(&sc);
 	scan_orders(&sc);

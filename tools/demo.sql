@@ -11,6 +11,27 @@ RESET client_min_messages;
 \echo '== Store settings'
 SELECT store_timezone, currency FROM ecpower.settings;
 
+\echo
+\echo '== The demo store (ecpower.generate_demo_store)'
+SELECT * FROM ecpower.generate_demo_store(:customers);
+SELECT min(ordered_at)::date AS first_order, max(ordered_at)::date AS last_order,
+       count(DISTINCT customer_id) AS buyers,
+       round(100.0 * count(*) FILTER (WHERE cancelled_at IS NOT NULL) / count(*), 1) AS cancelled_pct,
+       round(avg(total), 2) AS avg_order_value,
+       round(100.0 * avg((cardinality(discount_codes) > 0)::int), 1) AS discounted_pct
+  FROM ecpower.orders;
+SELECT round(100.0 * avg((n >= 2)::int), 1) AS repeat_rate_pct,
+       round(avg(n), 2) AS orders_per_buyer,
+       count(*) FILTER (WHERE n >= 10) AS customers_10_plus_orders
+  FROM (SELECT count(*) AS n FROM ecpower.orders WHERE cancelled_at IS NULL
+         GROUP BY customer_id) s;
+SELECT sales_channel, count(*) AS orders, round(sum(total - refunded), 2) AS net_revenue
+  FROM ecpower.orders WHERE cancelled_at IS NULL
+ GROUP BY 1 ORDER BY 2 DESC;
+SELECT p.title, p.product_type, sum(l.quantity) AS units
+  FROM ecpower.order_lines l JOIN ecpower.products p USING (product_id)
+ GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 5;
+
 -- ------------------------------------------------------------------
 -- Segments (issue 3): a dozen template segments, one refresh as of the
 -- end of the demo store's history, their sizes and the RFM groups.
@@ -59,3 +80,104 @@ SELECT g.rfm_group, count(c.customer_id) AS customers,
   FROM ecpower.rfm_groups g
   LEFT JOIN ecpower.customer_rfm c USING (rfm_group)
  GROUP BY g.ord, g.rfm_group ORDER BY g.ord;
+
+-- ------------------------------------------------------------------
+-- Feature reports (issue 5): what the repeat buyers bought first, where
+-- they came from, how much they spend, what they buy together; against
+-- the whole store (store_pct, lift).
+-- ------------------------------------------------------------------
+SELECT EXISTS (SELECT 1 FROM ecpower.refresh_state WHERE current_run_id IS NOT NULL) AS report_refreshed,
+       coalesce((SELECT quote_literal(slug) FROM ecpower.segments
+                  ORDER BY slug OPERATOR(pg_catalog.=) 'repeaters' DESC,
+                           slug OPERATOR(pg_catalog.=) 'loyal' DESC, slug COLLATE "C"
+                  LIMIT 1), 'NULL') AS report_slug \gset
+\if :report_refreshed
+\echo
+\echo '== Feature report: first-order products of segment' :report_slug
+SELECT rank, key AS product_id, label AS title, customers,
+       round(share * 100, 1) AS pct, round(store_share * 100, 1) AS store_pct,
+       round(lift, 2) AS lift
+  FROM ecpower.feature_report(:report_slug, 'product', 'first', top => 10);
+
+\echo
+\echo '== Feature report: acquisition channels of segment' :report_slug
+SELECT rank, label AS channel, customers,
+       round(share * 100, 1) AS pct, round(store_share * 100, 1) AS store_pct,
+       round(lift, 2) AS lift
+  FROM ecpower.feature_report(:report_slug, 'acquisition_channel', top => 10);
+
+\echo
+\echo '== Feature report: weekdays of their second orders'
+SELECT rank, label AS weekday, customers, round(share * 100, 1) AS pct, round(lift, 2) AS lift
+  FROM ecpower.feature_report(:report_slug, 'weekday', 'second', top => 7);
+
+\echo
+\echo '== Distribution: mean order amount (automatic bins)'
+SELECT bin, lower, upper, customers, round(share * 100, 1) AS pct
+  FROM ecpower.distribution(:report_slug, 'amount');
+
+\echo
+\echo '== Bought together'
+SELECT b.rank, pa.title AS product_a, pb.title AS product_b, b.customers,
+       round(b.support * 100, 2) AS support_pct, round(b.confidence * 100, 1) AS confidence_pct,
+       round(b.lift, 2) AS lift
+  FROM ecpower.bought_together(:report_slug, 5) b
+  JOIN ecpower.products pa ON pa.product_id = b.product_a
+  JOIN ecpower.products pb ON pb.product_id = b.product_b
+ ORDER BY b.rank;
+\endif
+
+-- KPIs, cohorts and journeys (issue 4), as of the last refresh.
+-- ------------------------------------------------------------------
+\echo
+\echo '== KPIs of the demo segments (the last row is the whole store)'
+SELECT coalesce(c.slug, '(store)') AS slug, c.customers, c.orders, c.revenue, c.ltv,
+       c.aov, c.customer_aov, c.avg_orders, c.repeat_rate,
+       c.median_interval_days AS median_gap, c.revenue_share, c.customer_share
+  FROM ecpower.compare_segments(
+         ARRAY(SELECT s.slug FROM ecpower.segments s ORDER BY s.slug COLLATE "C")
+         || NULL::text) c;
+
+\echo
+\echo '== 3-, 6- and 12-month LTV of the whole store'
+SELECT m AS months, w.eligible, w.ltv
+  FROM unnest(ARRAY[3, 6, 12]) m, ecpower.ltv_window(NULL, m) w;
+
+\echo
+\echo '== Cohorts: % of each first-order month buying again, by month offset (last 12 cohorts)'
+SELECT to_char(c.cohort_month, 'YYYY-MM') AS cohort, max(c.customers) AS customers,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 1) AS m1,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 2) AS m2,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 3) AS m3,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 4) AS m4,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 5) AS m5,
+       max(round(100 * c.retention, 1)) FILTER (WHERE c.month_offset = 6) AS m6,
+       max(c.cumulative_ltv) FILTER (WHERE c.month_offset = 6) AS ltv_m6
+  FROM ecpower.cohorts(NULL, 7) c
+ WHERE c.cohort_month > (SELECT max(cohort_month) FROM ecpower.cohorts(NULL, 1)) - interval '12 months'
+ GROUP BY c.cohort_month ORDER BY c.cohort_month;
+
+\echo
+\echo '== Cohort LTV and F2 conversion (NULL: window not elapsed yet; last 15 cohorts)'
+SELECT to_char(s.cohort_month, 'YYYY-MM') AS cohort, s.customers, s.ltv_3m, s.ltv_6m,
+       s.ltv_12m, s.f2_rate, s.f2_rate_90d
+  FROM ecpower.cohort_summary(NULL) s
+ WHERE s.cohort_month > (SELECT max(cohort_month) FROM ecpower.cohort_summary(NULL)) - interval '15 months'
+ ORDER BY s.cohort_month;
+
+\echo
+\echo '== Journey between RFM groups over the last quarter (refreshed on both days)'
+SELECT as_of_date AS journey_to FROM ecpower.refresh_runs r
+  JOIN ecpower.refresh_state s ON s.current_run_id = r.run_id \gset
+CALL ecpower.refresh('2025-09-30 23:59:59+00');
+SELECT as_of_date AS journey_from FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1 \gset
+CALL ecpower.refresh('2025-12-31 23:59:59+00');
+SELECT coalesce(j.from_slug, '(none)') AS from_slug, coalesce(j.to_slug, '(none)') AS to_slug,
+       j.customers, j.revenue
+  FROM ecpower.journey(ARRAY['champions', 'loyal', 'at-risk', 'dormant'],
+                       :'journey_from', :'journey_to') j;
+
+\echo
+\echo '== KPI history of champions (one snapshot per refreshed day)'
+SELECT day, customers, ltv, repeat_rate, day_orders, day_revenue
+  FROM ecpower.segment_history('champions');

@@ -58,14 +58,19 @@ BEGIN
     SELECT r.as_of INTO STRICT v_as_of
       FROM ecpower.refresh_runs AS r WHERE r.run_id OPERATOR(pg_catalog.=) p_run;
 
+    -- predictions (issue 9): when the store opts in, re-fit and re-score
+    -- first, so that "predicted" conditions see this as_of
+    PERFORM ecpower.refresh_predictions(v_as_of);
+
     -- membership of every segment for the run's as_of_date, and RFM
     SELECT * INTO v_res FROM ecpower._refresh_compute(p_run, v_as_of);
 
     -- post-membership steps: other modules add theirs here, in this same
     -- transaction (ecpower.refresh_state still points at the previous run;
     -- the new run is p_run, its membership is stored):
-    --   KPI snapshots   PERFORM ecpower._snapshot_kpis(p_run);
     --   tag-change feed (Shopify module)
+    PERFORM ecpower._snapshot_kpis(p_run);      -- KPI snapshots (src/kpi_report.c)
+    PERFORM ecpower._record_tag_changes(p_run); -- tag-change feed (src/activation.c)
 
     UPDATE ecpower.refresh_state SET current_run_id = p_run;
     UPDATE ecpower.refresh_runs

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+#
+# make bench: the ecpower benchmark (README "Performance").
+#
+# Builds and stages the extension, starts its own cluster in tmp_bench/
+# (shared_buffers 4GB, work_mem 256MB, parallel workers off so that every
+# figure is one core's work), and for each store size generates the demo
+# store, creates one segment per template (79, tools/bench/segments.sql)
+# and measures, as medians over ECP_BENCH_REPS repetitions:
+#
+#   floor      SELECT count(*) over orders, plus over order_lines
+#   refresh    CALL ecpower.refresh(as_of) from scratch
+#   nightly    the refresh after one more day of orders (~0.3 % new orders,
+#              a few refunds and cancellations: tools/bench/nightly.sql)
+#   baseline   the plain-SQL way: the RFM table once, then one query per
+#              segment (window functions and GROUP BY)
+#   reports    feature_report, distribution, cohorts, segment_kpis and
+#              ecpower.kpis in a GROUP BY on the segment closest to 100,000
+#              members (to a tenth of the store for other sizes), each
+#              against its plain-SQL equivalent (tools/bench/reports.sql)
+#   memory     peak private memory (RssAnon, sampled every 20 ms) and VmHWM
+#              of the backend during a refresh
+#
+# Every figure is given as wall time and as the backend's CPU time (user +
+# system, from /proc/self/stat): on a machine shared with other work the
+# CPU time is the stable one, and the ratios are taken on it.  Once, at the
+# first size, every segment's members are checked against its baseline
+# query, and every report against its plain-SQL equivalent, so that the
+# comparison is fair.
+#
+# Environment:
+#   ECP_BENCH_SIZES      store sizes in customers (default "250000 1000000")
+#   ECP_BENCH_CUSTOMERS  one size instead of ECP_BENCH_SIZES
+#   ECP_BENCH_QUICK=1    quick run: 100,000 customers
+#   ECP_BENCH_REPS       repetitions (default 3)
+#   ECP_BENCH_BASELINE_REPS  repetitions of the plain-SQL baseline
+#                        (default: ECP_BENCH_REPS)
+#   ECP_PORT             port of the benchmark cluster (default 55580)
+set -eu
+ECP_PORT=${ECP_PORT:-55580}
+. "$(dirname "$0")/lib.sh"
+cd "$ECP_ROOT"
+
+REPS=${ECP_BENCH_REPS:-3}
+BREPS=${ECP_BENCH_BASELINE_REPS:-$REPS}
+if [ -n "${ECP_BENCH_CUSTOMERS:-}" ]; then
+    SIZES=$ECP_BENCH_CUSTOMERS
+elif [ "${ECP_BENCH_QUICK:-0}" = 1 ]; then
+    SIZES=100000
+else
+    SIZES=${ECP_BENCH_SIZES:-250000 1000000}
+fi
+AS_OF='2025-12-31 23:59:59+00'     # the end of the demo store's history
+NEXT_DAY='2026-01-01'
+AS_OF_NEXT='2026-01-01 23:59:59+00'
+
+install_deps
+build_stage
+dir=$ECP_ROOT/tmp_bench
+ECP_SHARED_BUFFERS=${ECP_SHARED_BUFFERS:-4GB}
+cluster_start "$dir"
+trap 'cluster_stop "$dir"' EXIT
+cat >>"$dir/data/postgresql.conf" <<CONF
+work_mem = '256MB'
+max_parallel_workers_per_gather = 0
+autovacuum = off
+CONF
+as_pg "$ECP_BINDIR/pg_ctl" -D "$dir/data" reload >/dev/null
+sleep 1
+
+DB=ecpower_bench
+q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+qa() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+# measure_once LABEL SIZE REP SQL: run SQL (psql input, output discarded)
+# in a new session, bracketed by bench.start/bench.stop
+measure_once() {
+    q <<SQL
+SET TimeZone = 'UTC';
+SELECT bench.start('$1') \\g /dev/null
+\\o /dev/null
+$4
+\\o
+SELECT bench.stop('$1', $2, $3) \\g /dev/null
+SQL
+}
+
+# measure LABEL SIZE REPS SQL: measure_once REPS times
+measure() {
+    local rep
+    for rep in $(seq 1 "$3"); do
+        measure_once "$1" "$2" "$rep" "$4"
+    done
+}
+
+# peak private memory of the backend running SQL (sampled) and its VmHWM
+measure_memory() {
+    local size=$1 sql=$2 pid="" peak=0 hwm=0 v
+    PGAPPNAME=ecp_bench_mem q -c "$sql" >/dev/null &
+    local job=$!
+    while [ -z "$pid" ] && kill -0 "$job" 2>/dev/null; do
+        pid=$(psql -X -A -t -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'ecp_bench_mem' AND state = 'active'" 2>/dev/null | head -1)
+    done
+    while [ -n "$pid" ] && [ -r "/proc/$pid/status" ] && kill -0 "$job" 2>/dev/null; do
+        v=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+        v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
+        sleep 0.02
+    done
+    wait "$job"
+    qa -c "INSERT INTO bench.facts VALUES ('peak_rss_anon_mb', $size, round($peak / 1024.0)), ('vm_hwm_mb', $size, round($hwm / 1024.0))"
+}
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+q -c "CREATE EXTENSION ecpower" -f tools/bench/setup.sql >/dev/null
+first=1
+for size in $SIZES; do
+    log "store of $size customers"
+    q >/dev/null <<SQL
+SET client_min_messages = warning;
+DROP EXTENSION ecpower CASCADE;
+CREATE EXTENSION ecpower;
+SELECT bench.start('generate') \\g /dev/null
+SELECT * FROM ecpower.generate_demo_store($size, 42);
+SELECT bench.stop('generate', $size, 1) \\g /dev/null
+VACUUM ANALYZE;
+INSERT INTO bench.facts
+SELECT 'orders', $size, count(*) FROM ecpower.orders UNION ALL
+SELECT 'order_lines', $size, count(*) FROM ecpower.order_lines UNION ALL
+SELECT 'data_mb', $size, round((pg_total_relation_size('ecpower.orders')
+       + pg_total_relation_size('ecpower.order_lines')
+       + pg_total_relation_size('ecpower.customers')) / 1048576.0);
+\\i tools/bench/segments.sql
+SELECT count(ecpower.create_segment_from_template(template, slug, params)) FROM bench.segs;
+SQL
+
+    log "floor: count(*) over orders and order_lines"
+    measure floor "$size" "$REPS" "SELECT count(*) FROM ecpower.orders; SELECT count(*) FROM ecpower.order_lines;"
+
+    log "full refresh"
+    measure refresh "$size" "$REPS" "CALL ecpower.refresh('$AS_OF');"
+    log "peak memory of a refresh"
+    measure_memory "$size" "CALL ecpower.refresh('$AS_OF')"
+
+    log "nightly refresh after one more day of orders"
+    for rep in $(seq 1 "$REPS"); do
+        q -v day="$NEXT_DAY" -f tools/bench/nightly.sql >/dev/null
+        measure_once nightly "$size" "$rep" "CALL ecpower.refresh('$AS_OF_NEXT');"
+        q -f tools/bench/nightly_undo.sql >/dev/null
+        q -c "VACUUM ecpower.orders, ecpower.order_lines" -c "CALL ecpower.refresh('$AS_OF')" >/dev/null
+    done
+    q -c "INSERT INTO bench.facts SELECT 'nightly_new_orders', $size, count(*) FROM ecpower.orders WHERE order_id % 333 = 7" >/dev/null
+
+    log "plain-SQL baseline: RFM table + one query per segment"
+    q -v as_of="$AS_OF" -v d="${AS_OF%% *}" -f tools/bench/baseline_views.sql >/dev/null
+    measure baseline "$size" "$BREPS" "
+DROP TABLE IF EXISTS bench.rfm_t;
+CREATE TABLE bench.rfm_t AS SELECT * FROM bench.rfm;
+SELECT format('SELECT count(*) FROM (%s) q', baseline) FROM bench.segs ORDER BY slug \\gexec"
+
+    if [ "$first" = 1 ]; then
+        log "checking every segment against its baseline query"
+        q >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS bench.verify (size int, what text, name text, ours bigint, plain bigint, mismatches bigint);
+DROP TABLE IF EXISTS bench.rfm_t;
+CREATE TABLE bench.rfm_t AS SELECT * FROM bench.rfm;
+SELECT format($f$INSERT INTO bench.verify
+  SELECT %s, 'segment', %L, (SELECT count(*) FROM ecpower.segment_members(%L)),
+         (SELECT count(*) FROM (%s) q),
+         (SELECT count(*) FROM ((SELECT m FROM ecpower.segment_members(%L) m EXCEPT SELECT * FROM (%s) a)
+                           UNION ALL (SELECT * FROM (%s) b EXCEPT SELECT m FROM ecpower.segment_members(%L) m)) x)$f$,
+              (SELECT max(size) FROM bench.results WHERE label = 'refresh'), slug, slug, baseline, slug, baseline, baseline, slug)
+  FROM bench.segs ORDER BY slug \gexec
+SQL
+    fi
+
+    # the report segment: closest to 100,000 members at 1M customers
+    slug=$(qa -c "SELECT s.slug FROM bench.segs s ORDER BY abs((SELECT count(*) FROM ecpower.segment_members(s.slug)) - $size / 10), s.slug LIMIT 1")
+    members=$(qa -c "SELECT count(*) FROM ecpower.segment_members('$slug')")
+    q -c "INSERT INTO bench.facts VALUES ('report_segment', $size, '$slug ($members members)')" >/dev/null
+    log "reports on segment $slug ($members members)"
+    q -v slug="$slug" -v as_of="$AS_OF" -f tools/bench/reports.sql >/dev/null
+    for label in $(qa -c "SELECT label FROM bench.reports ORDER BY label"); do
+        fn=$label
+        [ "$label" = kpis_group_by ] && fn=kpis
+        if [ "$(qa -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ecpower'::regnamespace AND proname = '$fn'")" = 0 ]; then
+            log "skipping $label: ecpower.$fn is not installed"
+            continue
+        fi
+        ours=$(qa -c "SELECT ours FROM bench.reports WHERE label = '$label'")
+        plain=$(qa -c "SELECT plain FROM bench.reports WHERE label = '$label'")
+        measure "$label" "$size" "$REPS" "$ours;"
+        measure "${label}_plain" "$size" "$REPS" "$plain;"
+        if [ "$first" = 1 ]; then
+            q >/dev/null <<SQL
+INSERT INTO bench.verify
+SELECT $size, 'report', '$label', (SELECT count(*) FROM ($ours) a), (SELECT count(*) FROM ($plain) b),
+       (SELECT count(*) FROM ((($ours) EXCEPT ($plain)) UNION ALL (($plain) EXCEPT ($ours))) x);
+SQL
+        fi
+    done
+    first=0
+done
+
+# the table of medians and ratios (kept in tmp_bench/summary.txt)
+q -f tools/bench/summary.sql | tee "$dir/summary.txt"
