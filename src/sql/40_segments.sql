@@ -69,14 +69,6 @@ BEGIN
         END IF;
         RETURN OLD;
     END IF;
-    -- a restore (pg_dump of the extension's tables) re-inserts segments
-    -- whose history is already back: they were valid when stored, and a
-    -- reference may point to a segment reloaded after them
-    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT'
-       AND EXISTS (SELECT 1 FROM ecpower.segment_versions AS v
-                    WHERE v.segment_id OPERATOR(pg_catalog.=) NEW.segment_id) THEN
-        RETURN NEW;
-    END IF;
     PERFORM ecpower._segment_definition_check(NEW.definition, NEW.slug);
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
         IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
@@ -111,10 +103,6 @@ BEGIN
         DELETE FROM ecpower.membership
          WHERE segment_id OPERATOR(pg_catalog.=) OLD.segment_id;
     ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM ecpower.segment_versions AS v
-                    WHERE v.segment_id OPERATOR(pg_catalog.=) NEW.segment_id) THEN
-            RETURN NULL;        -- a restore: the history is already back
-        END IF;
         v_row := NEW;
         v_change := 'create';
     ELSE

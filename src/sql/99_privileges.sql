@@ -52,6 +52,7 @@ VALUES
     ('relation', 'tag_changes_change_id_seq', 'result'),
     ('relation', 'tag_sync_state', 'result'),
     ('relation', 'model_fits', 'result'),
+    ('relation', 'model_fits_fit_id_seq', 'result'),
     ('relation', 'prediction_scores', 'result'),
     -- views
     ('relation', 'templates', 'view'),
@@ -227,6 +228,14 @@ ALTER FUNCTION ecpower.generate_demo_store(integer, integer)
     SET search_path = pg_catalog, pg_temp;
 /* every VOLATILE C function pins its path too (sql/security.sql lints it) */
 ALTER FUNCTION ecpower._in_transaction_block()
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ecpower.customer_summary(timestamptz, text)
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ecpower.fit_models(timestamptz, text, double precision, boolean)
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ecpower.score_customers(timestamptz, text, double precision, double precision,
+                                       double precision, double precision, double precision,
+                                       double precision, double precision, double precision)
     SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON SCHEMA ecpower FROM PUBLIC;
