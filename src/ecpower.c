@@ -7,6 +7,16 @@
  * calls their initialisers.  Where to look:
  *
  *	store.c			settings, store-local calendar, money in cents
+ *	membership.c	customer keys, membership bitmaps and history, runs
+ *	definition.c	segment definition language: parse, validate, compile
+ *	evaluate.c		one-pass evaluation of every segment
+ *	rfm.c			RFM scores and groups
+ *	refresh.c		the refresh procedure's C side
+ *	kpi.c			the kpis aggregate; kpi_report.c, orders.c: segment KPIs
+ *	cohort.c, journey.c	cohorts and journeys
+ *	report.c, reportdata.c, distribution.c, basket.c	feature reports
+ *	csv.c, shopify.c, activation.c	Shopify import, tag feed, export
+ *	predict.c, bgnbd.c, gammagamma.c, predict_math.c	predicted value
  *	demo.c			deterministic demo store generator
  *
  * src/ecpower.c
