@@ -175,6 +175,17 @@ SHOW search_path;   -- the caller's, restored
 ROLLBACK;
 SELECT count(*) AS rolled_back FROM ecpower.refresh_runs WHERE as_of_date = '2025-02-28';
 SHOW search_path;
+-- called from a function it cannot commit either; no lock outlives it
+CREATE FUNCTION pg_temp.refresh_from_function() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    CALL ecpower.refresh('2025-03-31 00:00+00');
+    RETURN 'done';
+END
+$$;
+SELECT pg_temp.refresh_from_function();
+SELECT status, as_of_date FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
+SELECT count(*) AS advisory_locks_left FROM pg_locks
+ WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
 -- dropping a segment forgets its membership history (its versions stay)
 SELECT ecpower.drop_segment('coupon-first');

@@ -18,7 +18,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -39,7 +38,7 @@
 #define RFM_CHUNK	50000
 
 PG_FUNCTION_INFO_V1(refresh_compute);
-PG_FUNCTION_INFO_V1(in_transaction_block);
+PG_FUNCTION_INFO_V1(refresh_can_commit);
 
 /*
  * ecp_rfm_store
@@ -185,13 +184,16 @@ refresh_compute(PG_FUNCTION_ARGS)
 }
 
 /*
- * _in_transaction_block() RETURNS bool
- *		Is the caller inside an explicit (or implicit multi-statement)
- *		transaction block?  The refresh procedure then runs in the caller's
- *		transaction instead of committing its own.
+ * _refresh_can_commit() RETURNS bool
+ *		Can the calling procedure COMMIT?  True when the refresh procedure
+ *		was called by a top-level CALL (psql, pg_cron) or a DO block; false
+ *		inside a transaction block or when called from a function, where it
+ *		must run in the caller's transaction.  The procedure's own SPI
+ *		connection records this (it is nonatomic only when COMMIT is
+ *		allowed), and we run inside it while the procedure executes us.
  */
 Datum
-in_transaction_block(PG_FUNCTION_ARGS)
+refresh_can_commit(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(IsTransactionBlock());
+	PG_RETURN_BOOL(SPI_inside_nonatomic_context());
 }

@@ -17,17 +17,19 @@
  * A procedure that commits cannot carry a SET clause, so it pins
  * search_path with set_config() at the start of every transaction.
  *
- * Called inside a transaction block (BEGIN ... CALL ...), it cannot commit:
- * it runs entirely in the caller's transaction under a transaction-level
- * advisory lock, and its run row lives or dies with that transaction.
+ * Called where it cannot commit (inside BEGIN ... COMMIT, or from a
+ * function), it runs entirely in the caller's transaction under a
+ * transaction-level advisory lock, and its run row lives or dies with that
+ * transaction.  (Deciding this up front matters: a session-level lock taken
+ * before a COMMIT that fails would outlive the error.)
  */
 
-CREATE FUNCTION ecpower._in_transaction_block()
+CREATE FUNCTION ecpower._refresh_can_commit()
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'in_transaction_block'
+AS 'MODULE_PATHNAME', 'refresh_can_commit'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ecpower._in_transaction_block() IS
-    'internal: true inside an explicit or multi-statement transaction block';
+COMMENT ON FUNCTION ecpower._refresh_can_commit() IS
+    'internal: true when the calling procedure may COMMIT (top-level CALL or DO, not in a transaction block or function)';
 
 CREATE FUNCTION ecpower._refresh_compute(run_id bigint, as_of timestamptz,
                                          OUT segments integer, OUT customers integer)
@@ -156,8 +158,9 @@ BEGIN
     END IF;
     v_key := ecpower._refresh_lock_key();
 
-    IF ecpower._in_transaction_block() THEN
-        -- inside the caller's transaction: no COMMIT, transaction-level lock
+    IF NOT ecpower._refresh_can_commit() THEN
+        -- inside the caller's transaction (a transaction block, or called
+        -- from a function): no COMMIT, transaction-level lock
         IF NOT pg_catalog.pg_try_advisory_xact_lock(v_key, 1) THEN
             RAISE EXCEPTION 'a refresh is already running'
                 USING ERRCODE = 'lock_not_available',
