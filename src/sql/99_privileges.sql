@@ -109,7 +109,7 @@ VALUES
     ('routine', 'fit_predictions', 'refresh'),
     ('routine', 'refresh_predictions', 'refresh'),
     ('routine', '_require_pg_cron', 'refresh'),
-    ('routine', '_in_transaction_block', 'refresh'),
+    ('routine', '_refresh_can_commit', 'refresh'),
     ('routine', '_refresh_compute', 'refresh'),
     ('routine', '_refresh_run', 'refresh'),
     ('routine', '_refresh_start', 'refresh'),
@@ -227,7 +227,7 @@ COMMENT ON FUNCTION ecpower.grant_roles(name, name, name) IS
 ALTER FUNCTION ecpower.generate_demo_store(integer, integer)
     SET search_path = pg_catalog, pg_temp;
 /* every VOLATILE C function pins its path too (sql/security.sql lints it) */
-ALTER FUNCTION ecpower._in_transaction_block()
+ALTER FUNCTION ecpower._refresh_can_commit()
     SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ecpower.customer_summary(timestamptz, text)
     SET search_path = pg_catalog, pg_temp;
