@@ -20,6 +20,7 @@
 #include "datatype/timestamp.h"
 #include "pgtime.h"
 #include "utils/date.h"
+#include "access/tupdesc.h"
 #include "utils/numeric.h"
 
 /*
@@ -52,6 +53,27 @@ extern int	ecp_iso_weekday(DateADT day);	/* 1 = Monday .. 7 = Sunday */
 extern DateADT ecp_month_start(DateADT day);
 extern DateADT ecp_add_months(DateADT day, int months);
 extern int	ecp_month_index(DateADT day);	/* year * 12 + month - 1 */
+
+/*
+ * ecp_hash_int64
+ *		splitmix64 finaliser: a well-mixed 32-bit hash of an int64 key, for
+ *		the simplehash tables keyed on customer, order and product ids.
+ */
+static inline uint32
+ecp_hash_int64(int64 v)
+{
+	uint64		h = (uint64) v;
+
+	h ^= h >> 30;
+	h *= UINT64CONST(0xbf58476d1ce4e5b9);
+	h ^= h >> 27;
+	h *= UINT64CONST(0x94d049bb133111eb);
+	h ^= h >> 31;
+	return (uint32) h;
+}
+
+/* store.c: catalog helpers */
+extern AttrNumber ecp_column_attnum(TupleDesc desc, const char *name);
 
 /* store.c: money */
 extern int64 ecp_numeric_to_cents(Datum num);

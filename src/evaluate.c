@@ -72,25 +72,11 @@ typedef struct IdEntry
 	char		status;
 } IdEntry;
 
-/* splitmix64 finaliser: a well-mixed 32-bit hash of an int64 key */
-static inline uint32
-mix64(int64 v)
-{
-	uint64		h = (uint64) v;
-
-	h ^= h >> 30;
-	h *= UINT64CONST(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64CONST(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return (uint32) h;
-}
-
 #define SH_PREFIX ecp_idhash
 #define SH_ELEMENT_TYPE IdEntry
 #define SH_KEY_TYPE int64
 #define SH_KEY id
-#define SH_HASH_KEY(tb, key) mix64(key)
+#define SH_HASH_KEY(tb, key) ecp_hash_int64(key)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
 #define SH_DEFINE

@@ -56,25 +56,11 @@ typedef struct KeyEntry
 	char		status;
 } KeyEntry;
 
-static inline uint32
-hash_int64(int64 v)
-{
-	uint64		h = (uint64) v;
-
-	/* splitmix64 finaliser */
-	h ^= h >> 30;
-	h *= UINT64CONST(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64CONST(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return (uint32) h;
-}
-
 #define SH_PREFIX ecp_keyhash
 #define SH_ELEMENT_TYPE KeyEntry
 #define SH_KEY_TYPE int64
 #define SH_KEY customer_id
-#define SH_HASH_KEY(tb, key) hash_int64(key)
+#define SH_HASH_KEY(tb, key) ecp_hash_int64(key)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
 #define SH_DEFINE
@@ -196,21 +182,6 @@ ecp_relid(const char *relname)
 	return relid;
 }
 
-/* attribute number of a column by name */
-static AttrNumber
-column_attnum(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column \"%s\" not found", name);
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
-
 /*
  * ecp_keymap_load
  *		customer_id <-> ckey for every customer, in CurrentMemoryContext.
@@ -231,8 +202,8 @@ ecp_keymap_load(void)
 
 	rel = table_open(ecp_relid("customers"), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	att_id = column_attnum(desc, "customer_id");
-	att_ckey = column_attnum(desc, "ckey");
+	att_id = ecp_column_attnum(desc, "customer_id");
+	att_ckey = ecp_column_attnum(desc, "ckey");
 
 	map->customer_ids = palloc0(sizeof(int64) * cap);
 	map->present = palloc0(sizeof(bool) * cap);

@@ -39,21 +39,6 @@
 /* customers with more orders than this are sorted with qsort */
 #define INSERTION_SORT_MAX	16
 
-/* attribute number of a column of ecpower.orders */
-static AttrNumber
-orders_attnum(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column ecpower.orders.%s not found", name);
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
-
 /* a huge-capable allocation of n elements of the given size */
 static void *
 alloc_array(int64 n, Size elem)
@@ -205,11 +190,11 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	buf.cents = alloc_array(buf.cap, sizeof(int64));
 
 	desc = RelationGetDescr(rel);
-	att_customer = orders_attnum(desc, "customer_id");
-	att_at = orders_attnum(desc, "ordered_at");
-	att_total = orders_attnum(desc, "total");
-	att_refunded = orders_attnum(desc, "refunded");
-	att_cancelled = orders_attnum(desc, "cancelled_at");
+	att_customer = ecp_column_attnum(desc, "customer_id");
+	att_at = ecp_column_attnum(desc, "ordered_at");
+	att_total = ecp_column_attnum(desc, "total");
+	att_refunded = ecp_column_attnum(desc, "refunded");
+	att_cancelled = ecp_column_attnum(desc, "cancelled_at");
 	maxatt = Max(Max(att_customer, att_at), Max(att_total, att_refunded));
 	maxatt = Max(maxatt, att_cancelled);
 

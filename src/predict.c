@@ -68,18 +68,6 @@
 /* expected next order dates further out than this are NULL */
 #define MAX_NEXT_ORDER_DAYS		36525
 
-/* a 64-bit mixer (splitmix64 finalizer) for the hash tables */
-static inline uint32
-mix64(uint64 h)
-{
-	h ^= h >> 30;
-	h *= UINT64CONST(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64CONST(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return (uint32) h;
-}
-
 /* a customer's state during the scan */
 typedef struct CustState
 {
@@ -98,7 +86,7 @@ typedef struct CustState
 #define SH_ELEMENT_TYPE	CustState
 #define SH_KEY_TYPE		int64
 #define SH_KEY			customer_id
-#define SH_HASH_KEY(tb, key)	mix64((uint64) (key))
+#define SH_HASH_KEY(tb, key)	ecp_hash_int64((uint64) (key))
 #define SH_EQUAL(tb, a, b)	((a) == (b))
 #define SH_SCOPE		static inline
 #define SH_DECLARE
@@ -137,7 +125,7 @@ typedef struct NumEntry
 #define SH_ELEMENT_TYPE	NumEntry
 #define SH_KEY_TYPE		uint64
 #define SH_KEY			key
-#define SH_HASH_KEY(tb, k)	mix64(k)
+#define SH_HASH_KEY(tb, k)	ecp_hash_int64(k)
 #define SH_EQUAL(tb, a, b)	((a) == (b))
 #define SH_SCOPE		static inline
 #define SH_DECLARE

@@ -165,20 +165,6 @@ ecp_dimension_kind(EcpDimension dim)
  * ---------------------------------------------------------------------
  */
 
-/* splitmix64 finaliser: a good 32-bit hash of an int64 */
-static inline uint32
-hash_num(int64 v)
-{
-	uint64		h = (uint64) v;
-
-	h ^= h >> 30;
-	h *= UINT64CONST(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64CONST(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return (uint32) h;
-}
-
 /*
  * ecp_dict_create
  *		An empty value dictionary in CurrentMemoryContext.
@@ -289,7 +275,7 @@ ecp_dict_text(EcpValueDict *d, const char *s, int len)
 int32
 ecp_dict_num(EcpValueDict *d, int64 v)
 {
-	uint32		hash = hash_num(v);
+	uint32		hash = ecp_hash_int64(v);
 	uint32		i = hash & (d->nslots - 1);
 	int32		id;
 
@@ -312,21 +298,6 @@ ecp_dict_num(EcpValueDict *d, int64 v)
  * Helpers
  * ---------------------------------------------------------------------
  */
-
-/* attribute number of a column by name */
-static AttrNumber
-attnum_of(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column \"%s\" not found", name);
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
 
 /* append (order, value) to a pair list, growing it by doubling */
 static void
@@ -423,7 +394,7 @@ idmap_build(IdMap *m, const int64 *ids, const int32 *values, int64 n)
 		m->slots[i].value = -1;
 	for (int64 i = 0; i < n; i++)
 	{
-		uint32		j = hash_num(ids[i]) & (m->nslots - 1);
+		uint32		j = ecp_hash_int64(ids[i]) & (m->nslots - 1);
 
 		while (m->slots[j].value >= 0)
 			j = (j + 1) & (m->nslots - 1);
@@ -444,7 +415,7 @@ idmap_lookup(const IdMap *m, int64 id)
 
 		return off < (uint64) m->range ? m->direct[off] : -1;
 	}
-	j = hash_num(id) & (m->nslots - 1);
+	j = ecp_hash_int64(id) & (m->nslots - 1);
 	while (m->slots[j].value >= 0)
 	{
 		if (m->slots[j].id == id)
@@ -520,8 +491,8 @@ customer_map_build(IdMap *cm)
 {
 	Relation	rel = table_open(ecp_relid("customers"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	a_id = attnum_of(desc, "customer_id");
-	AttrNumber	a_ckey = attnum_of(desc, "ckey");
+	AttrNumber	a_id = ecp_column_attnum(desc, "customer_id");
+	AttrNumber	a_ckey = ecp_column_attnum(desc, "ckey");
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	int64		cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
@@ -597,12 +568,12 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	a_id = attnum_of(desc, "order_id");
-	AttrNumber	a_cust = attnum_of(desc, "customer_id");
-	AttrNumber	a_at = attnum_of(desc, "ordered_at");
-	AttrNumber	a_total = attnum_of(desc, "total");
-	AttrNumber	a_ref = attnum_of(desc, "refunded");
-	AttrNumber	a_cancel = attnum_of(desc, "cancelled_at");
+	AttrNumber	a_id = ecp_column_attnum(desc, "order_id");
+	AttrNumber	a_cust = ecp_column_attnum(desc, "customer_id");
+	AttrNumber	a_at = ecp_column_attnum(desc, "ordered_at");
+	AttrNumber	a_total = ecp_column_attnum(desc, "total");
+	AttrNumber	a_ref = ecp_column_attnum(desc, "refunded");
+	AttrNumber	a_cancel = ecp_column_attnum(desc, "cancelled_at");
 	AttrNumber	a_value = InvalidAttrNumber;
 	bool		value_is_array = false;
 	AttrNumber	maxatt;
@@ -617,7 +588,7 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 		(dim_info[spec->dimension].source == SRC_ORDER_TEXT ||
 		 dim_info[spec->dimension].source == SRC_ORDER_ARRAY))
 	{
-		a_value = attnum_of(desc, dim_info[spec->dimension].column);
+		a_value = ecp_column_attnum(desc, dim_info[spec->dimension].column);
 		value_is_array = dim_info[spec->dimension].is_array;
 	}
 	/* cancelled_at is read from the null bitmap: no need to deform to it */
@@ -799,10 +770,10 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 
 	rel = table_open(ecp_relid("order_lines"), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	a_order = attnum_of(desc, "order_id");
-	a_product = attnum_of(desc, "product_id");
-	a_sku = attnum_of(desc, "sku");
-	a_qty = attnum_of(desc, "quantity");
+	a_order = ecp_column_attnum(desc, "order_id");
+	a_product = ecp_column_attnum(desc, "product_id");
+	a_sku = ecp_column_attnum(desc, "sku");
+	a_qty = ecp_column_attnum(desc, "quantity");
 	maxatt = Max(Max(a_order, a_product), Max(a_sku, a_qty));
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -852,7 +823,7 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 				if (!isnull[a_product - 1])
 				{
 					int64		pid = DatumGetInt64(v[a_product - 1]);
-					uint32		j = hash_num(pid) & (pv->ids->nslots - 1);
+					uint32		j = ecp_hash_int64(pid) & (pv->ids->nslots - 1);
 
 					/* look up without inserting */
 					while (pv->ids->slots[j].id >= 0)
@@ -921,8 +892,8 @@ scan_customers(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 
 	rel = table_open(ecp_relid("customers"), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	a_ckey = attnum_of(desc, "ckey");
-	a_value = attnum_of(desc, dim_info[spec->dimension].column);
+	a_ckey = ecp_column_attnum(desc, "ckey");
+	a_value = ecp_column_attnum(desc, dim_info[spec->dimension].column);
 	maxatt = Max(a_ckey, a_value);
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);

@@ -391,6 +391,25 @@ overflow:
 }
 
 /*
+ * ecp_column_attnum
+ *		Attribute number of a column by name; the columns ecpower reads
+ *		directly always exist, so a missing one cannot happen.
+ */
+AttrNumber
+ecp_column_attnum(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	elog(ERROR, "column \"%s\" not found", name);
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
  * ecp_cents_to_numeric
  *		int64 cents as a numeric with two decimals.
  */
