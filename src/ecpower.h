@@ -53,6 +53,7 @@ extern int	ecp_iso_weekday(DateADT day);	/* 1 = Monday .. 7 = Sunday */
 extern DateADT ecp_month_start(DateADT day);
 extern DateADT ecp_add_months(DateADT day, int months);
 extern int	ecp_month_index(DateADT day);	/* year * 12 + month - 1 */
+extern char *ecp_date_text(DateADT day);
 
 /*
  * ecp_hash_int64

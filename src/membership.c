@@ -538,6 +538,26 @@ insert_day(int32 segment_id, DateADT day, int64 run_id, int32 count,
 }
 
 /*
+ * ecp_members_current
+ *		Members of a segment on the day of the given (current) run; a segment
+ *		created after that run is an error (55000) telling to refresh.
+ */
+roaring_bitmap_t *
+ecp_members_current(int32 segment_id, const char *slug, const EcpRun *run)
+{
+	roaring_bitmap_t *members = ecp_members_on(segment_id, run->as_of_date);
+
+	if (members == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("segment \"%s\" has not been refreshed yet", slug),
+				 errdetail("The last refresh (as of %s) ran before the segment was created.",
+						   ecp_date_text(run->as_of_date)),
+				 errhint("Run CALL ecpower.refresh().")));
+	return members;
+}
+
+/*
  * ecp_members_store
  *		Store (or replace) a segment's members for a day.
  *
@@ -673,13 +693,6 @@ ecp_members_delete_segment(int32 segment_id)
 	SPI_finish();
 }
 
-/* day text for messages */
-static char *
-day_text(DateADT day)
-{
-	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
-}
-
 /* return a sorted id list as SETOF bigint */
 static void
 return_ids(FunctionCallInfo fcinfo, int64 *ids, int n)
@@ -712,14 +725,7 @@ segment_members_current(PG_FUNCTION_ARGS)
 
 	ecp_require_current_run(&run);
 	seg = ecp_segment_id(slug);
-	members = ecp_members_on(seg, run.as_of_date);
-	if (members == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("segment \"%s\" has not been refreshed yet", slug),
-				 errdetail("The last refresh (as of %s) ran before the segment was created.",
-						   day_text(run.as_of_date)),
-				 errhint("Run CALL ecpower.refresh().")));
+	members = ecp_members_current(seg, slug, &run);
 	ids = ecp_members_customer_ids(members, &n);
 	return_ids(fcinfo, ids, n);
 	return (Datum) 0;
@@ -745,7 +751,7 @@ segment_members_on_date(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no membership of segment \"%s\" is stored for %s",
-						slug, day_text(day)),
+						slug, DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)))),
 				 errhint("Membership history exists for the days a refresh ran for; see ecpower.refresh_runs.")));
 	ids = ecp_members_customer_ids(members, &n);
 	return_ids(fcinfo, ids, n);

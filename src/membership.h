@@ -70,6 +70,8 @@ extern void ecp_require_current_run(EcpRun *run);
 /* segments and their membership */
 extern int32 ecp_segment_id(const char *slug);
 extern roaring_bitmap_t *ecp_members_on(int32 segment_id, DateADT day);
+extern roaring_bitmap_t *ecp_members_current(int32 segment_id, const char *slug,
+											   const EcpRun *run);
 extern void ecp_members_store(int32 segment_id, DateADT day, int64 run_id,
 							  roaring_bitmap_t *members);
 extern void ecp_members_delete_segment(int32 segment_id);

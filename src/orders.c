@@ -354,26 +354,6 @@ ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from, DateADT to,
 }
 
 /*
- * ecp_date_text
- *		A date as text for messages: YYYY-MM-DD whatever DateStyle says, so
- *		that messages read the same in every session.
- */
-char *
-ecp_date_text(DateADT day)
-{
-	int			y,
-				m,
-				d;
-
-	if (DATE_NOT_FINITE(day))
-		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
-	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-	if (y <= 0)
-		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
-	return psprintf("%04d-%02d-%02d", y, m, d);
-}
-
-/*
  * ecp_check_date_range
  *		22023 unless from <= to.
  */
@@ -410,18 +390,9 @@ roaring_bitmap_t *
 ecp_report_members(text *slug, EcpRun *run)
 {
 	char	   *s;
-	roaring_bitmap_t *members;
 
 	if (slug == NULL)
 		return NULL;
 	s = text_to_cstring(slug);
-	members = ecp_members_on(ecp_segment_id(s), run->as_of_date);
-	if (members == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("segment \"%s\" has not been refreshed yet", s),
-				 errdetail("The last refresh (as of %s) ran before the segment was created.",
-						   ecp_date_text(run->as_of_date)),
-				 errhint("Run CALL ecpower.refresh().")));
-	return members;
+	return ecp_members_current(ecp_segment_id(s), s, run);
 }

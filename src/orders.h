@@ -55,7 +55,6 @@ extern void ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from,
 
 /* report scaffolding shared by the KPI, cohort and journey functions */
 extern roaring_bitmap_t *ecp_report_members(text *slug, EcpRun *run);
-extern char *ecp_date_text(DateADT day);
 extern void ecp_check_date_range(DateADT from, DateADT to);
 extern void ecp_slug_array(ArrayType *arr, Datum **elems, bool **enulls, int *n);
 

@@ -170,14 +170,7 @@ ecp_report_resolve_members(text *slug, EcpReportMembers *m)
 	if (slug == NULL)
 		return;
 
-	m->members = ecp_members_on(seg, m->run.as_of_date);
-	if (m->members == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("segment \"%s\" has not been refreshed yet", name),
-				 errdetail("The last refresh (as of %s) ran before the segment was created.",
-						   date_text(m->run.as_of_date)),
-				 errhint("Run CALL ecpower.refresh().")));
+	m->members = ecp_members_current(seg, name, &m->run);
 	m->count = (int64) roaring_bitmap_get_cardinality(m->members);
 	m->max_ckey = m->count > 0 ? (int32) roaring_bitmap_maximum(m->members) : 0;
 	m->is_member = palloc_extended(sizeof(bool) * ((Size) m->max_ckey + 1),

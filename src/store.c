@@ -410,6 +410,26 @@ ecp_column_attnum(TupleDesc desc, const char *name)
 }
 
 /*
+ * ecp_date_text
+ *		A date as text for messages: YYYY-MM-DD whatever DateStyle says, so
+ *		that messages read the same in every session.
+ */
+char *
+ecp_date_text(DateADT day)
+{
+	int			y,
+				m,
+				d;
+
+	if (DATE_NOT_FINITE(day))
+		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	if (y <= 0)
+		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	return psprintf("%04d-%02d-%02d", y, m, d);
+}
+
+/*
  * ecp_cents_to_numeric
  *		int64 cents as a numeric with two decimals.
  */
