@@ -167,7 +167,7 @@ refresh_compute(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	prog = ecp_program_build(NULL);
-	ev = ecp_eval_run(prog, as_of, true, false);
+	ev = ecp_eval_run(prog, as_of, true, false, true);
 	INSTR_TIME_SET_CURRENT(t);
 	for (int r = 0; r < prog->nroots; r++)
 	{

@@ -47,6 +47,10 @@ VALUES
     ('relation', 'refresh_state', 'result'),
     ('relation', 'membership', 'result'),
     ('relation', 'rfm', 'result'),
+    ('relation', 'order_cache', 'result'),
+    ('relation', 'order_cache_state', 'result'),
+    ('relation', 'order_changes', 'result'),
+    ('relation', 'order_changes_change_id_seq', 'result'),
     ('relation', 'kpi_snapshots', 'result'),
     ('relation', 'tag_changes', 'result'),
     ('relation', 'tag_changes_change_id_seq', 'result'),
@@ -103,6 +107,7 @@ VALUES
     -- refresh
     ('routine', 'refresh', 'refresh'),
     ('routine', 'refresh_if_stale', 'refresh'),
+    ('routine', 'reset_order_cache', 'refresh'),
     ('routine', 'schedule_refresh', 'refresh'),
     ('routine', 'unschedule_refresh', 'refresh'),
     ('routine', 'fit_models', 'refresh'),
@@ -124,6 +129,8 @@ VALUES
     ('routine', 'grant_roles', 'owner'),
     -- called by the server only
     ('routine', '_settings_guard', 'internal'),
+    ('routine', '_log_order_changes', 'internal'),
+    ('routine', '_log_key_changes', 'internal'),
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
     ('routine', '_segments_history', 'internal'),
