@@ -63,7 +63,7 @@
 #include "rfmstore.h"
 
 /* customers per block written by a refresh */
-#define RFM_BLOCK_CUSTOMERS 16384
+#define RFM_BLOCK_CUSTOMERS 4096
 /* most customers a valid block may hold (any writer) */
 #define RFM_BLOCK_MAX		65536
 
@@ -282,9 +282,11 @@ rfm_unpack(PG_FUNCTION_ARGS)
 
 	if (len < RFM_HEADER || memcmp(block, RFM_MAGIC, 4) != 0)
 		rfm_corrupt("The block does not start with the RFM block header.");
-	if (block[4] != RFM_VERSION || block[5] != 0 || block[6] != 0 || block[7] != 0)
+	if (block[4] != RFM_VERSION)
 		rfm_corrupt("The block has format version %d; this version of ecpower reads version %d.",
 					block[4], RFM_VERSION);
+	if (block[5] != 0 || block[6] != 0 || block[7] != 0)
+		rfm_corrupt("The block header has nonzero reserved bytes.");
 	n = get_u32(block + 8);
 	if (n < 1 || n > RFM_BLOCK_MAX)
 		rfm_corrupt("The block claims %u customers.", n);

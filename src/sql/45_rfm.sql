@@ -23,7 +23,7 @@ RETURNS TABLE (customer_id bigint, recency_days integer, order_count integer,
                revenue numeric, r smallint, f smallint, m smallint, fm smallint,
                rfm_group text)
 AS 'MODULE_PATHNAME', 'rfm_unpack'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 16384;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4096;
 COMMENT ON FUNCTION ecpower._rfm_unpack(bytea) IS
     'the customers of one block of ecpower.rfm_blocks (internal: read ecpower.customer_rfm)';
 
