@@ -10,7 +10,8 @@
  * evaluated in one pass over the orders (evaluate.c); each segment's
  * bitmap goes to ecp_members_store() (membership.c), which replaces the
  * day if it was stored before, so a re-run for the same as_of_date is
- * idempotent.  RFM of every customer replaces the content of ecpower.rfm.
+ * idempotent.  ecp_rfm_store() (rfmstore.c) replaces the stored RFM of
+ * every customer.
  *
  * src/refresh.c
  *
@@ -35,103 +36,8 @@
 #include "membership.h"
 #include "refresh.h"
 
-/* rows per INSERT of RFM rows */
-#define RFM_CHUNK	50000
-
 PG_FUNCTION_INFO_V1(refresh_compute);
 PG_FUNCTION_INFO_V1(refresh_can_commit);
-
-/*
- * ecp_rfm_store
- *		Replace the content of ecpower.rfm with the RFM of every customer
- *		of the evaluation (prospects included), tagged with run_id.
- */
-void
-ecp_rfm_store(EcpEval *ev, int64 run_id)
-{
-	MemoryContext chunkcxt;
-	MemoryContext old;
-	SPIPlanPtr	plan;
-	Oid			argtypes[10] = {INT8OID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
-	NUMERICARRAYOID, INT2ARRAYOID, INT2ARRAYOID, INT2ARRAYOID, INT2ARRAYOID, TEXTARRAYOID};
-	Datum		groups[ECP_RFM_NGROUPS];
-
-	SPI_connect();
-	if (SPI_execute("DELETE FROM ecpower.rfm", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from ecpower.rfm");
-	plan = SPI_prepare("INSERT INTO ecpower.rfm (run_id, customer_id, recency_days,"
-					   " order_count, revenue, r, f, m, fm, rfm_group)"
-					   " SELECT $1, u.* FROM ROWS FROM (pg_catalog.unnest($2),"
-					   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-					   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-					   " pg_catalog.unnest($9), pg_catalog.unnest($10)) AS u",
-					   10, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the RFM insert: %s",
-			 SPI_result_code_string(SPI_result));
-
-	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower rfm chunk",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (int g = 0; g < ECP_RFM_NGROUPS; g++)
-		groups[g] = CStringGetTextDatum(ecp_rfm_group_names[g]);
-
-	for (int32 start = 0; start < ev->ncust; start += RFM_CHUNK)
-	{
-		int			n = Min(RFM_CHUNK, ev->ncust - start);
-		Datum	   *cols[9];
-		bool	   *nulls[9];
-		Oid			types[9] = {INT8OID, INT4OID, INT4OID, NUMERICOID, INT2OID,
-		INT2OID, INT2OID, INT2OID, TEXTOID};
-		Datum		values[10];
-		int			dims[1];
-		int			lbs[1] = {1};
-
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(chunkcxt);
-		for (int k = 0; k < 9; k++)
-		{
-			cols[k] = palloc(sizeof(Datum) * n);
-			nulls[k] = palloc0(sizeof(bool) * n);
-		}
-		for (int i = 0; i < n; i++)
-		{
-			int32		c = start + i;
-			const EcpRfm *s = &ev->rfm[c];
-			int64		cnt = ev->cust_start[c + 1] - ev->cust_start[c];
-
-			cols[0][i] = Int64GetDatum(ev->cust_id[c]);
-			cols[1][i] = Int32GetDatum(cnt > 0 ? ev->recency[c] : 0);
-			nulls[1][i] = cnt == 0;
-			cols[2][i] = Int32GetDatum((int32) cnt);
-			cols[3][i] = ecp_cents_to_numeric(cnt > 0 ? ev->revenue[c] : 0);
-			cols[4][i] = Int16GetDatum(s->r);
-			cols[5][i] = Int16GetDatum(s->f);
-			cols[6][i] = Int16GetDatum(s->m);
-			cols[7][i] = Int16GetDatum(s->fm);
-			for (int k = 4; k < 8; k++)
-				nulls[k][i] = cnt == 0;
-			cols[8][i] = groups[s->group];
-		}
-		values[0] = Int64GetDatum(run_id);
-		dims[0] = n;
-		for (int k = 0; k < 9; k++)
-		{
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-
-			get_typlenbyvalalign(types[k], &typlen, &typbyval, &typalign);
-			values[k + 1] = PointerGetDatum(construct_md_array(cols[k], nulls[k], 1, dims, lbs,
-															   types[k], typlen, typbyval, typalign));
-		}
-		MemoryContextSwitchTo(old);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into ecpower.rfm");
-		MemoryContextReset(chunkcxt);
-	}
-	MemoryContextDelete(chunkcxt);
-	SPI_finish();
-}
 
 /*
  * _refresh_compute(run_id bigint, as_of timestamptz,

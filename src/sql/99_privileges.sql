@@ -46,7 +46,7 @@ VALUES
     ('relation', 'refresh_runs_run_id_seq', 'result'),
     ('relation', 'refresh_state', 'result'),
     ('relation', 'membership', 'result'),
-    ('relation', 'rfm', 'result'),
+    ('relation', 'rfm_blocks', 'result'),
     ('relation', 'order_cache', 'result'),
     ('relation', 'order_cache_state', 'result'),
     ('relation', 'order_changes', 'result'),
@@ -95,6 +95,7 @@ VALUES
     ('routine', '_refresh_lock_key', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
+    ('routine', '_rfm_unpack', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),
     ('routine', 'update_segment', 'define'),

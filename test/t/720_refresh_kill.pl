@@ -106,7 +106,7 @@ my $has_kpis = $node->safe_psql('shop', q{SELECT to_regclass('ecpower.kpi_snapsh
 my @stages = (
 	[ 'evaluating (reading orders)', 'LOCK TABLE ecpower.orders IN ACCESS EXCLUSIVE MODE', 'orders' ],
 	[ 'storing membership', 'LOCK TABLE ecpower.membership IN SHARE MODE', 'membership' ],
-	[ 'storing RFM', 'LOCK TABLE ecpower.rfm IN SHARE MODE', 'rfm' ],
+	[ 'storing RFM', 'LOCK TABLE ecpower.rfm_blocks IN SHARE MODE', 'rfm_blocks' ],
 	($has_kpis ? ([ 'storing KPI snapshots', 'LOCK TABLE ecpower.kpi_snapshots IN SHARE MODE', 'kpi_snapshots' ]) : ()),
 	[ 'before the pointer flip', 'LOCK TABLE ecpower.refresh_state IN SHARE MODE', 'refresh_state' ],
 	[ 'after the pointer flip, before commit', 'SELECT pg_advisory_lock(4242)', 'advisory' ],
