@@ -145,6 +145,52 @@ sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
 }
 
 /*
+ * ecp_order_set_group
+ *		Group n orders (ckey[i], day[i], cents[i]) into os by customer key,
+ *		dates ascending within a customer; os->keys and os->nkeys must be
+ *		set.  The arrays are read, not kept.
+ */
+void
+ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+					const DateADT *day, const int64 *cents)
+{
+	int64	   *pos;
+
+	os->norders = n;
+	os->buyers = 0;
+	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
+	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
+	for (int64 i = 0; i < n; i++)
+		os->start[ckey[i] + 1]++;
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] > 0)
+			os->buyers++;
+		os->start[k + 1] += os->start[k];
+	}
+	pos = alloc_array((int64) os->nkeys, sizeof(int64));
+	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
+	os->day = alloc_array(n, sizeof(DateADT));
+	os->cents = alloc_array(n, sizeof(int64));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		p = pos[ckey[i]]++;
+
+		os->day[p] = day[i];
+		os->cents[p] = cents[i];
+	}
+	pfree(pos);
+
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] - os->start[k] > 1)
+			sort_customer_orders(os, os->start[k], os->start[k + 1]);
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * ecp_counted_orders
  *		The counted orders as of 'as_of' of the customers in 'members' (every
  *		customer when NULL), in CurrentMemoryContext.  'keys' maps customer
@@ -169,7 +215,6 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 				att_cancelled;
 	AttrNumber	maxatt;
 	OrderBuf	buf;
-	int64	   *pos;
 	int64		abs_total = 0;
 	int64		last_customer_id = PG_INT64_MIN;
 	int32		last_ckey = -1;
@@ -254,41 +299,10 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 
-	/* counting sort by customer key */
-	os->norders = buf.n;
-	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
-	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
-	for (int64 i = 0; i < buf.n; i++)
-		os->start[buf.ckey[i] + 1]++;
-	for (int32 k = 0; k < os->nkeys; k++)
-	{
-		if (os->start[k + 1] > 0)
-			os->buyers++;
-		os->start[k + 1] += os->start[k];
-	}
-	pos = alloc_array((int64) os->nkeys, sizeof(int64));
-	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
-	os->day = alloc_array(buf.n, sizeof(DateADT));
-	os->cents = alloc_array(buf.n, sizeof(int64));
-	for (int64 i = 0; i < buf.n; i++)
-	{
-		int64		p = pos[buf.ckey[i]]++;
-
-		os->day[p] = buf.day[i];
-		os->cents[p] = buf.cents[i];
-	}
-	pfree(pos);
+	ecp_order_set_group(os, buf.n, buf.ckey, buf.day, buf.cents);
 	pfree(buf.ckey);
 	pfree(buf.day);
 	pfree(buf.cents);
-
-	for (int32 k = 0; k < os->nkeys; k++)
-	{
-		if (os->start[k + 1] - os->start[k] > 1)
-			sort_customer_orders(os, os->start[k], os->start[k + 1]);
-		if ((k & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
 	return os;
 }
 

@@ -49,6 +49,8 @@ typedef struct EcpKeySet
 
 extern EcpOrderSet *ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 									   TimestampTz as_of, EcpCalendar *cal);
+extern void ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+								const DateADT *day, const int64 *cents);
 extern EcpKeySet ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members);
 extern void ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from,
 							   DateADT to, int64 *lo, int64 *hi);

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -33,11 +34,65 @@
 #include "definition.h"
 #include "ecpower.h"
 #include "evaluate.h"
+#include "kpi.h"
 #include "membership.h"
 #include "refresh.h"
 
 PG_FUNCTION_INFO_V1(refresh_compute);
 PG_FUNCTION_INFO_V1(refresh_can_commit);
+
+/*
+ * snapshot_from_eval
+ *		Take the run's KPI snapshots (kpi_report.c) from the orders and the
+ *		membership the evaluation holds, without reading them again.
+ */
+static void
+snapshot_from_eval(EcpEval *ev, int64 run_id)
+{
+	EcpKeyMap  *keys = palloc0(sizeof(EcpKeyMap));
+	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	int32	   *ckey = palloc_extended(sizeof(int32) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	DateADT    *day = palloc_extended(sizeof(DateADT) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	int64	   *cents = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
+	int64		abs_total = 0;
+
+	for (int32 c = 0; c < ev->ncust; c++)
+		keys->max_ckey = Max(keys->max_ckey, ev->ckey[c]);
+	keys->ncustomers = ev->ncust;
+	keys->customer_ids = palloc_extended(sizeof(int64) * (keys->max_ckey + 1),
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	keys->present = palloc_extended(sizeof(bool) * (keys->max_ckey + 1),
+									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int32 c = 0; c < ev->ncust; c++)
+	{
+		keys->customer_ids[ev->ckey[c]] = ev->cust_id[c];
+		keys->present[ev->ckey[c]] = true;
+	}
+	os->keys = keys;
+	os->nkeys = keys->max_ckey + 1;
+	for (int64 i = 0; i < ev->norders; i++)
+	{
+		const EcpOrder *o = &ev->orders[i];
+
+		ckey[i] = ev->ckey[o->cust];
+		day[i] = o->day;
+		cents[i] = o->net;
+		/* as ecp_counted_orders(): every sum of these amounts is in range */
+		if (pg_add_s64_overflow(abs_total, o->net < 0 ? -o->net : o->net, &abs_total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total of order amounts out of range")));
+		os->revenue += o->net;
+	}
+	ecp_order_set_group(os, ev->norders, ckey, day, cents);
+	pfree(ckey);
+	pfree(day);
+	pfree(cents);
+	for (int r = 0; r < ev->prog->nroots; r++)
+		seg_ids[r] = ev->prog->roots[r].segment_id;
+	ecp_snapshot_kpis(run_id, os, ev->prog->nroots, seg_ids, ev->members);
+}
 
 /*
  * _refresh_compute(run_id bigint, as_of timestamptz,
@@ -82,6 +137,8 @@ refresh_compute(PG_FUNCTION_ARGS)
 						  ev->members[r]);
 	}
 	ecp_phase_done(&t, "refresh", "storing membership");
+	snapshot_from_eval(ev, run_id);
+	ecp_phase_done(&t, "refresh", "KPI snapshots");
 	ecp_rfm_store(ev, run_id);
 	ecp_phase_done(&t, "refresh", "storing RFM");
 	nseg = prog->nroots;

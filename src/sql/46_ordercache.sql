@@ -8,10 +8,12 @@
  * than 50,000 rows, a TRUNCATE, a change of product attributes or of
  * customer keys logs a NULL instead, which makes the next refresh read the
  * whole store and rebuild the cache.  Nothing here is dumped: a restored
- * database starts without a cache, and its first refresh builds one.
+ * database starts without a cache, and its first refresh builds one.  The
+ * cache and its state are UNLOGGED (no WAL for a rebuild): a crash empties
+ * both together, and the next refresh rebuilds them.
  */
 
-CREATE TABLE ecpower.order_cache (
+CREATE UNLOGGED TABLE ecpower.order_cache (
     chunk   integer PRIMARY KEY,
     data    bytea NOT NULL
 );
@@ -19,7 +21,7 @@ ALTER TABLE ecpower.order_cache ALTER COLUMN data SET STORAGE PLAIN;
 COMMENT ON TABLE ecpower.order_cache IS
     'internal: chunks of cached orders written by refresh (src/ordercache.c)';
 
-CREATE TABLE ecpower.order_cache_state (
+CREATE UNLOGGED TABLE ecpower.order_cache_state (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     tag         text NOT NULL,
     orders      bigint NOT NULL,
@@ -37,11 +39,13 @@ COMMENT ON TABLE ecpower.order_changes IS
     'internal: orders changed since the last refresh (NULL: rebuild the order cache)';
 
 /*
- * The triggers run as the extension owner (SECURITY DEFINER with a pinned
- * search_path): whoever may write orders may log their ids, nothing more.
+ * The triggers run as the writing role, like every ecpower function (none
+ * is SECURITY DEFINER): a role that writes orders or order_lines, other
+ * than the owner, also needs INSERT on ecpower.order_changes (README
+ * "Roles").
  */
 CREATE FUNCTION ecpower._log_order_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -98,7 +102,7 @@ CREATE TRIGGER order_cache_truncate AFTER TRUNCATE ON ecpower.order_lines
  * the same values (the Shopify import) change nothing and log nothing.
  */
 CREATE FUNCTION ecpower._log_key_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
