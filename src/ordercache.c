@@ -36,12 +36,18 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "ecpower.h"
 #include "membership.h"
 #include "ordercache.h"
 
 #define CACHE_MAGIC		0x45435043	/* "ECPC" */
 #define CACHE_VERSION	1
-#define CHUNK_BYTES		7800	/* a chunk stays inline in an 8 kB page */
+/*
+ * A chunk stays inline in an 8 kB page and leaves more than a tenth of it
+ * free, so that scans do not try to prune every page they read (heapam
+ * prunes pages with less free space than that on every visit).
+ */
+#define CHUNK_BYTES		7000
 #define WRITE_BATCH		1024	/* chunks per INSERT */
 
 StaticAssertDecl(sizeof(EcpOrder) == 40, "EcpOrder must stay 40 bytes");
@@ -54,6 +60,8 @@ typedef struct CacheHeader
 	int32		n;
 } CacheHeader;					/* 12 bytes: records start 8-aligned after
 								 * the 4-byte varlena header */
+
+static EcpCacheState *cache_open(const char *tag, const char *tz);
 
 /* ascending int64 */
 static int
@@ -104,6 +112,25 @@ ecp_cache_tag(int fwords)
 EcpCacheState *
 ecp_cache_open(const char *tag)
 {
+	return cache_open(tag, NULL);
+}
+
+/*
+ * ecp_cache_open_orders
+ *		The same for readers of the orders alone (ids, dates, amounts,
+ *		customer keys), which do not depend on the definitions: usable when
+ *		the cache was built in the store time zone 'tz'.
+ */
+EcpCacheState *
+ecp_cache_open_orders(const char *tz)
+{
+	return cache_open(NULL, tz);
+}
+
+/* ecp_cache_open() (tag) or ecp_cache_open_orders() (tz) */
+static EcpCacheState *
+cache_open(const char *tag, const char *tz)
+{
 	MemoryContext caller = CurrentMemoryContext;
 	EcpCacheState *st = palloc0(sizeof(EcpCacheState));
 	bool		rebuild = false;
@@ -111,15 +138,19 @@ ecp_cache_open(const char *tag)
 	int64		cap;
 
 	SPI_connect();
-	if (SPI_execute("SELECT tag, orders, stale FROM ecpower.order_cache_state", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT tag, orders, stale, timezone FROM ecpower.order_cache_state", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ecpower.order_cache_state");
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
 		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *z = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 		Datum		d;
 
-		st->usable = t != NULL && strcmp(t, tag) == 0;
+		if (tag != NULL)
+			st->usable = t != NULL && strcmp(t, tag) == 0;
+		else
+			st->usable = z != NULL && strcmp(z, tz) == 0;
 		st->nbase = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 		if (st->usable && !isnull)
@@ -192,11 +223,15 @@ ecp_cache_open(const char *tag)
  *		PLAIN, under a page each), so they are read straight from the
  *		buffer pages by a sequential scan, in no particular order.  A chunk
  *		that does not look like one this code wrote for 'fwords' filter
- *		words is an error: the caller has made sure the tag matches.
+ *		words (any number when fwords is -1) is an error: the caller has
+ *		made sure the cache is usable.  The sink gets each chunk's number of
+ *		filter words in *fwords_out when that is not NULL.
  */
 void
 ecp_cache_read(int fwords, EcpCacheSink sink, void *arg)
 {
+	int			want = fwords;
+
 	Relation	rel = table_open(ecp_relid("order_cache"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -219,6 +254,8 @@ ecp_cache_read(int fwords, EcpCacheSink sink, void *arg)
 			h.magic = 0;
 		else
 			memcpy(&h, p, sizeof(CacheHeader));
+		if (want < 0 && len >= sizeof(CacheHeader))
+			fwords = h.fwords;
 		if (h.magic != CACHE_MAGIC || h.version != CACHE_VERSION ||
 			h.fwords != fwords || h.n < 0 ||
 			len != sizeof(CacheHeader) + (Size) h.n * (sizeof(EcpOrder) + sizeof(uint64) * fwords))
@@ -247,8 +284,8 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 				const uint64 *bits, int64 n, const int32 *ckey_of)
 {
 	Oid			argtypes[2] = {INT4OID, BYTEAARRAYOID};
-	Oid			stypes[2] = {TEXTOID, INT8OID};
-	Datum		sargs[2];
+	Oid			stypes[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		sargs[3];
 	SPIPlanPtr	plan;
 	Size		recsize = sizeof(EcpOrder) + sizeof(uint64) * fwords;
 	int32		per_chunk = (int32) Max(1, (CHUNK_BYTES - sizeof(CacheHeader)) / recsize);
@@ -316,9 +353,10 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 	MemoryContextDelete(batchcxt);
 	sargs[0] = CStringGetTextDatum(tag);
 	sargs[1] = Int64GetDatum(n);
-	if (SPI_execute_with_args("INSERT INTO ecpower.order_cache_state (tag, orders, built_at)"
-							  " VALUES ($1, $2, pg_catalog.now())",
-							  2, stypes, sargs, NULL, false, 0) != SPI_OK_INSERT)
+	sargs[2] = CStringGetTextDatum(ecp_store_timezone());
+	if (SPI_execute_with_args("INSERT INTO ecpower.order_cache_state (tag, orders, timezone, built_at)"
+							  " VALUES ($1, $2, $3, pg_catalog.now())",
+							  3, stypes, sargs, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write ecpower.order_cache_state");
 	SPI_finish();
 }

@@ -38,12 +38,16 @@ typedef struct EcpCacheState
 	int64	   *stale;
 } EcpCacheState;
 
-/* called per chunk with its records (cust = ckey) and their filter bits */
+/*
+ * Called per chunk with its n records (EcpOrder, cust = ckey, unaligned)
+ * and their filter bits.
+ */
 typedef void (*EcpCacheSink) (void *arg, const char *orders, const char *bits,
 							  int32 n);
 
 extern char *ecp_cache_tag(int fwords);
 extern EcpCacheState *ecp_cache_open(const char *tag);
+extern EcpCacheState *ecp_cache_open_orders(const char *tz);
 extern void ecp_cache_read(int fwords, EcpCacheSink sink, void *arg);
 extern void ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 							const uint64 *bits, int64 n, const int32 *ckey_of);

@@ -7,8 +7,11 @@
  * the counted orders (not cancelled, ordered_at <= as_of) of some customers
  * as (store-local date, net cents), grouped by customer key and sorted by
  * date within a customer.  The sum of the absolute amounts fits in int64
- * (checked), so any sum of fetched amounts can be taken without overflow.  ecp_counted_orders() is the only place that reads
- * ecpower.orders for them, so a faster access path can replace it alone.
+ * (checked), so any sum of fetched amounts can be taken without overflow.
+ * ecp_counted_orders() is the only place that reads ecpower.orders for
+ * them: from the refresh's order cache (src/ordercache.c) when it is
+ * usable, the orders changed since then read again by primary key, or by
+ * a sequential scan.
  *
  *	EcpOrderSet *os = ecp_counted_orders(keys, members, run.as_of, cal);
  *	for each ckey k: orders os->day[os->start[k] .. os->start[k + 1] - 1]

@@ -24,6 +24,7 @@ COMMENT ON TABLE ecpower.order_cache IS
 CREATE UNLOGGED TABLE ecpower.order_cache_state (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     tag         text NOT NULL,
+    timezone    text NOT NULL,
     orders      bigint NOT NULL,
     stale       bytea,
     built_at    timestamptz NOT NULL
