@@ -432,9 +432,17 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	 */
 	st = ecp_cache_open_orders(ecp_store_timezone());
 	if (st->usable && st->nstale <= st->nbase / 4)
+	{
 		counted_from_cache(&cs, st);
+		elog(DEBUG1, "ecpower counted orders: %lld from the order cache, %lld changed orders re-read",
+			 (long long) cs.buf.n, (long long) st->nstale);
+	}
 	else
+	{
 		counted_from_heap(&cs, rel);
+		elog(DEBUG1, "ecpower counted orders: %lld from a scan of ecpower.orders",
+			 (long long) cs.buf.n);
+	}
 	table_close(rel, AccessShareLock);
 
 	ecp_order_set_group(os, cs.buf.n, cs.buf.ckey, cs.buf.day, cs.buf.cents);
