@@ -17,6 +17,8 @@
 
 #include "postgres.h"
 
+#include "portability/instr_time.h"
+
 #include "datatype/timestamp.h"
 #include "pgtime.h"
 #include "utils/date.h"
@@ -78,6 +80,9 @@ extern AttrNumber ecp_column_attnum(TupleDesc desc, const char *name);
 
 /* store.c: money */
 extern int64 ecp_numeric_to_cents(Datum num);
+
+/* log (DEBUG1) the time since *start as "what: phase took N s"; restart */
+extern void ecp_phase_done(instr_time *start, const char *what, const char *phase);
 extern Datum ecp_cents_to_numeric(int64 cents);
 
 #endif							/* ECPOWER_H */

@@ -1349,18 +1349,6 @@ ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
 		res[r] = eval_node(ev->prog->roots[r].node, &cv);
 }
 
-/* log (DEBUG1) the time a phase took and start timing the next */
-static void
-phase_done(instr_time *start, const char *phase)
-{
-	instr_time	now;
-
-	INSTR_TIME_SET_CURRENT(now);
-	INSTR_TIME_SUBTRACT(now, *start);
-	elog(DEBUG1, "ecpower evaluation: %s took %.3f s", phase, INSTR_TIME_GET_DOUBLE(now));
-	INSTR_TIME_SET_CURRENT(*start);
-}
-
 /*
  * ecp_eval_run
  *		Evaluate every root of 'prog' as of 'as_of'.  Results (bitmaps of
@@ -1400,28 +1388,28 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 
 	scan_customers(&sc);
 	index_customers(&sc);
-	phase_done(&t, "customers");
+	ecp_phase_done(&t, "evaluation", "customers");
 	if (prog->needs_predicted)	/* predictions (issue 9) */
 	{
 		load_predicted(&sc);
-		phase_done(&t, "predictions");
+		ecp_phase_done(&t, "evaluation", "predictions");
 	}
 	if (sc.any_prodattr)
 		scan_products(&sc);
 	scan_orders(&sc);
-	phase_done(&t, "orders");
+	ecp_phase_done(&t, "evaluation", "orders");
 	if (prog->needs_lines)
 	{
 		order_index_build(ev, &ix);
 		scan_lines(&sc, &ix);
 		pfree(ix.ids);
 		pfree(ix.idx);
-		phase_done(&t, "order_lines");
+		ecp_phase_done(&t, "evaluation", "order_lines");
 	}
 	if (sc.custhash)
 		ecp_idhash_destroy(sc.custhash);
 	group_orders(ev);
-	phase_done(&t, "grouping");
+	ecp_phase_done(&t, "evaluation", "grouping");
 
 	ev->rfm = palloc_extended(sizeof(EcpRfm) * Max(ev->ncust, 1),
 							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -1429,7 +1417,7 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	{
 		customer_measures(ev);
 		ecp_rfm_scores(ev->ncust, ev->cust_start, ev->recency, ev->revenue, ev->rfm);
-		phase_done(&t, "rfm");
+		ecp_phase_done(&t, "evaluation", "rfm");
 	}
 
 	/* per customer: every root, in dependency order */
@@ -1476,7 +1464,7 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	}
 	for (int r = 0; r < prog->nroots; r++)
 		roaring_bitmap_run_optimize(ev->members[r]);
-	phase_done(&t, "evaluation");
+	ecp_phase_done(&t, "evaluation", "evaluation");
 	elog(DEBUG1, "ecpower evaluation: %d customers, " INT64_FORMAT " counted orders, "
 		 "%d roots, %d filters, %d customer conditions, %zu kB of memory",
 		 ev->ncust, ev->norders, prog->nroots, prog->nfilters, prog->ncust,

@@ -23,6 +23,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -153,6 +154,7 @@ refresh_compute(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 	int32		nseg;
 	int32		ncust;
+	instr_time	t;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -166,13 +168,16 @@ refresh_compute(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	prog = ecp_program_build(NULL);
 	ev = ecp_eval_run(prog, as_of, true, false);
+	INSTR_TIME_SET_CURRENT(t);
 	for (int r = 0; r < prog->nroots; r++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		ecp_members_store(prog->roots[r].segment_id, ev->as_of_date, run_id,
 						  ev->members[r]);
 	}
+	ecp_phase_done(&t, "refresh", "storing membership");
 	ecp_rfm_store(ev, run_id);
+	ecp_phase_done(&t, "refresh", "storing RFM");
 	nseg = prog->nroots;
 	ncust = ev->ncust;
 	MemoryContextSwitchTo(old);

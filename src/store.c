@@ -438,3 +438,19 @@ ecp_cents_to_numeric(int64 cents)
 {
 	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
 }
+
+/*
+ * ecp_phase_done
+ *		Log (DEBUG1) the time a phase of 'what' took, and start timing the
+ *		next one.
+ */
+void
+ecp_phase_done(instr_time *start, const char *what, const char *phase)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "ecpower %s: %s took %.3f s", what, phase, INSTR_TIME_GET_DOUBLE(now));
+	INSTR_TIME_SET_CURRENT(*start);
+}
