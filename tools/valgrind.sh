@@ -97,5 +97,13 @@ ran=$(grep -cE '\.\.\. +(ok|FAILED)' "$dir/installcheck.log")
 bad=$(grep -cE '\.\.\. +FAILED' "$dir/installcheck.log")
 echo "valgrind: $ran tests ($bad failed) in ${secs}s; $(ls "$dir"/vg/*.log | wc -l) processes;" \
      "$total valgrind errors, $mine with an ecpower frame (logs: $dir/vg/)"
-grep -l "ERROR SUMMARY: [1-9]" "$dir"/vg/*.log
+# what the remaining reports are: kind and the first three frames, counted
+cat "$dir"/vg/*.log | awk '
+    /^==[0-9]+== (Conditional|Use of|Invalid|Syscall|Source|Mismatched|Argument)/ {
+        rec = 1; sig = $0; sub(/^==[0-9]+== /, "", sig); n = 0; next }
+    rec && /^==[0-9]+== +(at|by) / {
+        if (n < 3) { f = $0; sub(/^==[0-9]+== +(at|by) 0x[0-9A-F]+: /, "", f);
+                     sub(/ [(]in [^)]*[)]/, "", f); sig = sig " | " f; n++ }
+        next }
+    rec { print sig; rec = 0 }' | sort | uniq -c | sort -rn
 [ "$rc" -eq 0 ] && [ "$mine" -eq 0 ]
