@@ -90,7 +90,7 @@ typedef struct EcpEval
 } EcpEval;
 
 extern EcpEval *ecp_eval_run(EcpProgram *prog, TimestampTz as_of,
-							 bool want_rfm, bool collect_ids);
+							 bool want_rfm, bool collect_ids, bool use_cache);
 
 /*
  * The per-customer step: evaluate every root for customer index c from its

@@ -26,6 +26,8 @@
 
 #include "utils/date.h"
 
+#include "orders.h"
+
 /* columns of the composite type ecpower.kpi, in order */
 #define KPI_NCOLUMNS	12
 
@@ -62,6 +64,10 @@ extern void kpi_acc_customer(KpiAcc *acc, const DateADT *days,
 extern void kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls);
 
 /* numeric helpers shared by the reports */
+/* KPI snapshots of a refresh run (kpi_report.c) */
+extern void ecp_snapshot_kpis(int64 run_id, EcpOrderSet *os, int nseg,
+							  const int32 *seg_ids, roaring_bitmap_t **members);
+
 extern Datum ecp_ratio(Datum num, Datum den, int scale);
 extern Datum ecp_int_ratio(int64 num, int64 den, int scale, bool *isnull);
 extern Datum ecp_cents_ratio(int64 cents, int64 den, int scale, bool *isnull);

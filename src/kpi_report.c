@@ -476,19 +476,20 @@ snapshot_insert(SPIPlanPtr plan, EcpRun *run, int32 segment_id, bool whole_store
 }
 
 /*
- * _snapshot_kpis(run_id bigint) RETURNS void
+ * ecp_snapshot_kpis
  *		Store one KPI row per segment (and one for the whole store) for the
- *		run's as_of_date, replacing rows of an earlier run for that day.
- *		Called by refresh inside its transaction, after membership is stored.
+ *		run's as_of_date from its counted orders 'os', replacing rows of an
+ *		earlier run for that day.  members[i] is the membership of segment
+ *		seg_ids[i] for the run; with members NULL, the stored membership of
+ *		every segment of ecpower.segments is read.
  */
-Datum
-snapshot_kpis(PG_FUNCTION_ARGS)
+void
+ecp_snapshot_kpis(int64 run_id, EcpOrderSet *os, int nseg, const int32 *seg_ids,
+				  roaring_bitmap_t **members)
 {
-	int64		run_id = PG_GETARG_INT64(0);
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext per_segment;
 	EcpRun		run;
-	EcpOrderSet *os;
 	EcpKeySet	ks;
 	SPIPlanPtr	plan;
 	Oid			argtypes[KPI_NCOLUMNS + 5] = {INT4OID, DATEOID, INT8OID,
@@ -497,8 +498,7 @@ snapshot_kpis(PG_FUNCTION_ARGS)
 	INT8OID, NUMERICOID};
 	Oid			dargtypes[1] = {DATEOID};
 	Datum		dargs[1];
-	int			nseg;
-	int32	   *seg_ids;
+	int32	   *ids = NULL;
 
 	SPI_connect();
 	snapshot_run(run_id, &run);
@@ -507,17 +507,21 @@ snapshot_kpis(PG_FUNCTION_ARGS)
 							  " WHERE day OPERATOR(pg_catalog.=) $1",
 							  1, dargtypes, dargs, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not write ecpower.kpi_snapshots");
-	if (SPI_execute("SELECT segment_id FROM ecpower.segments ORDER BY segment_id",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.segments");
-	nseg = (int) SPI_processed;
-	seg_ids = MemoryContextAlloc(caller, sizeof(int32) * Max(nseg, 1));
-	for (int i = 0; i < nseg; i++)
+	if (members == NULL)
 	{
-		bool		isnull;
+		if (SPI_execute("SELECT segment_id FROM ecpower.segments ORDER BY segment_id",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ecpower.segments");
+		nseg = (int) SPI_processed;
+		ids = MemoryContextAlloc(caller, sizeof(int32) * Max(nseg, 1));
+		for (int i = 0; i < nseg; i++)
+		{
+			bool		isnull;
 
-		seg_ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+			ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 												 SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		seg_ids = ids;
 	}
 	plan = SPI_prepare("INSERT INTO ecpower.kpi_snapshots"
 					   " (segment_id, day, run_id, customers, buyers, orders, revenue,"
@@ -530,27 +534,53 @@ snapshot_kpis(PG_FUNCTION_ARGS)
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the KPI snapshot insert");
 
-	/* the calendar and the order set live in the caller's context */
-	MemoryContextSwitchTo(caller);
-	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
-	ks = ecp_report_keys(os, NULL);
-	snapshot_insert(plan, &run, 0, true, os, &ks);
-
 	per_segment = AllocSetContextCreate(caller, "ecpower KPI snapshot",
 										ALLOCSET_DEFAULT_SIZES);
+	{
+		MemoryContext old = MemoryContextSwitchTo(per_segment);
+
+		ks = ecp_report_keys(os, NULL);
+		snapshot_insert(plan, &run, 0, true, os, &ks);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_segment);
+	}
 	for (int i = 0; i < nseg; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(per_segment);
-		roaring_bitmap_t *members = ecp_members_on(seg_ids[i], run.as_of_date);
+		roaring_bitmap_t *m = members ? members[i] : ecp_members_on(seg_ids[i], run.as_of_date);
 
-		if (members != NULL)
+		CHECK_FOR_INTERRUPTS();
+		if (m != NULL)
 		{
-			ks = ecp_report_keys(os, members);
+			ks = ecp_report_keys(os, m);
 			snapshot_insert(plan, &run, seg_ids[i], false, os, &ks);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_segment);
 	}
+	MemoryContextDelete(per_segment);
 	SPI_finish();
+	if (ids)
+		pfree(ids);
+}
+
+/*
+ * _snapshot_kpis(run_id bigint) RETURNS void
+ *		The KPI snapshot of a refresh run from the stored membership and the
+ *		orders as they are now (refresh itself takes the snapshot from the
+ *		orders it evaluated: refresh_compute()).
+ */
+Datum
+snapshot_kpis(PG_FUNCTION_ARGS)
+{
+	int64		run_id = PG_GETARG_INT64(0);
+	EcpRun		run;
+	EcpOrderSet *os;
+
+	SPI_connect();
+	snapshot_run(run_id, &run);
+	SPI_finish();
+	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
+	ecp_snapshot_kpis(run_id, os, 0, NULL, NULL);
 	PG_RETURN_VOID();
 }

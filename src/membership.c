@@ -207,9 +207,6 @@ ecp_keymap_load(void)
 
 	map->customer_ids = palloc0(sizeof(int64) * cap);
 	map->present = palloc0(sizeof(bool) * cap);
-	map->hash = ecp_keyhash_create(CurrentMemoryContext,
-								   Max(1024, (uint32) Min(rel->rd_rel->reltuples, 1e8) + 1),
-								   NULL);
 
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
@@ -217,9 +214,6 @@ ecp_keymap_load(void)
 		bool		isnull;
 		int64		id;
 		int32		ckey;
-		KeyEntry   *e;
-		bool		found;
-
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 
@@ -250,9 +244,6 @@ ecp_keymap_load(void)
 		map->present[ckey] = true;
 		map->max_ckey = Max(map->max_ckey, ckey);
 		map->ncustomers++;
-
-		e = ecp_keyhash_insert(map->hash, id, &found);
-		e->ckey = ckey;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -266,7 +257,24 @@ ecp_keymap_load(void)
 int32
 ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 {
-	KeyEntry   *e = ecp_keyhash_lookup(map->hash, customer_id);
+	KeyEntry   *e;
+
+	/* built on first use: readers of the order cache never need it */
+	if (map->hash == NULL)
+	{
+		map->hash = ecp_keyhash_create(GetMemoryChunkContext(map),
+									   Max(1024, (uint32) map->ncustomers + 1), NULL);
+		for (int32 k = 0; k <= map->max_ckey; k++)
+		{
+			bool		found;
+
+			if (!map->present[k])
+				continue;
+			e = ecp_keyhash_insert(map->hash, map->customer_ids[k], &found);
+			e->ckey = k;
+		}
+	}
+	e = ecp_keyhash_lookup(map->hash, customer_id);
 
 	return e ? e->ckey : -1;
 }

@@ -48,7 +48,7 @@ typedef struct EcpKeyMap
 	int32		ncustomers;
 	int64	   *customer_ids;	/* indexed by ckey, max_ckey + 1 entries */
 	bool	   *present;		/* indexed by ckey: a customer has this key */
-	struct ecp_keyhash_hash *hash;	/* customer_id -> ckey */
+	struct ecp_keyhash_hash *hash;	/* customer_id -> ckey, built on first use */
 } EcpKeyMap;
 
 /* bitmaps */

@@ -21,10 +21,12 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -34,6 +36,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "ordercache.h"
 #include "orders.h"
 
 /* customers with more orders than this are sorted with qsort */
@@ -144,6 +147,245 @@ sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
 	}
 }
 
+/* a fetch of counted orders in progress */
+typedef struct CountedScan
+{
+	EcpOrderSet *os;
+	EcpKeyMap  *keys;
+	roaring_bitmap_t *members;
+	TimestampTz as_of;
+	EcpCalendar *cal;
+	OrderBuf	buf;
+	int64		abs_total;
+	int64		last_customer_id;
+	int32		last_ckey;
+	/* order cache: orders to take from the heap instead */
+	const int64 *stale;			/* ascending */
+	int64		nstale;
+	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
+} CountedScan;
+
+#define STALE_FILTER_BITS	(1 << 20)
+
+/* keep an uncancelled order of a customer key when counted and wanted */
+static inline void
+counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cents)
+{
+	if (at > cs->as_of)
+		return;
+	if (ckey < 0 || ckey > cs->keys->max_ckey || !cs->keys->present[ckey])
+		return;					/* a customer inserted after the key map */
+	if (cs->members != NULL && !roaring_bitmap_contains(cs->members, (uint32) ckey))
+		return;
+	order_buf_add(&cs->buf, ckey, day, cents);
+
+	/*
+	 * With the sum of absolute amounts in range, every sum a report takes
+	 * over a subset of these orders is in range too.
+	 */
+	if (pg_add_s64_overflow(cs->abs_total, cents < 0 ? -cents : cents, &cs->abs_total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total of order amounts out of range")));
+	cs->os->revenue += cents;
+}
+
+/* one order row (columns by attribute number in values/isnull) */
+static void
+counted_row(CountedScan *cs, Datum *values, bool *isnull, AttrNumber att_customer,
+			AttrNumber att_at, AttrNumber att_total, AttrNumber att_refunded,
+			AttrNumber att_cancelled)
+{
+	TimestampTz at;
+	int64		customer_id;
+	int64		cents;
+
+	if (!isnull[att_cancelled - 1] || isnull[att_at - 1] || isnull[att_customer - 1])
+		return;
+	at = DatumGetTimestampTz(values[att_at - 1]);
+	if (at > cs->as_of)
+		return;
+	customer_id = DatumGetInt64(values[att_customer - 1]);
+	if (customer_id != cs->last_customer_id)
+	{
+		/* orders often come customer by customer: skip repeat lookups */
+		cs->last_customer_id = customer_id;
+		cs->last_ckey = ecp_keymap_ckey(cs->keys, customer_id);
+	}
+	if (cs->last_ckey < 0 || cs->last_ckey > cs->keys->max_ckey)
+		return;
+	cents = ecp_numeric_to_cents(values[att_total - 1]);
+	if (!isnull[att_refunded - 1] &&
+		pg_sub_s64_overflow(cents, ecp_numeric_to_cents(values[att_refunded - 1]), &cents))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("order amount out of range")));
+	counted_add(cs, cs->last_ckey, at, ecp_local_date(cs->cal, at), cents);
+}
+
+/* every counted order from a sequential scan of ecpower.orders */
+static void
+counted_from_heap(CountedScan *cs, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	AttrNumber	att_customer = ecp_column_attnum(desc, "customer_id");
+	AttrNumber	att_at = ecp_column_attnum(desc, "ordered_at");
+	AttrNumber	att_total = ecp_column_attnum(desc, "total");
+	AttrNumber	att_refunded = ecp_column_attnum(desc, "refunded");
+	AttrNumber	att_cancelled = ecp_column_attnum(desc, "cancelled_at");
+	AttrNumber	maxatt;
+	uint64		nrows = 0;
+
+	maxatt = Max(Max(att_customer, att_at), Max(att_total, att_refunded));
+	maxatt = Max(maxatt, att_cancelled);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		if ((++nrows & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		counted_row(cs, slot->tts_values, slot->tts_isnull, att_customer, att_at,
+					att_total, att_refunded, att_cancelled);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* is this order id stale (to be read from the heap)? */
+static inline bool
+counted_stale(const CountedScan *cs, int64 id)
+{
+	uint32		h = ecp_hash_int64(id) & (STALE_FILTER_BITS - 1);
+	int64		lo = 0;
+	int64		hi = cs->nstale - 1;
+
+	if (cs->nstale == 0 || !((cs->filter[h / 64] >> (h % 64)) & 1))
+		return false;
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (cs->stale[mid] < id)
+			lo = mid + 1;
+		else if (cs->stale[mid] > id)
+			hi = mid - 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* ecp_cache_read() sink: the counted orders of a chunk */
+static void
+counted_sink(void *arg, const char *orders, const char *bits, int32 n)
+{
+	CountedScan *cs = (CountedScan *) arg;
+
+	for (int32 i = 0; i < n; i++)
+	{
+		EcpOrder	o;
+
+		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
+		if (o.ordered_at > cs->as_of || counted_stale(cs, o.order_id))
+			continue;
+		counted_add(cs, o.cust, o.ordered_at, o.day, o.net);
+	}
+}
+
+/*
+ * Every counted order from the order cache (src/ordercache.c), the orders
+ * changed since it was written read again from the heap by primary key.
+ */
+static void
+counted_from_cache(CountedScan *cs, const EcpCacheState *st)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	cs->stale = st->stale;
+	cs->nstale = st->nstale;
+	cs->filter = palloc0(STALE_FILTER_BITS / 8);
+	for (int64 i = 0; i < st->nstale; i++)
+	{
+		uint32		h = ecp_hash_int64(st->stale[i]) & (STALE_FILTER_BITS - 1);
+
+		cs->filter[h / 64] |= UINT64CONST(1) << (h % 64);
+	}
+	ecp_cache_read(-1, counted_sink, cs);
+	pfree(cs->filter);
+	if (st->nstale == 0)
+		return;
+	if (st->nstale > PG_INT32_MAX)
+		elog(ERROR, "too many changed orders");
+	args[0] = PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) st->stale),
+											  (int) st->nstale, INT8OID, sizeof(int64),
+											  true, TYPALIGN_DOUBLE));
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT o.customer_id, o.ordered_at, o.total, o.refunded, o.cancelled_at"
+							  " FROM ecpower.orders AS o"
+							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.orders");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[5];
+		bool		isnull[5];
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
+		counted_row(cs, values, isnull, 1, 2, 3, 4, 5);
+	}
+	SPI_finish();
+}
+
+/*
+ * ecp_order_set_group
+ *		Group n orders (ckey[i], day[i], cents[i]) into os by customer key,
+ *		dates ascending within a customer; os->keys and os->nkeys must be
+ *		set.  The arrays are read, not kept.
+ */
+void
+ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+					const DateADT *day, const int64 *cents)
+{
+	int64	   *pos;
+
+	os->norders = n;
+	os->buyers = 0;
+	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
+	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
+	for (int64 i = 0; i < n; i++)
+		os->start[ckey[i] + 1]++;
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] > 0)
+			os->buyers++;
+		os->start[k + 1] += os->start[k];
+	}
+	pos = alloc_array((int64) os->nkeys, sizeof(int64));
+	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
+	os->day = alloc_array(n, sizeof(DateADT));
+	os->cents = alloc_array(n, sizeof(int64));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		p = pos[ckey[i]]++;
+
+		os->day[p] = day[i];
+		os->cents[p] = cents[i];
+	}
+	pfree(pos);
+
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] - os->start[k] > 1)
+			sort_customer_orders(os, os->start[k], os->start[k + 1]);
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /*
  * ecp_counted_orders
  *		The counted orders as of 'as_of' of the customers in 'members' (every
@@ -158,137 +400,47 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 				   TimestampTz as_of, EcpCalendar *cal)
 {
 	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	CountedScan cs;
 	Relation	rel;
-	TupleDesc	desc;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
-	AttrNumber	att_customer,
-				att_at,
-				att_total,
-				att_refunded,
-				att_cancelled;
-	AttrNumber	maxatt;
-	OrderBuf	buf;
-	int64	   *pos;
-	int64		abs_total = 0;
-	int64		last_customer_id = PG_INT64_MIN;
-	int32		last_ckey = -1;
-	uint64		nrows = 0;
+	EcpCacheState *st;
 
 	os->keys = keys;
 	os->nkeys = keys->max_ckey + 1;
+	memset(&cs, 0, sizeof(cs));
+	cs.os = os;
+	cs.keys = keys;
+	cs.members = members;
+	cs.as_of = as_of;
+	cs.cal = cal;
+	cs.last_customer_id = PG_INT64_MIN;
+	cs.last_ckey = -1;
 
 	rel = table_open(ecp_relid("orders"), AccessShareLock);
 
 	/* room for every order when filtering keeps most, to avoid regrowing */
-	buf.n = 0;
-	buf.cap = 1024;
-	if (members == NULL && rel->rd_rel->reltuples > buf.cap)
-		buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
-	buf.ckey = alloc_array(buf.cap, sizeof(int32));
-	buf.day = alloc_array(buf.cap, sizeof(DateADT));
-	buf.cents = alloc_array(buf.cap, sizeof(int64));
+	cs.buf.n = 0;
+	cs.buf.cap = 1024;
+	if (members == NULL && rel->rd_rel->reltuples > cs.buf.cap)
+		cs.buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
+	cs.buf.ckey = alloc_array(cs.buf.cap, sizeof(int32));
+	cs.buf.day = alloc_array(cs.buf.cap, sizeof(DateADT));
+	cs.buf.cents = alloc_array(cs.buf.cap, sizeof(int64));
 
-	desc = RelationGetDescr(rel);
-	att_customer = ecp_column_attnum(desc, "customer_id");
-	att_at = ecp_column_attnum(desc, "ordered_at");
-	att_total = ecp_column_attnum(desc, "total");
-	att_refunded = ecp_column_attnum(desc, "refunded");
-	att_cancelled = ecp_column_attnum(desc, "cancelled_at");
-	maxatt = Max(Max(att_customer, att_at), Max(att_total, att_refunded));
-	maxatt = Max(maxatt, att_cancelled);
-
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		TimestampTz at;
-		int64		customer_id;
-		int32		ckey;
-		int64		cents;
-
-		if ((++nrows & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, maxatt);
-		if (!slot->tts_isnull[att_cancelled - 1] ||
-			slot->tts_isnull[att_at - 1] || slot->tts_isnull[att_customer - 1])
-			continue;
-		at = DatumGetTimestampTz(slot->tts_values[att_at - 1]);
-		if (at > as_of)
-			continue;
-		customer_id = DatumGetInt64(slot->tts_values[att_customer - 1]);
-		if (customer_id != last_customer_id)
-		{
-			/* orders often come customer by customer: skip repeat lookups */
-			last_customer_id = customer_id;
-			last_ckey = ecp_keymap_ckey(keys, customer_id);
-		}
-		ckey = last_ckey;
-		if (ckey < 0 || ckey > keys->max_ckey)
-			continue;			/* a customer inserted after the key map */
-		if (members != NULL && !roaring_bitmap_contains(members, (uint32) ckey))
-			continue;
-
-		cents = ecp_numeric_to_cents(slot->tts_values[att_total - 1]);
-		if (!slot->tts_isnull[att_refunded - 1] &&
-			pg_sub_s64_overflow(cents,
-								ecp_numeric_to_cents(slot->tts_values[att_refunded - 1]),
-								&cents))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("order amount out of range")));
-
-		order_buf_add(&buf, ckey, ecp_local_date(cal, at), cents);
-
-		/*
-		 * With the sum of absolute amounts in range, every sum a report
-		 * takes over a subset of these orders is in range too.
-		 */
-		if (pg_add_s64_overflow(abs_total, cents < 0 ? -cents : cents, &abs_total))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("total of order amounts out of range")));
-		os->revenue += cents;
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
+	/*
+	 * The order cache of the last refresh, unless so many orders changed
+	 * since that reading them by key would cost more than a scan.
+	 */
+	st = ecp_cache_open_orders(ecp_store_timezone());
+	if (st->usable && st->nstale <= st->nbase / 4)
+		counted_from_cache(&cs, st);
+	else
+		counted_from_heap(&cs, rel);
 	table_close(rel, AccessShareLock);
 
-	/* counting sort by customer key */
-	os->norders = buf.n;
-	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
-	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
-	for (int64 i = 0; i < buf.n; i++)
-		os->start[buf.ckey[i] + 1]++;
-	for (int32 k = 0; k < os->nkeys; k++)
-	{
-		if (os->start[k + 1] > 0)
-			os->buyers++;
-		os->start[k + 1] += os->start[k];
-	}
-	pos = alloc_array((int64) os->nkeys, sizeof(int64));
-	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
-	os->day = alloc_array(buf.n, sizeof(DateADT));
-	os->cents = alloc_array(buf.n, sizeof(int64));
-	for (int64 i = 0; i < buf.n; i++)
-	{
-		int64		p = pos[buf.ckey[i]]++;
-
-		os->day[p] = buf.day[i];
-		os->cents[p] = buf.cents[i];
-	}
-	pfree(pos);
-	pfree(buf.ckey);
-	pfree(buf.day);
-	pfree(buf.cents);
-
-	for (int32 k = 0; k < os->nkeys; k++)
-	{
-		if (os->start[k + 1] - os->start[k] > 1)
-			sort_customer_orders(os, os->start[k], os->start[k + 1]);
-		if ((k & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
+	ecp_order_set_group(os, cs.buf.n, cs.buf.ckey, cs.buf.day, cs.buf.cents);
+	pfree(cs.buf.ckey);
+	pfree(cs.buf.day);
+	pfree(cs.buf.cents);
 	return os;
 }
 

@@ -7,8 +7,11 @@
  * the counted orders (not cancelled, ordered_at <= as_of) of some customers
  * as (store-local date, net cents), grouped by customer key and sorted by
  * date within a customer.  The sum of the absolute amounts fits in int64
- * (checked), so any sum of fetched amounts can be taken without overflow.  ecp_counted_orders() is the only place that reads
- * ecpower.orders for them, so a faster access path can replace it alone.
+ * (checked), so any sum of fetched amounts can be taken without overflow.
+ * ecp_counted_orders() is the only place that reads ecpower.orders for
+ * them: from the refresh's order cache (src/ordercache.c) when it is
+ * usable, the orders changed since then read again by primary key, or by
+ * a sequential scan.
  *
  *	EcpOrderSet *os = ecp_counted_orders(keys, members, run.as_of, cal);
  *	for each ckey k: orders os->day[os->start[k] .. os->start[k + 1] - 1]
@@ -49,6 +52,8 @@ typedef struct EcpKeySet
 
 extern EcpOrderSet *ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 									   TimestampTz as_of, EcpCalendar *cal);
+extern void ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+								const DateADT *day, const int64 *cents);
 extern EcpKeySet ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members);
 extern void ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from,
 							   DateADT to, int64 *lo, int64 *hi);

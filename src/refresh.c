@@ -10,7 +10,8 @@
  * evaluated in one pass over the orders (evaluate.c); each segment's
  * bitmap goes to ecp_members_store() (membership.c), which replaces the
  * day if it was stored before, so a re-run for the same as_of_date is
- * idempotent.  RFM of every customer replaces the content of ecpower.rfm.
+ * idempotent.  ecp_rfm_store() (rfmstore.c) replaces the stored RFM of
+ * every customer.
  *
  * src/refresh.c
  *
@@ -19,6 +20,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -32,105 +34,64 @@
 #include "definition.h"
 #include "ecpower.h"
 #include "evaluate.h"
+#include "kpi.h"
 #include "membership.h"
 #include "refresh.h"
-
-/* rows per INSERT of RFM rows */
-#define RFM_CHUNK	50000
 
 PG_FUNCTION_INFO_V1(refresh_compute);
 PG_FUNCTION_INFO_V1(refresh_can_commit);
 
 /*
- * ecp_rfm_store
- *		Replace the content of ecpower.rfm with the RFM of every customer
- *		of the evaluation (prospects included), tagged with run_id.
+ * snapshot_from_eval
+ *		Take the run's KPI snapshots (kpi_report.c) from the orders and the
+ *		membership the evaluation holds, without reading them again.
  */
-void
-ecp_rfm_store(EcpEval *ev, int64 run_id)
+static void
+snapshot_from_eval(EcpEval *ev, int64 run_id)
 {
-	MemoryContext chunkcxt;
-	MemoryContext old;
-	SPIPlanPtr	plan;
-	Oid			argtypes[10] = {INT8OID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
-	NUMERICARRAYOID, INT2ARRAYOID, INT2ARRAYOID, INT2ARRAYOID, INT2ARRAYOID, TEXTARRAYOID};
-	Datum		groups[ECP_RFM_NGROUPS];
+	EcpKeyMap  *keys = palloc0(sizeof(EcpKeyMap));
+	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	int32	   *ckey = palloc_extended(sizeof(int32) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	DateADT    *day = palloc_extended(sizeof(DateADT) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	int64	   *cents = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
+	int64		abs_total = 0;
 
-	SPI_connect();
-	if (SPI_execute("DELETE FROM ecpower.rfm", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from ecpower.rfm");
-	plan = SPI_prepare("INSERT INTO ecpower.rfm (run_id, customer_id, recency_days,"
-					   " order_count, revenue, r, f, m, fm, rfm_group)"
-					   " SELECT $1, u.* FROM ROWS FROM (pg_catalog.unnest($2),"
-					   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-					   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-					   " pg_catalog.unnest($9), pg_catalog.unnest($10)) AS u",
-					   10, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the RFM insert: %s",
-			 SPI_result_code_string(SPI_result));
-
-	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower rfm chunk",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (int g = 0; g < ECP_RFM_NGROUPS; g++)
-		groups[g] = CStringGetTextDatum(ecp_rfm_group_names[g]);
-
-	for (int32 start = 0; start < ev->ncust; start += RFM_CHUNK)
+	for (int32 c = 0; c < ev->ncust; c++)
+		keys->max_ckey = Max(keys->max_ckey, ev->ckey[c]);
+	keys->ncustomers = ev->ncust;
+	keys->customer_ids = palloc_extended(sizeof(int64) * (keys->max_ckey + 1),
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	keys->present = palloc_extended(sizeof(bool) * (keys->max_ckey + 1),
+									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int32 c = 0; c < ev->ncust; c++)
 	{
-		int			n = Min(RFM_CHUNK, ev->ncust - start);
-		Datum	   *cols[9];
-		bool	   *nulls[9];
-		Oid			types[9] = {INT8OID, INT4OID, INT4OID, NUMERICOID, INT2OID,
-		INT2OID, INT2OID, INT2OID, TEXTOID};
-		Datum		values[10];
-		int			dims[1];
-		int			lbs[1] = {1};
-
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(chunkcxt);
-		for (int k = 0; k < 9; k++)
-		{
-			cols[k] = palloc(sizeof(Datum) * n);
-			nulls[k] = palloc0(sizeof(bool) * n);
-		}
-		for (int i = 0; i < n; i++)
-		{
-			int32		c = start + i;
-			const EcpRfm *s = &ev->rfm[c];
-			int64		cnt = ev->cust_start[c + 1] - ev->cust_start[c];
-
-			cols[0][i] = Int64GetDatum(ev->cust_id[c]);
-			cols[1][i] = Int32GetDatum(cnt > 0 ? ev->recency[c] : 0);
-			nulls[1][i] = cnt == 0;
-			cols[2][i] = Int32GetDatum((int32) cnt);
-			cols[3][i] = ecp_cents_to_numeric(cnt > 0 ? ev->revenue[c] : 0);
-			cols[4][i] = Int16GetDatum(s->r);
-			cols[5][i] = Int16GetDatum(s->f);
-			cols[6][i] = Int16GetDatum(s->m);
-			cols[7][i] = Int16GetDatum(s->fm);
-			for (int k = 4; k < 8; k++)
-				nulls[k][i] = cnt == 0;
-			cols[8][i] = groups[s->group];
-		}
-		values[0] = Int64GetDatum(run_id);
-		dims[0] = n;
-		for (int k = 0; k < 9; k++)
-		{
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-
-			get_typlenbyvalalign(types[k], &typlen, &typbyval, &typalign);
-			values[k + 1] = PointerGetDatum(construct_md_array(cols[k], nulls[k], 1, dims, lbs,
-															   types[k], typlen, typbyval, typalign));
-		}
-		MemoryContextSwitchTo(old);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into ecpower.rfm");
-		MemoryContextReset(chunkcxt);
+		keys->customer_ids[ev->ckey[c]] = ev->cust_id[c];
+		keys->present[ev->ckey[c]] = true;
 	}
-	MemoryContextDelete(chunkcxt);
-	SPI_finish();
+	os->keys = keys;
+	os->nkeys = keys->max_ckey + 1;
+	for (int64 i = 0; i < ev->norders; i++)
+	{
+		const EcpOrder *o = &ev->orders[i];
+
+		ckey[i] = ev->ckey[o->cust];
+		day[i] = o->day;
+		cents[i] = o->net;
+		/* as ecp_counted_orders(): every sum of these amounts is in range */
+		if (pg_add_s64_overflow(abs_total, o->net < 0 ? -o->net : o->net, &abs_total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total of order amounts out of range")));
+		os->revenue += o->net;
+	}
+	ecp_order_set_group(os, ev->norders, ckey, day, cents);
+	pfree(ckey);
+	pfree(day);
+	pfree(cents);
+	for (int r = 0; r < ev->prog->nroots; r++)
+		seg_ids[r] = ev->prog->roots[r].segment_id;
+	ecp_snapshot_kpis(run_id, os, ev->prog->nroots, seg_ids, ev->members);
 }
 
 /*
@@ -167,7 +128,7 @@ refresh_compute(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	prog = ecp_program_build(NULL);
-	ev = ecp_eval_run(prog, as_of, true, false);
+	ev = ecp_eval_run(prog, as_of, true, false, true);
 	INSTR_TIME_SET_CURRENT(t);
 	for (int r = 0; r < prog->nroots; r++)
 	{
@@ -176,6 +137,8 @@ refresh_compute(PG_FUNCTION_ARGS)
 						  ev->members[r]);
 	}
 	ecp_phase_done(&t, "refresh", "storing membership");
+	snapshot_from_eval(ev, run_id);
+	ecp_phase_done(&t, "refresh", "KPI snapshots");
 	ecp_rfm_store(ev, run_id);
 	ecp_phase_done(&t, "refresh", "storing RFM");
 	nseg = prog->nroots;

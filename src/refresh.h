@@ -17,7 +17,6 @@
 #include "postgres.h"
 
 #include "evaluate.h"
-
-extern void ecp_rfm_store(EcpEval *ev, int64 run_id);
+#include "rfmstore.h"		/* ecp_rfm_store() */
 
 #endif							/* ECP_REFRESH_H */

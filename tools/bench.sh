@@ -9,7 +9,8 @@
 # and measures, as medians over ECP_BENCH_REPS repetitions:
 #
 #   floor      SELECT count(*) over orders, plus over order_lines
-#   refresh    CALL ecpower.refresh(as_of) from scratch
+#   refresh    CALL ecpower.refresh(as_of) from scratch (order cache reset)
+#   refresh_cached  the same refresh again, from the order cache
 #   nightly    the refresh after one more day of orders (~0.3 % new orders,
 #              a few refunds and cancellations: tools/bench/nightly.sql)
 #   baseline   the plain-SQL way: the RFM table once, then one query per
@@ -138,9 +139,15 @@ SQL
     log "floor: count(*) over orders and order_lines"
     measure floor "$size" "$REPS" "SELECT count(*) FROM ecpower.orders; SELECT count(*) FROM ecpower.order_lines;"
 
-    log "full refresh"
-    measure refresh "$size" "$REPS" "CALL ecpower.refresh('$AS_OF');"
-    log "peak memory of a refresh"
+    log "full refresh (from scratch: the order cache is reset before each run)"
+    for rep in $(seq 1 "$REPS"); do
+        q -c "SELECT ecpower.reset_order_cache()" >/dev/null
+        measure_once refresh "$size" "$rep" "CALL ecpower.refresh('$AS_OF');"
+    done
+    log "refresh from the order cache, nothing changed"
+    measure refresh_cached "$size" "$REPS" "CALL ecpower.refresh('$AS_OF');"
+    log "peak memory of a refresh (from scratch)"
+    q -c "SELECT ecpower.reset_order_cache()" >/dev/null
     measure_memory "$size" "CALL ecpower.refresh('$AS_OF')"
 
     log "nightly refresh after one more day of orders"

@@ -70,8 +70,8 @@ BEGIN
     -- post-membership steps: other modules add theirs here, in this same
     -- transaction (ecpower.refresh_state still points at the previous run;
     -- the new run is p_run, its membership is stored):
-    --   tag-change feed (Shopify module)
-    PERFORM ecpower._snapshot_kpis(p_run);      -- KPI snapshots (src/kpi_report.c)
+    -- (the KPI snapshots are taken by _refresh_compute from the orders it
+    -- evaluated: src/refresh.c, src/kpi_report.c)
     PERFORM ecpower._record_tag_changes(p_run); -- tag-change feed (src/activation.c)
 
     UPDATE ecpower.refresh_state SET current_run_id = p_run;

@@ -46,7 +46,11 @@ VALUES
     ('relation', 'refresh_runs_run_id_seq', 'result'),
     ('relation', 'refresh_state', 'result'),
     ('relation', 'membership', 'result'),
-    ('relation', 'rfm', 'result'),
+    ('relation', 'rfm_blocks', 'result'),
+    ('relation', 'order_cache', 'result'),
+    ('relation', 'order_cache_state', 'result'),
+    ('relation', 'order_changes', 'result'),
+    ('relation', 'order_changes_change_id_seq', 'result'),
     ('relation', 'kpi_snapshots', 'result'),
     ('relation', 'tag_changes', 'result'),
     ('relation', 'tag_changes_change_id_seq', 'result'),
@@ -91,6 +95,7 @@ VALUES
     ('routine', '_refresh_lock_key', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
+    ('routine', '_rfm_unpack', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),
     ('routine', 'update_segment', 'define'),
@@ -104,6 +109,7 @@ VALUES
     -- refresh
     ('routine', 'refresh', 'refresh'),
     ('routine', 'refresh_if_stale', 'refresh'),
+    ('routine', 'reset_order_cache', 'refresh'),
     ('routine', 'schedule_refresh', 'refresh'),
     ('routine', 'unschedule_refresh', 'refresh'),
     ('routine', 'fit_models', 'refresh'),
@@ -125,6 +131,8 @@ VALUES
     ('routine', 'grant_roles', 'owner'),
     -- called by the server only
     ('routine', '_settings_guard', 'internal'),
+    ('routine', '_log_order_changes', 'internal'),
+    ('routine', '_log_key_changes', 'internal'),
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
     ('routine', '_segments_history', 'internal'),

@@ -44,7 +44,9 @@ sub next_day
 $node->safe_psql('shop', 'CALL ecpower.refresh(' . next_day() . ')');
 
 # md5 of the ordered contents of every result table (every table of the
-# schema but the run log and the input tables) and of what readers get
+# schema but the run log, the input tables and the order cache, which is
+# unlogged: a crash empties it and the next refresh rebuilds it) and of
+# what readers get
 my $fingerprint_sql = q{
 	SELECT string_agg(name || ' ' || h, E'\n' ORDER BY name COLLATE "C") FROM (
 	    SELECT c.relname::text AS name,
@@ -53,7 +55,8 @@ my $fingerprint_sql = q{
 	               c.oid::regclass), false, true, '')))[1]::text AS h
 	      FROM pg_class c
 	     WHERE c.relnamespace = 'ecpower'::regnamespace AND c.relkind = 'r'
-	       AND c.relname NOT IN ('refresh_runs', 'customers', 'orders', 'order_lines', 'products')
+	       AND c.relname NOT IN ('refresh_runs', 'customers', 'orders', 'order_lines', 'products',
+	                             'order_cache', 'order_cache_state')
 	    UNION ALL
 	    SELECT 'members ' || s.slug, (SELECT count(*) || ' ' || md5(string_agg(m::text, ',' ORDER BY m))
 	                                    FROM ecpower.segment_members(s.slug) m)
@@ -104,9 +107,14 @@ sub pid_gone_or_idle
 
 my $has_kpis = $node->safe_psql('shop', q{SELECT to_regclass('ecpower.kpi_snapshots') IS NOT NULL}) eq 't';
 my @stages = (
-	[ 'evaluating (reading orders)', 'LOCK TABLE ecpower.orders IN ACCESS EXCLUSIVE MODE', 'orders' ],
+	# a refresh reads the orders when the order cache cannot serve it (here:
+	# reset before the run), and the order cache otherwise
+	[ 'evaluating (reading orders)', 'LOCK TABLE ecpower.orders IN ACCESS EXCLUSIVE MODE', 'orders',
+	  'SELECT ecpower.reset_order_cache()' ],
+	[ 'evaluating (reading the order cache)', 'LOCK TABLE ecpower.order_cache IN ACCESS EXCLUSIVE MODE',
+	  'order_cache' ],
 	[ 'storing membership', 'LOCK TABLE ecpower.membership IN SHARE MODE', 'membership' ],
-	[ 'storing RFM', 'LOCK TABLE ecpower.rfm IN SHARE MODE', 'rfm' ],
+	[ 'storing RFM', 'LOCK TABLE ecpower.rfm_blocks IN SHARE MODE', 'rfm_blocks' ],
 	($has_kpis ? ([ 'storing KPI snapshots', 'LOCK TABLE ecpower.kpi_snapshots IN SHARE MODE', 'kpi_snapshots' ]) : ()),
 	[ 'before the pointer flip', 'LOCK TABLE ecpower.refresh_state IN SHARE MODE', 'refresh_state' ],
 	[ 'after the pointer flip, before commit', 'SELECT pg_advisory_lock(4242)', 'advisory' ],
@@ -127,10 +135,11 @@ my @methods = ('cancel', 'statement_timeout', 'terminate', 'kill -9', 'immediate
 my $max_cancel = 0;
 for my $stage (@stages)
 {
-	my ($sname, $lock_sql, $what) = @$stage;
+	my ($sname, $lock_sql, $what, $setup) = @$stage;
 	for my $method (@methods)
 	{
 		my $t = "$sname / $method";
+		$node->safe_psql('shop', $setup) if defined $setup;
 		my $before = fingerprint();
 		my $as_of = next_day();
 

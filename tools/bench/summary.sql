@@ -13,9 +13,9 @@ LANGUAGE sql STABLE AS $$ SELECT cpu FROM bench.medians WHERE label = p_label AN
 CREATE OR REPLACE VIEW bench.summary AS
 SELECT m.size, m.label AS figure, m.reps,
        round(m.wall::numeric, 3) AS wall_s, round(m.cpu::numeric, 3) AS cpu_s,
-       CASE WHEN m.label IN ('refresh', 'nightly', 'baseline')
+       CASE WHEN m.label IN ('refresh', 'refresh_cached', 'nightly', 'baseline')
             THEN round((m.cpu / nullif(bench.cpu_of('floor', m.size), 0))::numeric, 2) END AS x_floor,
-       CASE WHEN m.label = 'refresh'
+       CASE WHEN m.label IN ('refresh', 'refresh_cached', 'nightly')
             THEN round((bench.cpu_of('baseline', m.size) / nullif(m.cpu, 0))::numeric, 1)
             WHEN m.label NOT LIKE '%\_plain' AND bench.cpu_of(m.label || '_plain', m.size) IS NOT NULL
             THEN round((bench.cpu_of(m.label || '_plain', m.size) / nullif(m.cpu, 0))::numeric, 1) END AS speedup
@@ -26,7 +26,8 @@ SELECT m.size, m.label AS figure, m.reps,
 SELECT size, figure, reps, wall_s, cpu_s, x_floor AS "x floor", speedup AS "speed-up vs plain SQL"
   FROM bench.summary
  ORDER BY size, CASE figure WHEN 'generate' THEN 0 WHEN 'floor' THEN 1 WHEN 'refresh' THEN 2
-                            WHEN 'nightly' THEN 3 WHEN 'baseline' THEN 4 ELSE 5 END, figure;
+                            WHEN 'refresh_cached' THEN 3 WHEN 'nightly' THEN 4 WHEN 'baseline' THEN 5
+                            ELSE 6 END, figure;
 
 \echo '== store sizes and memory'
 SELECT size, label, value FROM bench.facts ORDER BY size, label;
@@ -37,7 +38,7 @@ SELECT a.figure, a.size AS small, b.size AS large,
        round(b.cpu_s / nullif(a.cpu_s, 0), 2) AS time_ratio
   FROM bench.summary a JOIN bench.summary b USING (figure)
  WHERE a.size = (SELECT min(size) FROM bench.results) AND b.size = (SELECT max(size) FROM bench.results)
-   AND a.size < b.size AND a.figure IN ('floor', 'refresh', 'nightly', 'baseline')
+   AND a.size < b.size AND a.figure IN ('floor', 'refresh', 'refresh_cached', 'nightly', 'baseline')
  ORDER BY 1;
 
 \echo '== equal results (mismatching rows; 0 means identical)'
