@@ -71,3 +71,60 @@ SELECT * FROM ecpower.evaluate('{"segment": "jp-repeaters"}', '2024-12-31');
 SELECT * FROM ecpower.evaluate('{"segment": "jp-repeaters"}', '2024-03-01');
 SELECT * FROM ecpower.evaluate('{"all": [{"segment": "jp"}, {"not": {"segment": "jp-repeaters"}}]}', '2024-12-31');
 SELECT ecpower._definition_references('{"any": [{"segment": "x"}, {"not": {"segment": "y"}}]}');
+
+-- Which segments a definition references is checked at commit (a deferred
+-- constraint trigger), so a restore may load a segment before the one it
+-- references; the syntax is checked at once.  In autocommit the error comes
+-- from the statement itself, as above; in a transaction block from COMMIT.
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('later-ref', 'x', '{"segment": "later"}');
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('later', 'x', '{"orders": {}}');
+COMMIT;
+SELECT slug FROM ecpower.segments WHERE slug LIKE 'later%' ORDER BY slug COLLATE "C";
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('ghost-ref', 'x', '{"segment": "ghost"}');
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('bad-syntax', 'x', '{"orders": 1}');
+ROLLBACK;
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('ghost-ref', 'x', '{"segment": "ghost"}');
+COMMIT;
+-- a reference fixed before COMMIT is fine: the row is checked as it is then
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('ghost-ref', 'x', '{"segment": "ghost"}');
+UPDATE ecpower.segments SET definition = '{"segment": "later"}' WHERE slug = 'ghost-ref';
+COMMIT;
+-- and so is a row deleted before COMMIT
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('gone', 'x', '{"segment": "ghost"}');
+DELETE FROM ecpower.segments WHERE slug = 'gone';
+COMMIT;
+-- a cycle closed by two statements is refused at COMMIT
+BEGIN;
+UPDATE ecpower.segments SET definition = '{"segment": "later-ref"}' WHERE slug = 'later';
+COMMIT;
+-- SET CONSTRAINTS ... IMMEDIATE brings the check back to the statement
+BEGIN;
+SET CONSTRAINTS ecpower.segments_references IMMEDIATE;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('ghost-ref2', 'x', '{"segment": "ghost"}');
+ROLLBACK;
+-- create_segment and update_segment check at once, in a transaction block too
+BEGIN;
+SELECT ecpower.update_segment('later', '{"segment": "later-ref"}');
+ROLLBACK;
+-- a segment referenced by a row written earlier in the transaction cannot be dropped
+BEGIN;
+INSERT INTO ecpower.segments (slug, name, definition) VALUES ('uses-jp', 'x', '{"segment": "jp"}');
+SELECT ecpower.drop_segment('jp');
+ROLLBACK;
+-- a row created before this transaction (as a restore writes it, with its
+-- created_at) brings its history along: no 'create' version is written; a
+-- new row gets one even with an explicit segment_id
+INSERT INTO ecpower.segments (segment_id, slug, name, definition, created_at, updated_at)
+VALUES (100, 'restored', 'x', '{"orders": {}}', '2024-01-01', '2024-02-01');
+INSERT INTO ecpower.segments (segment_id, slug, name, definition) VALUES (101, 'explicit-id', 'x', '{"orders": {}}');
+SELECT v.segment_id, v.version, v.slug, v.change
+  FROM ecpower.segment_versions v
+ WHERE v.segment_id >= 9
+ ORDER BY v.segment_id, v.version;
+SELECT ecpower.update_segment('restored', '{"orders": {}, "count": {"gte": 2}}');
+SELECT v.version, v.change FROM ecpower.segment_versions v WHERE v.segment_id = 100;

@@ -17,9 +17,12 @@
  *
  * Segment references are resolved against the roots already in the
  * program; ecp_program_build() adds the referenced segments first, in
- * dependency order.  ecp_definition_check() is what the catalog trigger
- * and validate_definition() call: it also checks that referenced segments
- * exist and that no cycle would be created.
+ * dependency order.  ecp_definition_check() is what validate_definition(),
+ * create/update_segment() and the deferred reference check on the catalog
+ * call: it also checks that referenced segments exist and that no cycle
+ * would be created.  The catalog's row trigger checks the syntax only
+ * (_segment_definition_syntax), so that a restore may load a segment
+ * before the segments it references.
  *
  * src/definition.c
  *
@@ -1568,6 +1571,7 @@ ecp_cmp_holds(const EcpCmp *cmp, double v)
 
 PG_FUNCTION_INFO_V1(validate_definition);
 PG_FUNCTION_INFO_V1(segment_definition_check);
+PG_FUNCTION_INFO_V1(segment_definition_syntax);
 PG_FUNCTION_INFO_V1(definition_references);
 
 /*
@@ -1588,8 +1592,9 @@ validate_definition(PG_FUNCTION_ARGS)
 /*
  * _segment_definition_check(definition jsonb, slug text) RETURNS void
  *		Validation of the definition of segment 'slug': also rejects
- *		references that would close a cycle.  Called by the trigger on
- *		ecpower.segments, so no invalid definition is ever stored.
+ *		references that would close a cycle.  Called by update_segment() and
+ *		by the deferred constraint trigger on ecpower.segments, so no
+ *		invalid definition is ever committed.
  */
 Datum
 segment_definition_check(PG_FUNCTION_ARGS)
@@ -1601,6 +1606,25 @@ segment_definition_check(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid segment definition at $: expected a rule object, found null")));
 	ecp_definition_check(PG_GETARG_JSONB_P(0), slug);
+	PG_RETURN_VOID();
+}
+
+/*
+ * _segment_definition_syntax(definition jsonb) RETURNS void
+ *		Syntax-only validation of a stored definition: everything but the
+ *		segment references, which are not looked up (no catalog access).
+ *		Called by the row trigger on ecpower.segments; the references are
+ *		checked at commit by a deferred constraint trigger, when every row
+ *		of a restore is loaded.
+ */
+Datum
+segment_definition_syntax(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment definition at $: expected a rule object, found null")));
+	(void) ecp_definition_references(PG_GETARG_JSONB_P(0));
 	PG_RETURN_VOID();
 }
 

@@ -2,9 +2,20 @@
  * Segments (SPEC 3): validation, definition management and live evaluation.
  *
  * The definition language is parsed and compiled in C (src/definition.c).
- * A trigger on ecpower.segments validates every stored definition, so no
+ * Triggers on ecpower.segments validate every stored definition, so no
  * invalid one (bad syntax, unknown or cyclic segment references) is ever
- * stored, and records every change in ecpower.segment_versions.
+ * committed, and record every change in ecpower.segment_versions.
+ *
+ * Restores (pg_dump keeps segments and segment_versions, both configuration
+ * tables of the extension) load rows in an order of their own: a segment may
+ * come before the segments it references, and segment_versions before or
+ * after segments.  So the row trigger checks only the syntax; whether the
+ * referenced segments exist and form no cycle is checked by a DEFERRABLE
+ * INITIALLY DEFERRED constraint trigger at commit, when every row is there
+ * (create_segment and update_segment also check at once, so their errors
+ * come from the call).  The history trigger writes no 'create' version for a
+ * row that already existed before this transaction (a restore brings the
+ * history along) nor for a state the history already holds.
  */
 
 CREATE FUNCTION ecpower.validate_definition(definition jsonb)
@@ -22,6 +33,14 @@ LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower._segment_definition_check(jsonb, text) IS
     'internal: validates the definition of segment slug, rejecting reference cycles';
+
+CREATE FUNCTION ecpower._segment_definition_syntax(definition jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'segment_definition_syntax'
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._segment_definition_syntax(jsonb) IS
+    'internal: validates a definition''s syntax, without looking up the segments it references';
 
 CREATE FUNCTION ecpower._definition_references(definition jsonb)
 RETURNS text[]
@@ -69,7 +88,8 @@ BEGIN
         END IF;
         RETURN OLD;
     END IF;
-    PERFORM ecpower._segment_definition_check(NEW.definition, NEW.slug);
+    -- references are checked at commit by segments_references
+    PERFORM ecpower._segment_definition_syntax(NEW.definition);
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
         IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
             v_users := ecpower._segments_referencing(OLD.slug, OLD.segment_id);
@@ -85,9 +105,43 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ecpower._segments_guard() IS
-    'validates segment definitions on write and protects referenced segments';
+    'validates the syntax of segment definitions on write and protects referenced segments';
 CREATE TRIGGER segments_guard BEFORE INSERT OR UPDATE OR DELETE ON ecpower.segments
     FOR EACH ROW EXECUTE FUNCTION ecpower._segments_guard();
+
+/*
+ * At commit: the segments a written definition references exist, and none
+ * of them leads back to it.  The row is read again, so a row changed or
+ * deleted later in the transaction is checked as it is at commit.  The lock
+ * serialises the check with create/update/drop_segment and with other
+ * committing writers, so two transactions cannot close a cycle between them.
+ */
+CREATE FUNCTION ecpower._segments_check_references() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_slug text;
+    v_definition jsonb;
+BEGIN
+    SELECT s.slug, s.definition INTO v_slug, v_definition
+      FROM ecpower.segments AS s
+     WHERE s.segment_id OPERATOR(pg_catalog.=) NEW.segment_id;
+    IF NOT FOUND
+       OR pg_catalog.cardinality(ecpower._definition_references(v_definition)) OPERATOR(pg_catalog.=) 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM ecpower._lock_definitions();
+    PERFORM ecpower._segment_definition_check(v_definition, v_slug);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_check_references() IS
+    'at commit: the segments a definition references exist and form no cycle';
+CREATE CONSTRAINT TRIGGER segments_references
+    AFTER INSERT OR UPDATE OF slug, definition ON ecpower.segments
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ecpower._segments_check_references();
 
 CREATE FUNCTION ecpower._segments_history() RETURNS trigger
 LANGUAGE plpgsql
@@ -103,6 +157,22 @@ BEGIN
         DELETE FROM ecpower.membership
          WHERE segment_id OPERATOR(pg_catalog.=) OLD.segment_id;
     ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        -- a row created before this transaction is a restored (or copied)
+        -- segment: its history is in, or comes with, segment_versions
+        IF NEW.created_at OPERATOR(pg_catalog.<) pg_catalog.now() THEN
+            RETURN NULL;
+        END IF;
+        -- and a state the history already holds is not recorded twice
+        IF EXISTS (SELECT 1
+                     FROM (SELECT v.slug, v.definition
+                             FROM ecpower.segment_versions AS v
+                            WHERE v.segment_id OPERATOR(pg_catalog.=) NEW.segment_id
+                            ORDER BY v.version DESC
+                            LIMIT 1) AS latest
+                    WHERE latest.slug OPERATOR(pg_catalog.=) NEW.slug
+                      AND latest.definition OPERATOR(pg_catalog.=) NEW.definition) THEN
+            RETURN NULL;
+        END IF;
         v_row := NEW;
         v_change := 'create';
     ELSE
@@ -161,6 +231,7 @@ BEGIN
         RAISE EXCEPTION 'segment "%" already exists', slug USING ERRCODE = 'duplicate_object';
     END IF;
     PERFORM ecpower.validate_definition(definition);
+    PERFORM ecpower._segment_definition_check(definition, slug);
     INSERT INTO ecpower.segments (slug, name, description, definition)
     VALUES (create_segment.slug, create_segment.name, create_segment.description,
             create_segment.definition)
@@ -179,6 +250,7 @@ AS $$
 BEGIN
     PERFORM ecpower._lock_definitions();
     PERFORM ecpower.validate_definition(definition);
+    PERFORM ecpower._segment_definition_check(definition, slug);
     UPDATE ecpower.segments AS s SET definition = update_segment.definition
      WHERE s.slug OPERATOR(pg_catalog.=) update_segment.slug;
     IF NOT FOUND THEN

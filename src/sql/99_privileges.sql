@@ -103,6 +103,7 @@ VALUES
     ('routine', 'create_segment_from_template', 'define'),
     ('routine', '_definition_references', 'define'),
     ('routine', '_segment_definition_check', 'define'),
+    ('routine', '_segment_definition_syntax', 'define'),
     ('routine', '_segments_referencing', 'define'),
     ('routine', '_lock_definitions', 'define'),
     -- refresh
@@ -135,6 +136,7 @@ VALUES
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
     ('routine', '_segments_history', 'internal'),
+    ('routine', '_segments_check_references', 'internal'),
     ('routine', '_prediction_settings_guard', 'internal'),
     ('routine', 'kpis_transfn', 'internal'),
     ('routine', 'kpis_combinefn', 'internal'),
