@@ -1518,16 +1518,6 @@ cache_sink(void *arg, const char *orders, const char *bits, int32 n)
 	ev->norders = k;
 }
 
-/* an int8[] datum of n ids */
-static Datum
-id_array(const int64 *ids, int64 n)
-{
-	if (n > PG_INT32_MAX)
-		elog(ERROR, "too many order ids");
-	return PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) ids), (int) n,
-										   INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
-}
-
 /*
  * load_orders_cached
  *		Fill ev->orders from the order cache, minus its stale orders, which
@@ -1573,7 +1563,7 @@ load_orders_cached(EvalScan *sc, const EcpCacheState *st)
 
 	/* the stale orders, as they are now */
 	from = ev->norders;
-	args[0] = id_array(st->stale, st->nstale);
+	args[0] = ecp_id_array(st->stale, st->nstale);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT o.* FROM ecpower.orders AS o"
 							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",

@@ -389,6 +389,19 @@ ecp_cache_write_stale(const int64 *stale, int64 n)
 }
 
 /*
+ * ecp_id_array
+ *		An int8[] datum of n ids, for "= ANY ($1)" lookups by key.
+ */
+Datum
+ecp_id_array(const int64 *ids, int64 n)
+{
+	if (n > PG_INT32_MAX)
+		elog(ERROR, "too many ids for one lookup: %lld", (long long) n);
+	return PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) ids), (int) n,
+										   INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+}
+
+/*
  * ecp_cache_consume
  *		Delete the change-log rows this refresh has taken into account
  *		(exactly those: rows committed after its snapshot stay).
@@ -401,9 +414,7 @@ ecp_cache_consume(const EcpCacheState *st)
 
 	if (st->nchanges == 0)
 		return;
-	args[0] = PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) st->change_ids),
-											  (int) st->nchanges, INT8OID, sizeof(int64),
-											  true, TYPALIGN_DOUBLE));
+	args[0] = ecp_id_array(st->change_ids, st->nchanges);
 	SPI_connect();
 	if (SPI_execute_with_args("DELETE FROM ecpower.order_changes"
 							  " WHERE change_id OPERATOR(pg_catalog.=) ANY ($1)",

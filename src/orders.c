@@ -318,11 +318,7 @@ counted_from_cache(CountedScan *cs, const EcpCacheState *st)
 	pfree(cs->filter);
 	if (st->nstale == 0)
 		return;
-	if (st->nstale > PG_INT32_MAX)
-		elog(ERROR, "too many changed orders");
-	args[0] = PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) st->stale),
-											  (int) st->nstale, INT8OID, sizeof(int64),
-											  true, TYPALIGN_DOUBLE));
+	args[0] = ecp_id_array(st->stale, st->nstale);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT o.customer_id, o.ordered_at, o.total, o.refunded, o.cancelled_at"
 							  " FROM ecpower.orders AS o"
