@@ -230,7 +230,7 @@ LANGUAGE sql VOLATILE AS $$
      WHERE seg.n > 0
 $$;
 
--- a membership bitmap as src/membership.c stores it: version byte 1, then the
+-- a membership bitmap as src/segments/membership.c stores it: version byte 1, then the
 -- portable roaring format with one array container (keys < 65536, <= 4096 of them)
 CREATE FUNCTION public.report_le(v bigint, nbytes int) RETURNS bytea
 LANGUAGE sql IMMUTABLE AS $$

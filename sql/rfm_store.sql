@@ -1,4 +1,4 @@
--- RFM storage (src/rfmstore.c): the refresh packs the RFM of every customer
+-- RFM storage (src/segments/rfmstore.c): the refresh packs the RFM of every customer
 -- into blocks of ecpower.rfm_blocks and ecpower.customer_rfm unpacks them.
 -- The view equals the window-function oracle (buyers, prospects, extreme
 -- customer ids, several blocks); a customer deleted after the refresh stays

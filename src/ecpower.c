@@ -3,21 +3,27 @@
  * ecpower.c
  *	  Module entry point of the ecpower extension.
  *
- * Each concept lives in its own file with its own header; _PG_init only
- * calls their initialisers.  Where to look:
+ * Each concept lives in its own file with its own header, in a folder per
+ * layer.  A layer uses only its own headers and those of the layers below
+ * it (tools/check_layout.sh checks this):
  *
- *	store.c			settings, store-local calendar, money in cents
- *	membership.c	customer keys, membership bitmaps and history, runs
- *	definition.c	segment definition language: parse, validate, compile
- *	evaluate.c		one-pass evaluation of every segment
- *	rfm.c			RFM scores and groups
- *	refresh.c		the refresh procedure's C side
- *	kpi.c			the kpis aggregate; kpi_report.c, orders.c: segment KPIs
- *	cohort.c, journey.c	cohorts and journeys
- *	report.c, reportdata.c, distribution.c, basket.c	feature reports
- *	csv.c, shopify.c, activation.c	Shopify import, tag feed, export
- *	predict.c, bgnbd.c, gammagamma.c, predict_math.c	predicted value
- *	demo.c			deterministic demo store generator
+ *	core/		settings, store-local calendar, money in cents, catalog
+ *				helpers (store.c); membership bitmaps and their format
+ *				(bitmap.c)
+ *	timeline/	customer keys (customers.c) and the counted orders of every
+ *				customer: the order cache that a refresh keeps (ordercache.c)
+ *				and the counted-order reader of the KPI reports (orders.c)
+ *	predict/	customer summaries, BG/NBD and Gamma-Gamma fits, scores
+ *	segments/	definition language (definition.c), one-pass evaluation
+ *				(evaluate.c), RFM (rfm.c, rfmstore.c), membership and its
+ *				history (membership.c)
+ *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts,
+ *				journeys, feature reports (report.c over reportdata.c),
+ *				distributions, bought-together (basket.c)
+ *	activation/	the tag-change feed and customer export
+ *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of
+ *				one run (refresh.c)
+ *	io/			the CSV reader, the Shopify CSV importers, the demo generator
  *
  * src/ecpower.c
  *
@@ -27,14 +33,15 @@
 
 #include "fmgr.h"
 
-#include "ecpower.h"
+#include "core/ecpower.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
 /*
- * Module load callback
+ * Module load callback.  No module keeps process-wide state or defines a
+ * setting yet, so there is nothing to initialise.
  */
 void
 _PG_init(void)

@@ -10,7 +10,7 @@
  *                                keyframes ('f') and XOR deltas ('d') against
  *                                an earlier stored day (base_day), so a year of
  *                                daily history costs little more than its
- *                                keyframes (see src/membership.c)
+ *                                keyframes (see src/segments/membership.c)
  */
 
 CREATE TABLE ecpower.segments (

@@ -1,7 +1,7 @@
 /*
  * Segments (SPEC 3): validation, definition management and live evaluation.
  *
- * The definition language is parsed and compiled in C (src/definition.c).
+ * The definition language is parsed and compiled in C (src/segments/definition.c).
  * Triggers on ecpower.segments validate every stored definition, so no
  * invalid one (bad syntax, unknown or cyclic segment references) is ever
  * committed, and record every change in ecpower.segment_versions.

@@ -1,7 +1,7 @@
 /*
- * RFM (SPEC 3.3), computed in C at every refresh (src/rfm.c) and stored for
+ * RFM (SPEC 3.3), computed in C at every refresh (src/segments/rfm.c) and stored for
  * the last successful refresh only, packed in blocks of customers
- * (src/rfmstore.c): the refresh replaces the rows in the same transaction
+ * (src/segments/rfmstore.c): the refresh replaces the rows in the same transaction
  * as the membership, so the view always matches segment_members() and the
  * rfm_group / rfm conditions of that refresh.
  */
@@ -15,7 +15,7 @@ CREATE TABLE ecpower.rfm_blocks (
 -- the blocks are written once per refresh and read whole: no compression
 ALTER TABLE ecpower.rfm_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
 COMMENT ON TABLE ecpower.rfm_blocks IS
-    'RFM of every customer as of the last refresh (prospects included), packed by blocks of customers (src/rfmstore.c); read it through ecpower.customer_rfm';
+    'RFM of every customer as of the last refresh (prospects included), packed by blocks of customers (src/segments/rfmstore.c); read it through ecpower.customer_rfm';
 SELECT pg_catalog.pg_extension_config_dump('ecpower.rfm_blocks', '');
 
 CREATE FUNCTION ecpower._rfm_unpack(data bytea)

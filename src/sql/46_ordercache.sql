@@ -1,5 +1,5 @@
 /*
- * The refresh's order cache (src/ordercache.c, README "Performance"): every
+ * The refresh's order cache (src/timeline/ordercache.c, README "Performance"): every
  * uncancelled order as the segment engine keeps it, so that a nightly
  * refresh reads only the orders that changed since the last one.
  *
@@ -19,7 +19,7 @@ CREATE UNLOGGED TABLE ecpower.order_cache (
 );
 ALTER TABLE ecpower.order_cache ALTER COLUMN data SET STORAGE PLAIN;
 COMMENT ON TABLE ecpower.order_cache IS
-    'internal: chunks of cached orders written by refresh (src/ordercache.c)';
+    'internal: chunks of cached orders written by refresh (src/timeline/ordercache.c)';
 
 CREATE UNLOGGED TABLE ecpower.order_cache_state (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),

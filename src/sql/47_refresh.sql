@@ -1,7 +1,7 @@
 /*
  * CALL ecpower.refresh(as_of) (SPEC 4): the lock, the run log and the
  * transactions live here, in one place; the evaluation is C
- * (ecpower._refresh_compute, src/refresh.c).
+ * (ecpower._refresh_compute, src/refresh/refresh.c).
  *
  * Called on its own (psql, pg_cron), the procedure works in three
  * transactions:
@@ -71,8 +71,8 @@ BEGIN
     -- transaction (ecpower.refresh_state still points at the previous run;
     -- the new run is p_run, its membership is stored):
     -- (the KPI snapshots are taken by _refresh_compute from the orders it
-    -- evaluated: src/refresh.c, src/kpi_report.c)
-    PERFORM ecpower._record_tag_changes(p_run); -- tag-change feed (src/activation.c)
+    -- evaluated: src/refresh/refresh.c, src/reports/kpi_report.c)
+    PERFORM ecpower._record_tag_changes(p_run); -- tag-change feed (src/activation/activation.c)
 
     UPDATE ecpower.refresh_state SET current_run_id = p_run;
     UPDATE ecpower.refresh_runs

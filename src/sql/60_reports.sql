@@ -2,8 +2,8 @@
  * Feature reports (SPEC 7): top values by customers, distributions of a
  * per-customer measure, and products bought together.  All three answer as
  * of the last refresh: its members, and counted orders up to its as_of.
- * Implemented in C (src/report.c, src/distribution.c, src/basket.c over the
- * report source src/reportdata.c).
+ * Implemented in C (src/reports/report.c, src/reports/distribution.c, src/reports/basket.c over the
+ * report source src/reports/reportdata.c).
  */
 
 CREATE FUNCTION ecpower.feature_report(

@@ -3,8 +3,8 @@
  * the repeat-purchase summary, BG/NBD and Gamma-Gamma fits kept in
  * ecpower.model_fits, per-customer scores in ecpower.prediction_scores
  * behind the view ecpower.customer_predictions, a holdout backtest, and
- * the scalar formulas.  Fitting and scoring run in C (src/predict.c,
- * src/bgnbd.c, src/gammagamma.c).
+ * the scalar formulas.  Fitting and scoring run in C (src/predict/predict.c,
+ * src/predict/bgnbd.c, src/predict/gammagamma.c).
  *
  * Errors: 22023 for a bad argument (unit, penalizer, discount rate, model
  * parameters, dates); 22000 when the data is too thin to fit or a fit did

@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ *
+ * customers.h
+ *	  Customer keys: customer_id <-> the dense internal key (customers.ckey).
+ *
+ * src/timeline/customers.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ECP_CUSTOMERS_H
+#define ECP_CUSTOMERS_H
+
+#include "postgres.h"
+
+#include <roaring/roaring.h>
+
+/* customer_id <-> ckey for every customer */
+struct ecp_keyhash_hash;
+typedef struct EcpKeyMap
+{
+	int32		max_ckey;		/* largest ckey in use (0 when none) */
+	int32		ncustomers;
+	int64	   *customer_ids;	/* indexed by ckey, max_ckey + 1 entries */
+	bool	   *present;		/* indexed by ckey: a customer has this key */
+	struct ecp_keyhash_hash *hash;	/* customer_id -> ckey, built on first use */
+} EcpKeyMap;
+
+extern EcpKeyMap *ecp_keymap_load(void);
+extern int32 ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id);
+extern int64 *ecp_members_customer_ids(roaring_bitmap_t *members, int *count);
+
+#endif							/* ECP_CUSTOMERS_H */

@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * ordercache.h
+ *	  The refresh's order cache: every uncancelled order as the segment
+ *	  engine keeps it, so that a nightly refresh re-reads only the orders
+ *	  that changed.
+ *
+ * A refresh that reads the whole store (the first one, or after a change
+ * the cache cannot follow) stores every uncancelled order as its 40-byte
+ * EcpOrder record plus the filter bits that do not depend on as_of, in
+ * chunks of ecpower.order_cache, tagged with the compiled definitions.
+ * Statement triggers on orders and order_lines append the order ids they
+ * touch to ecpower.order_changes.  The next refresh with the same tag reads
+ * the chunks instead of the heap, re-reads only the logged orders (the
+ * "stale" set) by primary key, and evaluates every customer as a full
+ * refresh would.  Stale ids accumulate in ecpower.order_cache_state until
+ * there are too many; then the chunks are rewritten.
+ *
+ * src/timeline/ordercache.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ECP_ORDERCACHE_H
+#define ECP_ORDERCACHE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/date.h"
+
+/*
+ * One counted order as the segment engine keeps it and the cache stores it
+ * (40 bytes); cust is a customer index in memory, a ckey in a chunk.
+ */
+typedef struct EcpOrder
+{
+	int64		order_id;
+	TimestampTz ordered_at;
+	int64		net;			/* total - refunded, cents */
+	int32		cust;			/* customer index */
+	DateADT		day;			/* store-local date */
+	int32		items;			/* sum of line quantities (when needed) */
+	int32		pad;
+} EcpOrder;
+
+
+/* what the refresh found in the cache and the change log */
+typedef struct EcpCacheState
+{
+	bool		usable;			/* chunks match the tag, no rebuild asked */
+	int64		nbase;			/* orders in the chunks */
+	int64		nchanges;		/* change-log rows seen */
+	int64	   *change_ids;
+	int64		nstale;			/* order ids to re-read, ascending, unique */
+	int64	   *stale;
+} EcpCacheState;
+
+/*
+ * Called per chunk with its n records (EcpOrder, cust = ckey, unaligned)
+ * and their filter bits.
+ */
+typedef void (*EcpCacheSink) (void *arg, const char *orders, const char *bits,
+							  int32 n);
+
+extern char *ecp_cache_tag(int fwords);
+extern EcpCacheState *ecp_cache_open(const char *tag);
+extern EcpCacheState *ecp_cache_open_orders(const char *tz);
+extern void ecp_cache_read(int fwords, EcpCacheSink sink, void *arg);
+extern void ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
+							const uint64 *bits, int64 n, const int32 *ckey_of);
+extern void ecp_cache_write_stale(const int64 *stale, int64 n);
+extern void ecp_cache_consume(const EcpCacheState *st);
+extern Datum ecp_id_array(const int64 *ids, int64 n);
+
+#endif							/* ECP_ORDERCACHE_H */

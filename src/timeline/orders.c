@@ -1,0 +1,510 @@
+/*-------------------------------------------------------------------------
+ *
+ * orders.c
+ *	  Fetch the counted orders of a set of customers, grouped by customer.
+ *
+ * One sequential scan of ecpower.orders keeps the counted orders (SPEC 1:
+ * cancelled_at IS NULL and ordered_at <= as_of) of the wanted customers as
+ * (ckey, store-local date, net cents).  A counting sort on the dense
+ * customer key groups them by customer in two linear passes, and each
+ * customer's few orders are then sorted by date.  The result is indexed by
+ * ckey, so a report walks a segment's bitmap and finds each member's orders
+ * by one array lookup.
+ *
+ * Reports only need dates (not instants or order ids) of orders: ties in
+ * ordered_at never change a date, a gap or a month offset.
+ *
+ * src/timeline/orders.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "timeline/ordercache.h"
+#include "timeline/orders.h"
+
+/* customers with more orders than this are sorted with qsort */
+#define INSERTION_SORT_MAX	16
+
+/* a huge-capable allocation of n elements of the given size */
+static void *
+alloc_array(int64 n, Size elem)
+{
+	if (n < 1)
+		n = 1;
+	if ((Size) n > MaxAllocHugeSize / elem)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many orders to report on: %lld", (long long) n)));
+	return palloc_extended((Size) n * elem, MCXT_ALLOC_HUGE);
+}
+
+/* counted orders as the scan finds them, before grouping */
+typedef struct OrderBuf
+{
+	int64		n;
+	int64		cap;
+	int32	   *ckey;
+	DateADT    *day;
+	int64	   *cents;
+} OrderBuf;
+
+/* append one order, doubling the arrays when full */
+static void
+order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents)
+{
+	if (buf->n == buf->cap)
+	{
+		int64		newcap = buf->cap * 2;
+
+		if ((Size) newcap > MaxAllocHugeSize / sizeof(int64))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many orders to report on: %lld", (long long) buf->n)));
+		buf->ckey = repalloc_huge(buf->ckey, sizeof(int32) * newcap);
+		buf->day = repalloc_huge(buf->day, sizeof(DateADT) * newcap);
+		buf->cents = repalloc_huge(buf->cents, sizeof(int64) * newcap);
+		buf->cap = newcap;
+	}
+	buf->ckey[buf->n] = ckey;
+	buf->day[buf->n] = day;
+	buf->cents[buf->n] = cents;
+	buf->n++;
+}
+
+/* qsort comparator of (day, cents) pairs by day */
+typedef struct DayCents
+{
+	DateADT		day;
+	int64		cents;
+} DayCents;
+
+static int
+cmp_day_cents(const void *a, const void *b)
+{
+	DateADT		x = ((const DayCents *) a)->day;
+	DateADT		y = ((const DayCents *) b)->day;
+
+	return (x > y) - (x < y);
+}
+
+/* sort one customer's orders [lo, hi) by date */
+static void
+sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
+{
+	int64		n = hi - lo;
+
+	if (n <= INSERTION_SORT_MAX)
+	{
+		for (int64 i = lo + 1; i < hi; i++)
+		{
+			DateADT		d = os->day[i];
+			int64		c = os->cents[i];
+			int64		j = i;
+
+			while (j > lo && os->day[j - 1] > d)
+			{
+				os->day[j] = os->day[j - 1];
+				os->cents[j] = os->cents[j - 1];
+				j--;
+			}
+			os->day[j] = d;
+			os->cents[j] = c;
+		}
+	}
+	else
+	{
+		DayCents   *tmp = alloc_array(n, sizeof(DayCents));
+
+		for (int64 i = 0; i < n; i++)
+		{
+			tmp[i].day = os->day[lo + i];
+			tmp[i].cents = os->cents[lo + i];
+		}
+		qsort(tmp, n, sizeof(DayCents), cmp_day_cents);
+		for (int64 i = 0; i < n; i++)
+		{
+			os->day[lo + i] = tmp[i].day;
+			os->cents[lo + i] = tmp[i].cents;
+		}
+		pfree(tmp);
+	}
+}
+
+/* a fetch of counted orders in progress */
+typedef struct CountedScan
+{
+	EcpOrderSet *os;
+	EcpKeyMap  *keys;
+	roaring_bitmap_t *members;
+	TimestampTz as_of;
+	EcpCalendar *cal;
+	OrderBuf	buf;
+	int64		abs_total;
+	int64		last_customer_id;
+	int32		last_ckey;
+	/* order cache: orders to take from the heap instead */
+	const int64 *stale;			/* ascending */
+	int64		nstale;
+	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
+} CountedScan;
+
+#define STALE_FILTER_BITS	(1 << 20)
+
+/* keep an uncancelled order of a customer key when counted and wanted */
+static inline void
+counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cents)
+{
+	if (at > cs->as_of)
+		return;
+	if (ckey < 0 || ckey > cs->keys->max_ckey || !cs->keys->present[ckey])
+		return;					/* a customer inserted after the key map */
+	if (cs->members != NULL && !roaring_bitmap_contains(cs->members, (uint32) ckey))
+		return;
+	order_buf_add(&cs->buf, ckey, day, cents);
+
+	/*
+	 * With the sum of absolute amounts in range, every sum a report takes
+	 * over a subset of these orders is in range too.
+	 */
+	if (pg_add_s64_overflow(cs->abs_total, cents < 0 ? -cents : cents, &cs->abs_total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total of order amounts out of range")));
+	cs->os->revenue += cents;
+}
+
+/* one order row (columns by attribute number in values/isnull) */
+static void
+counted_row(CountedScan *cs, Datum *values, bool *isnull, AttrNumber att_customer,
+			AttrNumber att_at, AttrNumber att_total, AttrNumber att_refunded,
+			AttrNumber att_cancelled)
+{
+	TimestampTz at;
+	int64		customer_id;
+	int64		cents;
+
+	if (!isnull[att_cancelled - 1] || isnull[att_at - 1] || isnull[att_customer - 1])
+		return;
+	at = DatumGetTimestampTz(values[att_at - 1]);
+	if (at > cs->as_of)
+		return;
+	customer_id = DatumGetInt64(values[att_customer - 1]);
+	if (customer_id != cs->last_customer_id)
+	{
+		/* orders often come customer by customer: skip repeat lookups */
+		cs->last_customer_id = customer_id;
+		cs->last_ckey = ecp_keymap_ckey(cs->keys, customer_id);
+	}
+	if (cs->last_ckey < 0 || cs->last_ckey > cs->keys->max_ckey)
+		return;
+	cents = ecp_numeric_to_cents(values[att_total - 1]);
+	if (!isnull[att_refunded - 1] &&
+		pg_sub_s64_overflow(cents, ecp_numeric_to_cents(values[att_refunded - 1]), &cents))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("order amount out of range")));
+	counted_add(cs, cs->last_ckey, at, ecp_local_date(cs->cal, at), cents);
+}
+
+/* every counted order from a sequential scan of ecpower.orders */
+static void
+counted_from_heap(CountedScan *cs, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	AttrNumber	att_customer = ecp_column_attnum(desc, "customer_id");
+	AttrNumber	att_at = ecp_column_attnum(desc, "ordered_at");
+	AttrNumber	att_total = ecp_column_attnum(desc, "total");
+	AttrNumber	att_refunded = ecp_column_attnum(desc, "refunded");
+	AttrNumber	att_cancelled = ecp_column_attnum(desc, "cancelled_at");
+	AttrNumber	maxatt;
+	uint64		nrows = 0;
+
+	maxatt = Max(Max(att_customer, att_at), Max(att_total, att_refunded));
+	maxatt = Max(maxatt, att_cancelled);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		if ((++nrows & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		counted_row(cs, slot->tts_values, slot->tts_isnull, att_customer, att_at,
+					att_total, att_refunded, att_cancelled);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* is this order id stale (to be read from the heap)? */
+static inline bool
+counted_stale(const CountedScan *cs, int64 id)
+{
+	uint32		h = ecp_hash_int64(id) & (STALE_FILTER_BITS - 1);
+	int64		lo = 0;
+	int64		hi = cs->nstale - 1;
+
+	if (cs->nstale == 0 || !((cs->filter[h / 64] >> (h % 64)) & 1))
+		return false;
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (cs->stale[mid] < id)
+			lo = mid + 1;
+		else if (cs->stale[mid] > id)
+			hi = mid - 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* ecp_cache_read() sink: the counted orders of a chunk */
+static void
+counted_sink(void *arg, const char *orders, const char *bits, int32 n)
+{
+	CountedScan *cs = (CountedScan *) arg;
+
+	for (int32 i = 0; i < n; i++)
+	{
+		EcpOrder	o;
+
+		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
+		if (o.ordered_at > cs->as_of || counted_stale(cs, o.order_id))
+			continue;
+		counted_add(cs, o.cust, o.ordered_at, o.day, o.net);
+	}
+}
+
+/*
+ * Every counted order from the order cache (src/ordercache.c), the orders
+ * changed since it was written read again from the heap by primary key.
+ */
+static void
+counted_from_cache(CountedScan *cs, const EcpCacheState *st)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	cs->stale = st->stale;
+	cs->nstale = st->nstale;
+	cs->filter = palloc0(STALE_FILTER_BITS / 8);
+	for (int64 i = 0; i < st->nstale; i++)
+	{
+		uint32		h = ecp_hash_int64(st->stale[i]) & (STALE_FILTER_BITS - 1);
+
+		cs->filter[h / 64] |= UINT64CONST(1) << (h % 64);
+	}
+	ecp_cache_read(-1, counted_sink, cs);
+	pfree(cs->filter);
+	if (st->nstale == 0)
+		return;
+	args[0] = ecp_id_array(st->stale, st->nstale);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT o.customer_id, o.ordered_at, o.total, o.refunded, o.cancelled_at"
+							  " FROM ecpower.orders AS o"
+							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.orders");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[5];
+		bool		isnull[5];
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
+		counted_row(cs, values, isnull, 1, 2, 3, 4, 5);
+	}
+	SPI_finish();
+}
+
+/*
+ * ecp_order_set_group
+ *		Group n orders (ckey[i], day[i], cents[i]) into os by customer key,
+ *		dates ascending within a customer; os->keys and os->nkeys must be
+ *		set.  The arrays are read, not kept.
+ */
+void
+ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+					const DateADT *day, const int64 *cents)
+{
+	int64	   *pos;
+
+	os->norders = n;
+	os->buyers = 0;
+	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
+	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
+	for (int64 i = 0; i < n; i++)
+		os->start[ckey[i] + 1]++;
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] > 0)
+			os->buyers++;
+		os->start[k + 1] += os->start[k];
+	}
+	pos = alloc_array((int64) os->nkeys, sizeof(int64));
+	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
+	os->day = alloc_array(n, sizeof(DateADT));
+	os->cents = alloc_array(n, sizeof(int64));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		p = pos[ckey[i]]++;
+
+		os->day[p] = day[i];
+		os->cents[p] = cents[i];
+	}
+	pfree(pos);
+
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		if (os->start[k + 1] - os->start[k] > 1)
+			sort_customer_orders(os, os->start[k], os->start[k + 1]);
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * ecp_counted_orders
+ *		The counted orders as of 'as_of' of the customers in 'members' (every
+ *		customer when NULL), in CurrentMemoryContext.  'keys' maps customer
+ *		ids to the dense keys the bitmap and the result are indexed by.
+ *
+ * This is the one function that reads ecpower.orders for the reports; it
+ * may be replaced by any faster access path that returns the same set.
+ */
+EcpOrderSet *
+ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
+				   TimestampTz as_of, EcpCalendar *cal)
+{
+	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	CountedScan cs;
+	Relation	rel;
+	EcpCacheState *st;
+
+	os->keys = keys;
+	os->nkeys = keys->max_ckey + 1;
+	memset(&cs, 0, sizeof(cs));
+	cs.os = os;
+	cs.keys = keys;
+	cs.members = members;
+	cs.as_of = as_of;
+	cs.cal = cal;
+	cs.last_customer_id = PG_INT64_MIN;
+	cs.last_ckey = -1;
+
+	rel = table_open(ecp_relid("orders"), AccessShareLock);
+
+	/* room for every order when filtering keeps most, to avoid regrowing */
+	cs.buf.n = 0;
+	cs.buf.cap = 1024;
+	if (members == NULL && rel->rd_rel->reltuples > cs.buf.cap)
+		cs.buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
+	cs.buf.ckey = alloc_array(cs.buf.cap, sizeof(int32));
+	cs.buf.day = alloc_array(cs.buf.cap, sizeof(DateADT));
+	cs.buf.cents = alloc_array(cs.buf.cap, sizeof(int64));
+
+	/*
+	 * The order cache of the last refresh, unless so many orders changed
+	 * since that reading them by key would cost more than a scan.
+	 */
+	st = ecp_cache_open_orders(ecp_store_timezone());
+	if (st->usable && st->nstale <= st->nbase / 4)
+	{
+		counted_from_cache(&cs, st);
+		elog(DEBUG1, "ecpower counted orders: %lld from the order cache, %lld changed orders re-read",
+			 (long long) cs.buf.n, (long long) st->nstale);
+	}
+	else
+	{
+		counted_from_heap(&cs, rel);
+		elog(DEBUG1, "ecpower counted orders: %lld from a scan of ecpower.orders",
+			 (long long) cs.buf.n);
+	}
+	table_close(rel, AccessShareLock);
+
+	ecp_order_set_group(os, cs.buf.n, cs.buf.ckey, cs.buf.day, cs.buf.cents);
+	pfree(cs.buf.ckey);
+	pfree(cs.buf.day);
+	pfree(cs.buf.cents);
+	return os;
+}
+
+/*
+ * ecp_report_keys
+ *		The customers a report covers, ascending: the members of 'members'
+ *		that still exist, or, when 'members' is NULL (the whole store),
+ *		every customer with at least one counted order.
+ */
+EcpKeySet
+ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members)
+{
+	EcpKeySet	ks;
+
+	if (members == NULL)
+	{
+		ks.keys = alloc_array(os->buyers, sizeof(uint32));
+		ks.n = 0;
+		for (int32 k = 0; k < os->nkeys; k++)
+		{
+			if (os->start[k + 1] > os->start[k])
+				ks.keys[ks.n++] = (uint32) k;
+		}
+	}
+	else
+	{
+		uint64		card = roaring_bitmap_get_cardinality(members);
+		roaring_uint32_iterator_t it;
+
+		ks.keys = alloc_array((int64) card, sizeof(uint32));
+		ks.n = 0;
+		roaring_init_iterator(members, &it);
+		while (it.has_value)
+		{
+			uint32		k = it.current_value;
+
+			if (k <= (uint32) os->keys->max_ckey && os->keys->present[k])
+				ks.keys[ks.n++] = k;
+			roaring_advance_uint32_iterator(&it);
+		}
+	}
+	return ks;
+}
+
+/*
+ * ecp_orders_between
+ *		The index range [*lo, *hi) of a customer's orders dated in
+ *		[from, to]; DATEVAL_NOBEGIN / DATEVAL_NOEND leave a side open.
+ */
+void
+ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from, DateADT to,
+				   int64 *lo, int64 *hi)
+{
+	int64		a = os->start[ckey];
+	int64		b = os->start[ckey + 1];
+
+	while (a < b && os->day[a] < from)
+		a++;
+	while (b > a && os->day[b - 1] > to)
+		b--;
+	*lo = a;
+	*hi = b;
+}
