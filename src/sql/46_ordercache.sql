@@ -9,11 +9,16 @@
  * customer keys logs a NULL instead, which makes the next refresh read the
  * whole store and rebuild the cache.  Nothing here is dumped: a restored
  * database starts without a cache, and its first refresh builds one.  The
- * cache and its state are UNLOGGED (no WAL for a rebuild): a crash empties
- * both together, and the next refresh rebuilds them.
+ * cache is an ordinary WAL-logged table, so that a streaming replica holds
+ * it too and answers reports from it; every chunk carries a checksum and is
+ * checked record by record before use (src/timeline/ordercache.c).
+ *
+ * Writes made with session_replication_role = replica (logical replication
+ * apply workers, sync tools) do not fire ordinary triggers: row triggers
+ * enabled for REPLICA log those, and the TRUNCATE triggers fire ALWAYS.
  */
 
-CREATE UNLOGGED TABLE ecpower.order_cache (
+CREATE TABLE ecpower.order_cache (
     chunk   integer PRIMARY KEY,
     data    bytea NOT NULL
 );
@@ -21,7 +26,7 @@ ALTER TABLE ecpower.order_cache ALTER COLUMN data SET STORAGE PLAIN;
 COMMENT ON TABLE ecpower.order_cache IS
     'internal: chunks of cached orders written by refresh (src/timeline/ordercache.c)';
 
-CREATE UNLOGGED TABLE ecpower.order_cache_state (
+CREATE TABLE ecpower.order_cache_state (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     tag         text NOT NULL,
     timezone    text NOT NULL,
@@ -95,6 +100,38 @@ CREATE TRIGGER order_cache_truncate AFTER TRUNCATE ON ecpower.order_lines
     FOR EACH STATEMENT EXECUTE FUNCTION ecpower._log_order_changes();
 
 /*
+ * The same, a row at a time, for sessions in replica mode, where the
+ * statement triggers above do not fire (and logical replication fires no
+ * statement trigger at all).
+ */
+CREATE FUNCTION ecpower._log_order_change_row() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
+        INSERT INTO ecpower.order_changes (order_id) VALUES (OLD.order_id);
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE'
+       AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.order_id OPERATOR(pg_catalog.<>) OLD.order_id) THEN
+        INSERT INTO ecpower.order_changes (order_id) VALUES (NEW.order_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._log_order_change_row() IS
+    'internal: logs an order a replicated row change on orders or order_lines touched, for the order cache';
+
+CREATE TRIGGER order_cache_replica AFTER INSERT OR UPDATE OR DELETE ON ecpower.orders
+    FOR EACH ROW EXECUTE FUNCTION ecpower._log_order_change_row();
+CREATE TRIGGER order_cache_replica AFTER INSERT OR UPDATE OR DELETE ON ecpower.order_lines
+    FOR EACH ROW EXECUTE FUNCTION ecpower._log_order_change_row();
+ALTER TABLE ecpower.orders ENABLE REPLICA TRIGGER order_cache_replica;
+ALTER TABLE ecpower.order_lines ENABLE REPLICA TRIGGER order_cache_replica;
+ALTER TABLE ecpower.orders ENABLE ALWAYS TRIGGER order_cache_truncate;
+ALTER TABLE ecpower.order_lines ENABLE ALWAYS TRIGGER order_cache_truncate;
+
+/*
  * Cached filter bits depend on product attributes (product_type, vendor,
  * tags, title) and cached orders name customers by ckey: a statement that
  * changes either asks for a rebuild.  (Deleting a product or a customer
@@ -136,6 +173,35 @@ CREATE TRIGGER order_cache_update AFTER UPDATE ON ecpower.customers
     FOR EACH STATEMENT EXECUTE FUNCTION ecpower._log_key_changes();
 CREATE TRIGGER order_cache_truncate AFTER TRUNCATE ON ecpower.customers
     FOR EACH STATEMENT EXECUTE FUNCTION ecpower._log_key_changes();
+
+-- the same for sessions in replica mode, a row at a time
+CREATE FUNCTION ecpower._log_key_change_row() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'products' THEN
+        IF (OLD.product_id, OLD.title, OLD.product_type, OLD.vendor, OLD.tags)
+           IS DISTINCT FROM (NEW.product_id, NEW.title, NEW.product_type, NEW.vendor, NEW.tags) THEN
+            INSERT INTO ecpower.order_changes (order_id) VALUES (NULL);
+        END IF;
+    ELSIF (OLD.customer_id, OLD.ckey) IS DISTINCT FROM (NEW.customer_id, NEW.ckey) THEN
+        INSERT INTO ecpower.order_changes (order_id) VALUES (NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._log_key_change_row() IS
+    'internal: asks for an order cache rebuild when a replicated row change alters product attributes or customer keys';
+
+CREATE TRIGGER order_cache_replica AFTER UPDATE ON ecpower.products
+    FOR EACH ROW EXECUTE FUNCTION ecpower._log_key_change_row();
+CREATE TRIGGER order_cache_replica AFTER UPDATE ON ecpower.customers
+    FOR EACH ROW EXECUTE FUNCTION ecpower._log_key_change_row();
+ALTER TABLE ecpower.products ENABLE REPLICA TRIGGER order_cache_replica;
+ALTER TABLE ecpower.customers ENABLE REPLICA TRIGGER order_cache_replica;
+ALTER TABLE ecpower.products ENABLE ALWAYS TRIGGER order_cache_truncate;
+ALTER TABLE ecpower.customers ENABLE ALWAYS TRIGGER order_cache_truncate;
 
 CREATE FUNCTION ecpower.reset_order_cache()
 RETURNS void

@@ -133,6 +133,8 @@ VALUES
     ('routine', '_settings_guard', 'internal'),
     ('routine', '_log_order_changes', 'internal'),
     ('routine', '_log_key_changes', 'internal'),
+    ('routine', '_log_order_change_row', 'internal'),
+    ('routine', '_log_key_change_row', 'internal'),
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
     ('routine', '_segments_history', 'internal'),

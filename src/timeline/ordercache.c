@@ -31,17 +31,19 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "port/pg_crc32c.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "core/arrays.h"
 #include "core/ecpower.h"
 #include "timeline/customers.h"
 #include "timeline/ordercache.h"
 
 #define CACHE_MAGIC		0x45435043	/* "ECPC" */
-#define CACHE_VERSION	1
+#define CACHE_VERSION	2
 /*
  * A chunk stays inline in an 8 kB page and leaves more than a tenth of it
  * free, so that scans do not try to prune every page they read (heapam
@@ -58,20 +60,21 @@ typedef struct CacheHeader
 	uint16		version;
 	uint16		fwords;
 	int32		n;
-} CacheHeader;					/* 12 bytes: records start 8-aligned after
+	uint32		crc;			/* CRC-32C of the records and bits */
+	uint32		reserved;		/* zero */
+} CacheHeader;					/* 20 bytes: records start 8-aligned after
 								 * the 4-byte varlena header */
 
+/*
+ * Bounds of a sound record.  Amounts are numeric(14,2), so a net amount in
+ * cents is below 10^14 in absolute value; orders are dated between the
+ * years 1900 and 3000 (the input tables refuse others).
+ */
+#define MAX_ABS_CENTS	INT64CONST(100000000000000)
+#define MIN_ORDERED_AT	(-INT64CONST(3155673600) * USECS_PER_SEC)	/* 1900-01-01 */
+#define MAX_ORDERED_AT	(INT64CONST(31556995200) * USECS_PER_SEC)	/* 3000-01-01 */
+
 static EcpCacheState *cache_open(const char *tag, const char *tz);
-
-/* ascending int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
 
 /*
  * ecp_cache_tag
@@ -206,7 +209,7 @@ cache_open(const char *tag, const char *tz)
 	{
 		int64		j = 0;
 
-		qsort(st->stale, st->nstale, sizeof(int64), cmp_int64);
+		qsort(st->stale, st->nstale, sizeof(int64), ecp_cmp_int64);
 		for (int64 i = 0; i < st->nstale; i++)
 		{
 			if (j == 0 || st->stale[j - 1] != st->stale[i])
@@ -215,6 +218,68 @@ cache_open(const char *tag, const char *tz)
 		st->nstale = j;
 	}
 	return st;
+}
+
+/* refuse a chunk that is not sound: XX001 naming it */
+static void
+chunk_corrupt(int32 chunk, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("chunk %d of the ecpower order cache is corrupt", chunk),
+			 errdetail("%s", what),
+			 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rebuilds it.")));
+}
+
+/*
+ * chunk_check
+ *		Check that len bytes at p are a chunk this code wrote for 'fwords'
+ *		filter words: header, length and checksum, and every record within
+ *		the bounds that its readers rely on (a positive customer key, a
+ *		date that is the store-local date of its instant in a sane range,
+ *		an amount that fits numeric(14,2), a non-negative item count).  A
+ *		sink may then index arrays by a record's fields after checking the
+ *		customer key against its own key map.  Chunks are read in place and
+ *		may be unaligned: fields are copied out.
+ */
+static void
+chunk_check(int32 chunk, const char *p, Size len, int fwords, EcpCalendar *cal)
+{
+	CacheHeader h;
+	Size		recsize = sizeof(EcpOrder) + sizeof(uint64) * Max(fwords, 0);
+	pg_crc32c	crc;
+
+	if (len < sizeof(CacheHeader))
+		chunk_corrupt(chunk, "It is shorter than its header.");
+	memcpy(&h, p, sizeof(CacheHeader));
+	if (h.magic != CACHE_MAGIC || h.version != CACHE_VERSION || h.reserved != 0)
+		chunk_corrupt(chunk, "Its header is not one of this version.");
+	if (fwords < 0 || h.fwords != fwords || h.n < 0 ||
+		(Size) h.n > (len - sizeof(CacheHeader)) / recsize ||
+		len != sizeof(CacheHeader) + (Size) h.n * recsize)
+		chunk_corrupt(chunk, "Its length does not match its header.");
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, p + sizeof(CacheHeader), len - sizeof(CacheHeader));
+	FIN_CRC32C(crc);
+	if (crc != h.crc)
+		chunk_corrupt(chunk, "Its checksum does not match its contents.");
+
+	for (int32 i = 0; i < h.n; i++)
+	{
+		EcpOrder	o;
+
+		memcpy(&o, p + sizeof(CacheHeader) + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
+		if (o.cust < 1)
+			chunk_corrupt(chunk, psprintf("Order %lld has customer key %d.",
+										  (long long) o.order_id, o.cust));
+		if (o.ordered_at < MIN_ORDERED_AT || o.ordered_at >= MAX_ORDERED_AT ||
+			o.day != ecp_local_date(cal, o.ordered_at))
+			chunk_corrupt(chunk, psprintf("Order %lld has an impossible date.",
+										  (long long) o.order_id));
+		if (o.net <= -MAX_ABS_CENTS || o.net >= MAX_ABS_CENTS || o.items < 0)
+			chunk_corrupt(chunk, psprintf("Order %lld has an impossible amount or item count.",
+										  (long long) o.order_id));
+	}
 }
 
 /*
@@ -231,7 +296,7 @@ void
 ecp_cache_read(int fwords, EcpCacheSink sink, void *arg)
 {
 	int			want = fwords;
-
+	EcpCalendar *cal = ecp_store_calendar();
 	Relation	rel = table_open(ecp_relid("order_cache"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -246,25 +311,15 @@ ecp_cache_read(int fwords, EcpCacheSink sink, void *arg)
 		bytea	   *b = DatumGetByteaPP(d);
 		const char *p = VARDATA_ANY(b);
 		Size		len = VARSIZE_ANY_EXHDR(b);
-		CacheHeader h;
 
 		if ((++rows & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (len < sizeof(CacheHeader))
-			h.magic = 0;
-		else
-			memcpy(&h, p, sizeof(CacheHeader));
 		if (want < 0 && len >= sizeof(CacheHeader))
-			fwords = h.fwords;
-		if (h.magic != CACHE_MAGIC || h.version != CACHE_VERSION ||
-			h.fwords != fwords || h.n < 0 ||
-			len != sizeof(CacheHeader) + (Size) h.n * (sizeof(EcpOrder) + sizeof(uint64) * fwords))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("chunk %d of the ecpower order cache is corrupt", chunk),
-					 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rebuilds it.")));
+			fwords = ((const CacheHeader *) p)->fwords;
+		chunk_check(chunk, p, len, fwords, cal);
 		sink(arg, p + sizeof(CacheHeader),
-			 p + sizeof(CacheHeader) + (Size) h.n * sizeof(EcpOrder), h.n);
+			 p + sizeof(CacheHeader) + (Size) ((const CacheHeader *) p)->n * sizeof(EcpOrder),
+			 ((const CacheHeader *) p)->n);
 		if ((Pointer) b != DatumGetPointer(d))
 			pfree(b);
 	}
@@ -322,13 +377,17 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 			h.version = CACHE_VERSION;
 			h.fwords = (uint16) fwords;
 			h.n = m;
-			memcpy(p, &h, sizeof(h));
-			o = (EcpOrder *) (p + sizeof(h));	/* 16 bytes into a palloc'd block */
+			h.reserved = 0;
+			o = (EcpOrder *) (p + sizeof(h));	/* 24 bytes into a palloc'd block */
 			memcpy(o, orders + start, sizeof(EcpOrder) * m);
 			for (int32 i = 0; i < m; i++)
 				o[i].cust = ckey_of[o[i].cust];
 			memcpy(p + sizeof(h) + sizeof(EcpOrder) * m, bits + start * fwords,
 				   sizeof(uint64) * fwords * m);
+			INIT_CRC32C(h.crc);
+			COMP_CRC32C(h.crc, p + sizeof(h), len - sizeof(h));
+			FIN_CRC32C(h.crc);
+			memcpy(p, &h, sizeof(h));
 			batch[nbatch++] = PointerGetDatum(b);
 		}
 		if (nbatch == WRITE_BATCH || (start + per_chunk >= n && nbatch > 0))
@@ -386,19 +445,6 @@ ecp_cache_write_stale(const int64 *stale, int64 n)
 		elog(ERROR, "could not write ecpower.order_cache_state");
 	SPI_finish();
 	pfree(b);
-}
-
-/*
- * ecp_id_array
- *		An int8[] datum of n ids, for "= ANY ($1)" lookups by key.
- */
-Datum
-ecp_id_array(const int64 *ids, int64 n)
-{
-	if (n > PG_INT32_MAX)
-		elog(ERROR, "too many ids for one lookup: %lld", (long long) n);
-	return PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) ids), (int) n,
-										   INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
 }
 
 /*

@@ -70,6 +70,5 @@ extern void ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 							const uint64 *bits, int64 n, const int32 *ckey_of);
 extern void ecp_cache_write_stale(const int64 *stale, int64 n);
 extern void ecp_cache_consume(const EcpCacheState *st);
-extern Datum ecp_id_array(const int64 *ids, int64 n);
 
 #endif							/* ECP_ORDERCACHE_H */
