@@ -40,6 +40,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "core/arrays.h"
 #include "core/ecpower.h"
 #include "reports/kpi.h"
 
@@ -55,42 +56,11 @@ PG_FUNCTION_INFO_V1(kpis_state_rows);
  * ----------------------------------------------------------------
  */
 
-/* grow an int64 array to hold index 'need', doubling up to 'limit' entries */
-static int64 *
-grow_counts(int64 *arr, int64 *cap, int64 need, int64 limit)
-{
-	int64		newcap = Max(*cap, 64);
-
-	while (newcap <= need)
-		newcap *= 2;
-	newcap = Min(newcap, limit);
-	if (arr == NULL)
-		arr = palloc0(sizeof(int64) * newcap);
-	else
-	{
-		arr = repalloc(arr, sizeof(int64) * newcap);
-		memset(arr + *cap, 0, sizeof(int64) * (newcap - *cap));
-	}
-	*cap = newcap;
-	return arr;
-}
-
 /* append to an int64 list that may exceed 1 GB */
-static int64 *
+static inline int64 *
 append_int64(int64 *arr, int64 *len, int64 *cap, int64 value)
 {
-	if (*len >= *cap)
-	{
-		int64		newcap = Max(*cap * 2, 64);
-
-		if ((Size) newcap > MaxAllocHugeSize / sizeof(int64))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many values for a KPI")));
-		arr = arr ? repalloc_huge(arr, sizeof(int64) * newcap)
-			: palloc_extended(sizeof(int64) * newcap, MCXT_ALLOC_HUGE);
-		*cap = newcap;
-	}
+	arr = ecp_grow_array(arr, cap, *len + 1, sizeof(int64), false);
 	arr[(*len)++] = value;
 	return arr;
 }
@@ -144,8 +114,8 @@ kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents, int64 n)
 		if (gap <= KPI_GAP_DENSE)
 		{
 			if (gap >= acc->gap_cap)
-				acc->gap_count = grow_counts(acc->gap_count, &acc->gap_cap,
-											 gap, KPI_GAP_DENSE + 1);
+				acc->gap_count = ecp_grow_array(acc->gap_count, &acc->gap_cap,
+												gap + 1, sizeof(int64), true);
 			acc->gap_count[gap]++;
 		}
 		else
@@ -157,8 +127,8 @@ kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents, int64 n)
 	if (n <= KPI_ORDERS_DENSE)
 	{
 		if (n >= acc->n_cap)
-			acc->revenue_by_n = grow_counts(acc->revenue_by_n, &acc->n_cap,
-											n, KPI_ORDERS_DENSE + 1);
+			acc->revenue_by_n = ecp_grow_array(acc->revenue_by_n, &acc->n_cap,
+											   n + 1, sizeof(int64), true);
 		add_int64(&acc->revenue_by_n[n], rev);
 	}
 	else
@@ -207,15 +177,6 @@ ecp_cents_ratio(int64 cents, int64 den, int scale, bool *isnull)
 		return (Datum) 0;
 	return ecp_ratio(ecp_cents_to_numeric(cents),
 					 NumericGetDatum(int64_to_numeric(den)), scale);
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
 }
 
 /* the k-th smallest gap (0-based); big gaps must be sorted */
@@ -286,7 +247,7 @@ kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls)
 					hi;
 
 		if (acc->nbig_gaps > 1)
-			qsort(acc->big_gaps, acc->nbig_gaps, sizeof(int64), cmp_int64);
+			qsort(acc->big_gaps, acc->nbig_gaps, sizeof(int64), ecp_cmp_int64);
 		lo = kth_gap(acc, (acc->ngaps - 1) / 2);
 		hi = kth_gap(acc, acc->ngaps / 2);
 		values[10] = NumericGetDatum(int64_div_fast_to_numeric((lo + hi) * 5, 1));
@@ -347,19 +308,7 @@ kpi_state_create(MemoryContext mcxt, int64 cap)
 static void
 kpi_state_reserve(KpiAggState *st, int64 extra)
 {
-	int64		need = st->nrows + extra;
-	int64		newcap = st->cap;
-
-	if (need <= st->cap)
-		return;
-	while (newcap < need)
-		newcap *= 2;
-	if ((Size) newcap > MaxAllocHugeSize / sizeof(KpiRow))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many rows for ecpower.kpis(): %lld", (long long) need)));
-	st->rows = repalloc_huge(st->rows, sizeof(KpiRow) * newcap);
-	st->cap = newcap;
+	st->rows = ecp_grow_array(st->rows, &st->cap, st->nrows + extra, sizeof(KpiRow), false);
 }
 
 /* the aggregate context, or an error for a direct call */

@@ -47,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "core/arrays.h"
 #include "reports/report.h"
 
 /*
@@ -158,140 +159,6 @@ ecp_dimension_kind(EcpDimension dim)
 		default:
 			return ECP_VALUES_TEXT;
 	}
-}
-
-/* ---------------------------------------------------------------------
- * Value dictionary
- * ---------------------------------------------------------------------
- */
-
-/*
- * ecp_dict_create
- *		An empty value dictionary in CurrentMemoryContext.
- */
-EcpValueDict *
-ecp_dict_create(void)
-{
-	EcpValueDict *d = palloc0(sizeof(EcpValueDict));
-
-	d->mcxt = CurrentMemoryContext;
-	d->capacity = 256;
-	d->text = palloc0(sizeof(char *) * d->capacity);
-	d->textlen = palloc0(sizeof(int32) * d->capacity);
-	d->num = palloc0(sizeof(int64) * d->capacity);
-	d->nslots = 1024;
-	d->slots = palloc(sizeof(EcpDictSlot) * d->nslots);
-	for (uint32 i = 0; i < d->nslots; i++)
-		d->slots[i].id = -1;
-	return d;
-}
-
-/* add a value; grows the arrays and rehashes as needed */
-static int32
-dict_add(EcpValueDict *d, uint32 hash, uint32 slot)
-{
-	int32		id;
-
-	if (d->nvalues >= d->capacity)
-	{
-		int32		newcap;
-
-		if (d->capacity >= (int32) (MaxAllocSize / sizeof(int64) / 2))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many distinct values for a report")));
-		newcap = d->capacity * 2;
-		d->text = repalloc(d->text, sizeof(char *) * newcap);
-		d->textlen = repalloc(d->textlen, sizeof(int32) * newcap);
-		d->num = repalloc(d->num, sizeof(int64) * newcap);
-		d->capacity = newcap;
-	}
-	id = d->nvalues++;
-	d->text[id] = NULL;
-	d->textlen[id] = 0;
-	d->num[id] = 0;
-	d->slots[slot].hash = hash;
-	d->slots[slot].id = id;
-
-	if ((uint32) d->nvalues * 2 > d->nslots)
-	{
-		uint32		nslots = d->nslots * 2;
-		EcpDictSlot *slots = MemoryContextAllocHuge(d->mcxt, sizeof(EcpDictSlot) * nslots);
-
-		for (uint32 i = 0; i < nslots; i++)
-			slots[i].id = -1;
-		for (uint32 i = 0; i < d->nslots; i++)
-		{
-			uint32		j;
-
-			if (d->slots[i].id < 0)
-				continue;
-			j = d->slots[i].hash & (nslots - 1);
-			while (slots[j].id >= 0)
-				j = (j + 1) & (nslots - 1);
-			slots[j] = d->slots[i];
-		}
-		pfree(d->slots);
-		d->slots = slots;
-		d->nslots = nslots;
-	}
-	return id;
-}
-
-/*
- * ecp_dict_text
- *		Id of a text value (exact bytes), interning it if new.
- */
-int32
-ecp_dict_text(EcpValueDict *d, const char *s, int len)
-{
-	uint32		hash = hash_bytes((const unsigned char *) s, len);
-	uint32		i = hash & (d->nslots - 1);
-	int32		id;
-
-	for (;;)
-	{
-		EcpDictSlot *e = &d->slots[i];
-
-		if (e->id < 0)
-			break;
-		if (e->hash == hash && d->textlen[e->id] == len &&
-			memcmp(d->text[e->id], s, len) == 0)
-			return e->id;
-		i = (i + 1) & (d->nslots - 1);
-	}
-	id = dict_add(d, hash, i);
-	d->text[id] = MemoryContextAlloc(d->mcxt, len + 1);
-	memcpy(d->text[id], s, len);
-	d->text[id][len] = '\0';
-	d->textlen[id] = len;
-	return id;
-}
-
-/*
- * ecp_dict_num
- *		Id of a numeric value, interning it if new.
- */
-int32
-ecp_dict_num(EcpValueDict *d, int64 v)
-{
-	uint32		hash = ecp_hash_int64(v);
-	uint32		i = hash & (d->nslots - 1);
-	int32		id;
-
-	for (;;)
-	{
-		EcpDictSlot *e = &d->slots[i];
-
-		if (e->id < 0)
-			break;
-		if (e->hash == hash && d->num[e->id] == v)
-			return e->id;
-		i = (i + 1) & (d->nslots - 1);
-	}
-	id = dict_add(d, hash, i);
-	d->num[id] = v;
-	return id;
 }
 
 /* ---------------------------------------------------------------------
@@ -469,12 +336,6 @@ sort_customer_orders(EcpOrder *o, int64 n)
 		}
 		o[j + 1] = tmp;
 	}
-}
-
-static void *
-alloc_huge0(Size size)
-{
-	return palloc_extended(Max(size, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
 /* ---------------------------------------------------------------------
@@ -877,7 +738,7 @@ scan_customers(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 	/* ckey -> customer index, only for customers with a selected order */
 	for (int32 c = 0; c < set->ncustomers; c++)
 		max_ckey = Max(max_ckey, set->cust_ckey[c]);
-	cust_of_ckey = alloc_huge0(sizeof(int32) * ((Size) max_ckey + 1));
+	cust_of_ckey = ecp_alloc_array((int64) max_ckey + 1, sizeof(int32), true);
 	for (int32 c = 0; c < set->ncustomers; c++)
 	{
 		for (int64 o = set->cust_start[c]; o < set->cust_start[c + 1]; o++)
@@ -924,7 +785,7 @@ scan_customers(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 	MemoryContextDelete(rowcxt);
 
 	/* group per customer, then give every selected order its customer's */
-	cstart = alloc_huge0(sizeof(int64) * ((Size) set->ncustomers + 1));
+	cstart = ecp_alloc_array((int64) set->ncustomers + 1, sizeof(int64), true);
 	cvalues = palloc_extended(sizeof(int32) * Max(cpairs.n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < cpairs.n; i++)
 		cstart[cpairs.items[i].order + 1]++;
@@ -1001,7 +862,7 @@ build_csr(EcpOrderSet *set, PairList *pairs)
 {
 	int64	   *fill;
 
-	set->vstart = alloc_huge0(sizeof(int64) * ((Size) set->norders + 1));
+	set->vstart = ecp_alloc_array((int64) set->norders + 1, sizeof(int64), true);
 	set->values = palloc_extended(sizeof(int32) * Max(pairs->n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < pairs->n; i++)
 		set->vstart[pairs->items[i].order + 1]++;
@@ -1079,7 +940,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	scan_orders(spec, &customers, &scan, dict, &pairs, lo, hi);
 
 	/* counting sort by ckey */
-	pos = alloc_huge0(sizeof(int64) * ((Size) max_ckey + 2));
+	pos = ecp_alloc_array((int64) max_ckey + 2, sizeof(int64), true);
 	for (int64 i = 0; i < scan.n; i++)
 		pos[scan.orders[i].ckey + 1]++;
 	set->ncustomers = 0;

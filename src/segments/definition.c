@@ -15,6 +15,9 @@
  * program's filter table so that evaluate.c can test all filters of all
  * segments against an order in one go.
  *
+ * The readers of single JSON values (paths, lists, numbers, dates,
+ * periods, comparisons) are in defjson.c.
+ *
  * Segment references are resolved against the roots already in the
  * program; ecp_program_build() adds the referenced segments first, in
  * dependency order.  ecp_definition_check() is what validate_definition(),
@@ -46,8 +49,10 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "core/arrays.h"
+#include "predict/predict.h"
+#include "segments/defparse.h"
 #include "segments/definition.h"
-#include "predict/predict.h"			/* predictions (issue 9) */
 
 const char *const ecp_rfm_group_names[ECP_RFM_NGROUPS] = {
 	"new", "active", "champions", "promising", "loyal", "needs_attention",
@@ -71,568 +76,8 @@ static const char *const metric_names[] = {
 	"days_since_last_order", "lifetime_days", "avg_interval_days"
 };
 
-static const char *const cmp_names[] = {"eq", "ne", "gt", "gte", "lt", "lte"};
-
-/* a segment reference met while parsing, with where it was */
-typedef struct EcpRef
-{
-	char	   *slug;
-	char	   *path;
-} EcpRef;
-
-typedef struct ParseState
-{
-	EcpProgram *prog;
-	StringInfoData path;
-	bool		strict;			/* unresolved segment references are errors */
-	List	   *refs;			/* EcpRef *, when not strict */
-} ParseState;
-
-/* an object member */
-typedef struct Pair
-{
-	char	   *key;
-	JsonbValue	val;
-} Pair;
 
 static int	parse_rule(ParseState *ps, JsonbValue *v, int depth);
-
-/*
- * bad
- *		Reject the definition at the current path.
- */
-static void
-pg_attribute_printf(2, 3) pg_attribute_noreturn()
-bad(ParseState *ps, const char *fmt,...)
-{
-	StringInfoData msg;
-
-	initStringInfo(&msg);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&msg, needed);
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid segment definition at %s: %s", ps->path.data, msg.data),
-			 errhint("See the definition language in the README, section \"Segments\".")));
-	pg_unreachable();
-}
-
-/* path helpers: push returns the length to pop back to */
-static int
-push_key(ParseState *ps, const char *key)
-{
-	int			len = ps->path.len;
-
-	appendStringInfo(&ps->path, ".%s", key);
-	return len;
-}
-
-/* path helper: append "[i]"; returns the length to pop back to */
-static int
-push_index(ParseState *ps, int i)
-{
-	int			len = ps->path.len;
-
-	appendStringInfo(&ps->path, "[%d]", i);
-	return len;
-}
-
-/* path helper: truncate the path back to len */
-static void
-pop(ParseState *ps, int len)
-{
-	ps->path.len = len;
-	ps->path.data[len] = '\0';
-}
-
-/* is the value a JSON object? */
-static bool
-is_object(JsonbValue *v)
-{
-	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
-}
-
-/* is the value a JSON array (not a wrapped top-level scalar)? */
-static bool
-is_array(JsonbValue *v)
-{
-	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data) &&
-		!JsonContainerIsScalar(v->val.binary.data);
-}
-
-/* "a string", "null", ... for messages */
-static const char *
-type_name(JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvString:
-			return "a string";
-		case jbvNumeric:
-			return "a number";
-		case jbvBool:
-			return "a boolean";
-		case jbvBinary:
-			return is_object(v) ? "an object" : "a list";
-		default:
-			return "a value";
-	}
-}
-
-/* the value of a container, unwrapping a top-level scalar */
-static void
-container_value(JsonbContainer *c, JsonbValue *out)
-{
-	if (JsonContainerIsScalar(c))
-	{
-		/* a raw scalar is stored as a one-element array */
-		JsonbIterator *it = JsonbIteratorInit(c);
-		JsonbValue	jv;
-		JsonbIteratorToken tok;
-
-		while ((tok = JsonbIteratorNext(&it, &jv, true)) != WJB_DONE)
-		{
-			if (tok == WJB_ELEM)
-				*out = jv;
-		}
-		return;
-	}
-	out->type = jbvBinary;
-	out->val.binary.data = c;
-	out->val.binary.len = 0;
-}
-
-/* members of an object value; *n gets their number */
-static Pair *
-object_pairs(ParseState *ps, JsonbValue *v, int *n)
-{
-	JsonbContainer *c = v->val.binary.data;
-	int			size = JsonContainerSize(c);
-	Pair	   *pairs = palloc(sizeof(Pair) * Max(size, 1));
-	JsonbIterator *it = JsonbIteratorInit(c);
-	JsonbValue	jv;
-	JsonbIteratorToken tok;
-	int			i = 0;
-
-	if (size > ECP_MAX_LIST)
-		bad(ps, "more than %d keys", ECP_MAX_LIST);
-	while ((tok = JsonbIteratorNext(&it, &jv, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			pairs[i].key = pnstrdup(jv.val.string.val, jv.val.string.len);
-		else if (tok == WJB_VALUE)
-			pairs[i++].val = jv;
-	}
-	*n = i;
-	return pairs;
-}
-
-/* elements of a list value, which must be a non-empty list */
-static JsonbValue *
-list_items(ParseState *ps, JsonbValue *v, int *n, const char *what)
-{
-	JsonbContainer *c;
-	int			size;
-	JsonbValue *items;
-	JsonbIterator *it;
-	JsonbValue	jv;
-	JsonbIteratorToken tok;
-	int			i = 0;
-
-	if (!is_array(v))
-		bad(ps, "expected a list of %s, found %s", what, type_name(v));
-	c = v->val.binary.data;
-	size = JsonContainerSize(c);
-	if (size == 0)
-		bad(ps, "empty list; expected at least one %s",
-			strcmp(what, "rules") == 0 ? "rule" : "item");
-	if (size > ECP_MAX_LIST)
-		bad(ps, "list of %d items exceeds the limit of %d", size, ECP_MAX_LIST);
-	items = palloc(sizeof(JsonbValue) * size);
-	it = JsonbIteratorInit(c);
-	while ((tok = JsonbIteratorNext(&it, &jv, true)) != WJB_DONE)
-	{
-		if (tok == WJB_ELEM)
-			items[i++] = jv;
-	}
-	*n = i;
-	return items;
-}
-
-/* a jsonb number as double (huge values become +-infinity) */
-static double
-number_value(JsonbValue *v)
-{
-	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out,
-														NumericGetDatum(v->val.numeric)));
-
-	return strtod(s, NULL);
-}
-
-/* a number at the current path, as double */
-static double
-parse_number(ParseState *ps, JsonbValue *v)
-{
-	if (v->type != jbvNumeric)
-		bad(ps, "expected a number, found %s", type_name(v));
-	return number_value(v);
-}
-
-/* a whole number in [lo, hi] */
-static int32
-read_int(ParseState *ps, JsonbValue *v, int32 lo, int32 hi, const char *what)
-{
-	double		d;
-
-	if (v->type != jbvNumeric)
-		bad(ps, "expected %s, found %s", what, type_name(v));
-	d = number_value(v);
-	if (d != floor(d))
-		bad(ps, "expected %s, found %g", what, d);
-	if (d < lo || d > hi)
-	{
-		if (lo == 0 && d < 0)
-			bad(ps, "negative day count %g", d);
-		if (lo == 1 && hi == PG_INT32_MAX)
-			bad(ps, "sequence numbers start at 1, found %g", d);
-		bad(ps, "%g is out of range (%d to %d)", d, lo, hi);
-	}
-	return (int32) d;
-}
-
-/* a boolean at the current path */
-static bool
-read_bool(ParseState *ps, JsonbValue *v)
-{
-	if (v->type != jbvBool)
-		bad(ps, "expected true or false, found %s", type_name(v));
-	return v->val.boolean;
-}
-
-/*
- * ecp_lower_text
- *		Lower-case a string the way SQL lower() does under the database's
- *		default collation, with an ASCII fast path.  The result is palloc'd.
- */
-char *
-ecp_lower_text(const char *s, int len, int *outlen)
-{
-	bool		ascii = true;
-	char	   *r;
-
-	for (int i = 0; i < len; i++)
-	{
-		if ((unsigned char) s[i] >= 0x80)
-		{
-			ascii = false;
-			break;
-		}
-	}
-	if (ascii)
-	{
-		r = palloc(len + 1);
-		for (int i = 0; i < len; i++)
-			r[i] = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] + ('a' - 'A') : s[i];
-		r[len] = '\0';
-	}
-	else
-		r = str_tolower(s, len, DEFAULT_COLLATION_OID);
-	*outlen = strlen(r);
-	return r;
-}
-
-/* a non-empty list of strings, lower-cased */
-static void
-parse_text_list(ParseState *ps, JsonbValue *v, EcpTextList *out)
-{
-	int			n;
-	JsonbValue *items = list_items(ps, v, &n, "strings");
-
-	out->n = n;
-	out->vals = palloc(sizeof(char *) * n);
-	out->lens = palloc(sizeof(int) * n);
-	for (int i = 0; i < n; i++)
-	{
-		if (items[i].type != jbvString)
-		{
-			int			len = push_index(ps, i);
-
-			bad(ps, "expected a string, found %s", type_name(&items[i]));
-			pop(ps, len);
-		}
-		out->vals[i] = ecp_lower_text(items[i].val.string.val,
-								  items[i].val.string.len, &out->lens[i]);
-	}
-}
-
-/* qsort comparator of int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* a non-empty list of integer product ids, sorted */
-static void
-parse_id_list(ParseState *ps, JsonbValue *v, EcpFilter *f)
-{
-	int			n;
-	JsonbValue *items = list_items(ps, v, &n, "integers");
-
-	f->product_ids = palloc(sizeof(int64) * n);
-	for (int i = 0; i < n; i++)
-	{
-		int			len = push_index(ps, i);
-		char	   *s;
-		double		d;
-		int64		id;
-
-		if (items[i].type != jbvNumeric)
-			bad(ps, "expected an integer, found %s", type_name(&items[i]));
-		s = DatumGetCString(DirectFunctionCall1(numeric_out,
-												NumericGetDatum(items[i].val.numeric)));
-		d = strtod(s, NULL);
-		if (d != floor(d) || fabs(d) > 9.2e18)
-			bad(ps, "expected an integer, found %s", s);
-		id = (int64) d;
-		if (fabs(d) >= 9007199254740992.0)
-		{
-			/* beyond exact doubles: parse the digits */
-			errno = 0;
-			id = strtoll(s, NULL, 10);
-			if (errno != 0)
-				bad(ps, "expected an integer, found %s", s);
-		}
-		f->product_ids[i] = id;
-		pop(ps, len);
-	}
-	qsort(f->product_ids, n, sizeof(int64), cmp_int64);
-	f->nproduct_ids = n;
-}
-
-/* strict YYYY-MM-DD */
-static DateADT
-parse_date(ParseState *ps, JsonbValue *v)
-{
-	const char *s;
-	int			y,
-				m,
-				d;
-
-	if (v->type != jbvString)
-		bad(ps, "expected a date (YYYY-MM-DD), found %s", type_name(v));
-	s = v->val.string.val;
-	if (v->val.string.len != 10 || s[4] != '-' || s[7] != '-')
-		goto malformed;
-	for (int i = 0; i < 10; i++)
-	{
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			goto malformed;
-	}
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
-		goto malformed;
-	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
-
-malformed:
-	bad(ps, "\"%.*s\" is not a date (YYYY-MM-DD)",
-		Min(v->val.string.len, 100), v->val.string.val);
-}
-
-/* PERIOD */
-static void
-parse_period(ParseState *ps, JsonbValue *v, EcpPeriod *p)
-{
-	int			n;
-	Pair	   *pairs;
-	bool		range = false,
-				last = false,
-				ago = false;
-
-	if (!is_object(v))
-		bad(ps, "expected a period object, found %s", type_name(v));
-	pairs = object_pairs(ps, v, &n);
-	if (n == 0)
-		bad(ps, "empty period; expected from/to, last_days or days_ago");
-	memset(p, 0, sizeof(*p));
-	for (int i = 0; i < n; i++)
-	{
-		int			len = push_key(ps, pairs[i].key);
-
-		if (strcmp(pairs[i].key, "from") == 0)
-		{
-			p->from = parse_date(ps, &pairs[i].val);
-			p->has_from = range = true;
-		}
-		else if (strcmp(pairs[i].key, "to") == 0)
-		{
-			p->to = parse_date(ps, &pairs[i].val);
-			p->has_to = range = true;
-		}
-		else if (strcmp(pairs[i].key, "last_days") == 0)
-		{
-			p->a = read_int(ps, &pairs[i].val, 0, 1000000, "a whole number of days");
-			last = true;
-		}
-		else if (strcmp(pairs[i].key, "days_ago") == 0)
-		{
-			int			m;
-			JsonbValue *items = list_items(ps, &pairs[i].val, &m, "two day counts");
-			int			l2;
-
-			if (m != 2)
-				bad(ps, "expected [a, b] (two day counts), found a list of %d", m);
-			l2 = push_index(ps, 0);
-			p->a = read_int(ps, &items[0], 0, 1000000, "a whole number of days");
-			pop(ps, l2);
-			l2 = push_index(ps, 1);
-			p->b = read_int(ps, &items[1], 0, 1000000, "a whole number of days");
-			pop(ps, l2);
-			if (p->a > p->b)
-				bad(ps, "days_ago [%d, %d] has a greater than b", p->a, p->b);
-			ago = true;
-		}
-		else
-			bad(ps, "unknown key \"%s\" in a period", pairs[i].key);
-		pop(ps, len);
-	}
-	if ((int) range + (int) last + (int) ago > 1)
-		bad(ps, "a period holds exactly one of from/to, last_days or days_ago");
-	if (range)
-	{
-		p->kind = ECP_P_RANGE;
-		if (p->has_from && p->has_to && p->from > p->to)
-		{
-			int			len = push_key(ps, "from");
-
-			bad(ps, "from %s is after to %s",
-				DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(p->from))),
-				DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(p->to))));
-			pop(ps, len);
-		}
-	}
-	else if (last)
-		p->kind = ECP_P_LAST_DAYS;
-	else
-		p->kind = ECP_P_DAYS_AGO;
-}
-
-/* index of a comparison key in cmp_names, or -1 */
-static int
-cmp_op(const char *key)
-{
-	for (int i = 0; i < lengthof(cmp_names); i++)
-	{
-		if (strcmp(key, cmp_names[i]) == 0)
-			return i;
-	}
-	return -1;
-}
-
-/*
- * Parse CMP keys from 'pairs' (those for which cmp_op() or "between"
- * matches; the caller has rejected every other key).
- */
-static void
-parse_cmp_pairs(ParseState *ps, Pair *pairs, int n, EcpCmp *cmp)
-{
-	bool		between = false;
-
-	cmp->nops = 0;
-	for (int i = 0; i < n; i++)
-	{
-		int			len = push_key(ps, pairs[i].key);
-		int			op = cmp_op(pairs[i].key);
-
-		if (op >= 0)
-		{
-			if (cmp->nops >= 2)
-				bad(ps, "a comparison holds one or two of eq, ne, gt, gte, lt, lte, or between alone");
-			cmp->op[cmp->nops] = (EcpCmpOp) op;
-			cmp->val[cmp->nops++] = parse_number(ps, &pairs[i].val);
-		}
-		else if (strcmp(pairs[i].key, "between") == 0)
-		{
-			int			m;
-			JsonbValue *items;
-			int			l2;
-
-			if (!is_array(&pairs[i].val))
-				bad(ps, "expected [lo, hi] (two numbers), found %s", type_name(&pairs[i].val));
-			items = list_items(ps, &pairs[i].val, &m, "numbers");
-			if (m != 2)
-				bad(ps, "expected [lo, hi] (exactly two numbers), found a list of %d", m);
-			for (int k = 0; k < 2; k++)
-			{
-				l2 = push_index(ps, k);
-				cmp->op[k] = k == 0 ? ECP_OP_GTE : ECP_OP_LTE;
-				cmp->val[k] = parse_number(ps, &items[k]);
-				pop(ps, l2);
-			}
-			between = true;
-		}
-		else
-			elog(ERROR, "unexpected comparison key \"%s\"", pairs[i].key);
-		pop(ps, len);
-	}
-	if (between)
-	{
-		if (n != 1)
-			bad(ps, "\"between\" cannot be combined with other comparisons");
-		cmp->nops = 2;
-	}
-	if (cmp->nops == 0 && !between)
-		bad(ps, "comparison needs one of eq, ne, gt, gte, lt, lte or between");
-}
-
-/* is key a CMP key (eq, ne, gt, gte, lt, lte, between)? */
-static bool
-is_cmp_key(const char *key)
-{
-	return cmp_op(key) >= 0 || strcmp(key, "between") == 0;
-}
-
-/* CMP given as an object */
-static void
-parse_cmp(ParseState *ps, JsonbValue *v, EcpCmp *cmp)
-{
-	int			n;
-	Pair	   *pairs;
-
-	if (!is_object(v))
-		bad(ps, "expected a comparison object, found %s", type_name(v));
-	pairs = object_pairs(ps, v, &n);
-	for (int i = 0; i < n; i++)
-	{
-		if (!is_cmp_key(pairs[i].key))
-		{
-			int			len = push_key(ps, pairs[i].key);
-
-			bad(ps, "unknown key \"%s\" in a comparison", pairs[i].key);
-			pop(ps, len);
-		}
-	}
-	if (n == 0)
-		bad(ps, "comparison needs one of eq, ne, gt, gte, lt, lte or between");
-	parse_cmp_pairs(ps, pairs, n, cmp);
-}
 
 /* grow helpers */
 static int
@@ -709,36 +154,36 @@ parse_filter(ParseState *ps, JsonbValue *v, int nodeidx)
 	int			n;
 	Pair	   *pairs;
 
-	if (!is_object(v))
-		bad(ps, "expected a filter object, found %s", type_name(v));
-	pairs = object_pairs(ps, v, &n);
+	if (!defp_is_object(v))
+		defp_bad(ps, "expected a filter object, found %s", defp_type_name(v));
+	pairs = defp_object_pairs(ps, v, &n);
 	for (int i = 0; i < n; i++)
 	{
 		const char *key = pairs[i].key;
 		JsonbValue *val = &pairs[i].val;
-		int			len = push_key(ps, key);
+		int			len = defp_push_key(ps, key);
 		int			tf = text_field(key);
 		EcpFilter  *f = &prog->filters[fidx];
 
 		if (tf >= 0)
 		{
-			parse_text_list(ps, val, &f->text[tf]);
+			defp_parse_text_list(ps, val, &f->text[tf]);
 			f->textkeys |= (uint32) 1 << tf;
 		}
 		else if (strcmp(key, "period") == 0)
 		{
-			parse_period(ps, val, &f->period);
+			defp_parse_period(ps, val, &f->period);
 			f->has_period = true;
 		}
 		else if (strcmp(key, "product_id") == 0)
-			parse_id_list(ps, val, f);
+			defp_parse_id_list(ps, val, f);
 		else if (strcmp(key, "has_discount") == 0)
-			f->has_discount = read_bool(ps, val) ? 1 : 0;
+			f->has_discount = defp_read_bool(ps, val) ? 1 : 0;
 		else if (strcmp(key, "subscription") == 0)
-			f->subscription = read_bool(ps, val) ? 1 : 0;
+			f->subscription = defp_read_bool(ps, val) ? 1 : 0;
 		else if (strcmp(key, "total") == 0)
 		{
-			parse_cmp(ps, val, &f->total);
+			defp_parse_cmp(ps, val, &f->total);
 			f->has_total = true;
 		}
 		else if (strcmp(key, "nth") == 0)
@@ -762,40 +207,40 @@ parse_filter(ParseState *ps, JsonbValue *v, int nodeidx)
 				else if (strcmp(s, "latest") == 0)
 					nd->nth_latest = true;
 				else
-					bad(ps, "unknown nth \"%.100s\"; expected first, second, repeat, latest or [lo, hi]", s);
+					defp_bad(ps, "unknown nth \"%.100s\"; expected first, second, repeat, latest or [lo, hi]", s);
 			}
-			else if (is_array(val))
+			else if (defp_is_array(val))
 			{
 				int			m;
-				JsonbValue *items = list_items(ps, val, &m, "bounds");
+				JsonbValue *items = defp_list_items(ps, val, &m, "bounds");
 				int			l2;
 
 				if (m != 2)
-					bad(ps, "expected [lo, hi] (two sequence numbers), found a list of %d", m);
-				l2 = push_index(ps, 0);
-				nd->nth_lo = read_int(ps, &items[0], 1, PG_INT32_MAX, "a sequence number (1 or more)");
-				pop(ps, l2);
-				l2 = push_index(ps, 1);
+					defp_bad(ps, "expected [lo, hi] (two sequence numbers), found a list of %d", m);
+				l2 = defp_push_index(ps, 0);
+				nd->nth_lo = defp_read_int(ps, &items[0], 1, PG_INT32_MAX, "a sequence number (1 or more)");
+				defp_pop(ps, l2);
+				l2 = defp_push_index(ps, 1);
 				if (items[1].type == jbvNull)
 					nd->nth_hi = 0;
 				else
 				{
-					nd->nth_hi = read_int(ps, &items[1], 1, PG_INT32_MAX, "a sequence number (1 or more) or null");
+					nd->nth_hi = defp_read_int(ps, &items[1], 1, PG_INT32_MAX, "a sequence number (1 or more) or null");
 					if (nd->nth_lo > nd->nth_hi)
 					{
-						pop(ps, l2);
-						bad(ps, "nth [%d, %d] has lo greater than hi", nd->nth_lo, nd->nth_hi);
+						defp_pop(ps, l2);
+						defp_bad(ps, "nth [%d, %d] has lo greater than hi", nd->nth_lo, nd->nth_hi);
 					}
 				}
-				pop(ps, l2);
+				defp_pop(ps, l2);
 			}
 			else
-				bad(ps, "expected first, second, repeat, latest or [lo, hi], found %s",
-					type_name(val));
+				defp_bad(ps, "expected first, second, repeat, latest or [lo, hi], found %s",
+					defp_type_name(val));
 		}
 		else
-			bad(ps, "unknown key \"%s\" in a filter", key);
-		pop(ps, len);
+			defp_bad(ps, "unknown key \"%s\" in a filter", key);
+		defp_pop(ps, len);
 	}
 	return fidx;
 }
@@ -857,14 +302,14 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 		JsonbValue *items;
 		int		   *kids;
 
-		items = list_items(ps, val, &n, "rules");
+		items = defp_list_items(ps, val, &n, "rules");
 		kids = palloc(sizeof(int) * n);
 		for (int i = 0; i < n; i++)
 		{
-			int			len = push_index(ps, i);
+			int			len = defp_push_index(ps, i);
 
 			kids[i] = parse_rule(ps, &items[i], depth + 1);
-			pop(ps, len);
+			defp_pop(ps, len);
 		}
 		node = new_node(prog, key[1] == 'l' ? ECP_N_ALL : ECP_N_ANY);
 		if (prog->nchild + n > prog->maxchild)
@@ -901,11 +346,11 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 			int			c = new_cust(prog, (EcpCustField) cf);
 
 			if (cf < ECP_NCUST_TEXT_FIELDS)
-				parse_text_list(ps, val, &prog->cust[c].list);
+				defp_parse_text_list(ps, val, &prog->cust[c].list);
 			else if (cf == ECP_CF_ACCEPTS_MARKETING)
-				prog->cust[c].flag = read_bool(ps, val);
+				prog->cust[c].flag = defp_read_bool(ps, val);
 			else
-				parse_period(ps, val, &prog->cust[c].period);
+				defp_parse_period(ps, val, &prog->cust[c].period);
 			node = new_node(prog, ECP_N_CUSTOMER);
 			prog->nodes[node].arg = c;
 			return node;
@@ -916,7 +361,7 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 		int			g = -1;
 
 		if (val->type != jbvString)
-			bad(ps, "expected an RFM group name, found %s", type_name(val));
+			defp_bad(ps, "expected an RFM group name, found %s", defp_type_name(val));
 		for (int i = 0; i < ECP_RFM_NGROUPS; i++)
 		{
 			if (strlen(ecp_rfm_group_names[i]) == val->val.string.len &&
@@ -924,7 +369,7 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 				g = i;
 		}
 		if (g < 0)
-			bad(ps, "unknown RFM group \"%.*s\"",
+			defp_bad(ps, "unknown RFM group \"%.*s\"",
 				Min(val->val.string.len, 100), val->val.string.val);
 		node = new_node(prog, ECP_N_RFM_GROUP);
 		prog->nodes[node].arg = g;
@@ -936,11 +381,11 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 		int			n;
 		Pair	   *pairs;
 
-		if (!is_object(val))
-			bad(ps, "expected an object with r, f and/or m, found %s", type_name(val));
-		pairs = object_pairs(ps, val, &n);
+		if (!defp_is_object(val))
+			defp_bad(ps, "expected an object with r, f and/or m, found %s", defp_type_name(val));
+		pairs = defp_object_pairs(ps, val, &n);
 		if (n == 0)
-			bad(ps, "rfm needs at least one of r, f, m");
+			defp_bad(ps, "rfm needs at least one of r, f, m");
 		node = new_node(prog, ECP_N_RFM);
 		for (int k = 0; k < 3; k++)
 		{
@@ -949,7 +394,7 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 		}
 		for (int i = 0; i < n; i++)
 		{
-			int			len = push_key(ps, pairs[i].key);
+			int			len = defp_push_key(ps, pairs[i].key);
 			const char *k = pairs[i].key;
 			int			which = strcmp(k, "r") == 0 ? 0 :
 				strcmp(k, "f") == 0 ? 1 : strcmp(k, "m") == 0 ? 2 : -1;
@@ -960,21 +405,21 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 						l2;
 
 			if (which < 0)
-				bad(ps, "unknown key \"%s\" in rfm; expected r, f or m", k);
-			items = list_items(ps, &pairs[i].val, &m, "scores");
+				defp_bad(ps, "unknown key \"%s\" in rfm; expected r, f or m", k);
+			items = defp_list_items(ps, &pairs[i].val, &m, "scores");
 			if (m != 2)
-				bad(ps, "expected [lo, hi] (two scores 1..5), found a list of %d", m);
-			l2 = push_index(ps, 0);
-			lo = read_int(ps, &items[0], 1, 5, "a score from 1 to 5");
-			pop(ps, l2);
-			l2 = push_index(ps, 1);
-			hi = read_int(ps, &items[1], 1, 5, "a score from 1 to 5");
-			pop(ps, l2);
+				defp_bad(ps, "expected [lo, hi] (two scores 1..5), found a list of %d", m);
+			l2 = defp_push_index(ps, 0);
+			lo = defp_read_int(ps, &items[0], 1, 5, "a score from 1 to 5");
+			defp_pop(ps, l2);
+			l2 = defp_push_index(ps, 1);
+			hi = defp_read_int(ps, &items[1], 1, 5, "a score from 1 to 5");
+			defp_pop(ps, l2);
 			if (lo > hi)
-				bad(ps, "[%d, %d] has lo greater than hi", lo, hi);
+				defp_bad(ps, "[%d, %d] has lo greater than hi", lo, hi);
 			prog->nodes[node].rfm_lo[which] = lo;
 			prog->nodes[node].rfm_hi[which] = hi;
-			pop(ps, len);
+			defp_pop(ps, len);
 		}
 		prog->needs_rfm = true;
 		return node;
@@ -985,13 +430,13 @@ parse_single(ParseState *ps, const char *key, JsonbValue *val, int depth)
 		int			r;
 
 		if (val->type != jbvString)
-			bad(ps, "expected a segment slug, found %s", type_name(val));
+			defp_bad(ps, "expected a segment slug, found %s", defp_type_name(val));
 		slug = pnstrdup(val->val.string.val, val->val.string.len);
 		r = find_root(prog, slug);
 		if (r < 0)
 		{
 			if (ps->strict)
-				bad(ps, "unknown segment \"%.100s\"", slug);
+				defp_bad(ps, "unknown segment \"%.100s\"", slug);
 			else
 			{
 				EcpRef	   *ref = palloc(sizeof(EcpRef));
@@ -1027,12 +472,12 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 	if (depth > ECP_MAX_DEPTH)
-		bad(ps, "rules nested deeper than %d levels", ECP_MAX_DEPTH);
-	if (!is_object(v))
-		bad(ps, "expected a rule object, found %s", type_name(v));
-	pairs = object_pairs(ps, v, &n);
+		defp_bad(ps, "rules nested deeper than %d levels", ECP_MAX_DEPTH);
+	if (!defp_is_object(v))
+		defp_bad(ps, "expected a rule object, found %s", defp_type_name(v));
+	pairs = defp_object_pairs(ps, v, &n);
 	if (n == 0)
-		bad(ps, "empty rule; expected all, any, not or a condition");
+		defp_bad(ps, "empty rule; expected all, any, not or a condition");
 
 	/* which form is this?  "metric" wins over "orders" (its optional filter) */
 	for (int i = 0; i < n; i++)
@@ -1050,21 +495,21 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 			continue;
 		if (form != NULL)
 		{
-			int			len = push_key(ps, key);
+			int			len = defp_push_key(ps, key);
 
-			bad(ps, "a rule holds exactly one form; found both \"%s\" and \"%s\"",
+			defp_bad(ps, "a rule holds exactly one form; found both \"%s\" and \"%s\"",
 				form, key);
-			pop(ps, len);
+			defp_pop(ps, len);
 		}
 		form = key;
 		formi = i;
 	}
 	if (form == NULL)
 	{
-		int			len = push_key(ps, pairs[0].key);
+		int			len = defp_push_key(ps, pairs[0].key);
 
-		bad(ps, "unknown key \"%s\"", pairs[0].key);
-		pop(ps, len);
+		defp_bad(ps, "unknown key \"%s\"", pairs[0].key);
+		defp_pop(ps, len);
 	}
 
 	if (metric)
@@ -1082,31 +527,31 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 				continue;
 			if (strcmp(pairs[i].key, "orders") == 0)
 				orders = &pairs[i].val;
-			else if (is_cmp_key(pairs[i].key))
+			else if (defp_is_cmp_key(pairs[i].key))
 				cmps[ncmp++] = pairs[i];
 			else
 			{
-				len = push_key(ps, pairs[i].key);
-				bad(ps, "unknown key \"%s\" in a metric condition", pairs[i].key);
+				len = defp_push_key(ps, pairs[i].key);
+				defp_bad(ps, "unknown key \"%s\" in a metric condition", pairs[i].key);
 			}
 		}
 		node = new_node(prog, ECP_N_METRIC);
-		len = push_key(ps, "metric");
+		len = defp_push_key(ps, "metric");
 		if (mv->type != jbvString)
-			bad(ps, "expected a metric name, found %s", type_name(mv));
+			defp_bad(ps, "expected a metric name, found %s", defp_type_name(mv));
 		if (metric_by_name(mv) < 0)
-			bad(ps, "unknown metric \"%.*s\"", Min(mv->val.string.len, 100),
+			defp_bad(ps, "unknown metric \"%.*s\"", Min(mv->val.string.len, 100),
 				mv->val.string.val);
 		prog->nodes[node].metric = (EcpMetric) metric_by_name(mv);
-		pop(ps, len);
+		defp_pop(ps, len);
 		if (ncmp == 0)
-			bad(ps, "metric condition needs a comparison (eq, ne, gt, gte, lt, lte or between)");
-		parse_cmp_pairs(ps, cmps, ncmp, &prog->nodes[node].cmp);
+			defp_bad(ps, "metric condition needs a comparison (eq, ne, gt, gte, lt, lte or between)");
+		defp_parse_cmp_pairs(ps, cmps, ncmp, &prog->nodes[node].cmp);
 		if (orders)
 		{
-			len = push_key(ps, "orders");
+			len = defp_push_key(ps, "orders");
 			fidx = parse_filter(ps, orders, node);
-			pop(ps, len);
+			defp_pop(ps, len);
 		}
 		else
 			fidx = new_filter(prog);
@@ -1130,28 +575,28 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 		{
 			if (i == formi)
 				continue;
-			if (is_cmp_key(pairs[i].key))
+			if (defp_is_cmp_key(pairs[i].key))
 				cmps[ncmp++] = pairs[i];
 			else
 			{
-				len = push_key(ps, pairs[i].key);
-				bad(ps, "unknown key \"%s\" in a predicted condition", pairs[i].key);
+				len = defp_push_key(ps, pairs[i].key);
+				defp_bad(ps, "unknown key \"%s\" in a predicted condition", pairs[i].key);
 			}
 		}
 		node = new_node(prog, ECP_N_PREDICTED);
-		len = push_key(ps, "predicted");
+		len = defp_push_key(ps, "predicted");
 		if (pv->type != jbvString)
-			bad(ps, "expected p_alive, expected_orders_90d or clv_365d, found %s",
-				type_name(pv));
+			defp_bad(ps, "expected p_alive, expected_orders_90d or clv_365d, found %s",
+				defp_type_name(pv));
 		prog->nodes[node].arg = predicted_field_by_name(pv->val.string.val,
 														pv->val.string.len);
 		if (prog->nodes[node].arg < 0)
-			bad(ps, "unknown prediction \"%.*s\"; expected p_alive, expected_orders_90d or clv_365d",
+			defp_bad(ps, "unknown prediction \"%.*s\"; expected p_alive, expected_orders_90d or clv_365d",
 				Min(pv->val.string.len, 100), pv->val.string.val);
-		pop(ps, len);
+		defp_pop(ps, len);
 		if (ncmp == 0)
-			bad(ps, "predicted condition needs a comparison (eq, ne, gt, gte, lt, lte or between)");
-		parse_cmp_pairs(ps, cmps, ncmp, &prog->nodes[node].cmp);
+			defp_bad(ps, "predicted condition needs a comparison (eq, ne, gt, gte, lt, lte or between)");
+		defp_parse_cmp_pairs(ps, cmps, ncmp, &prog->nodes[node].cmp);
 		prog->needs_predicted = true;
 		return node;
 	}
@@ -1170,22 +615,22 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 				cnt = &pairs[i].val;
 			else
 			{
-				len = push_key(ps, pairs[i].key);
-				if (is_cmp_key(pairs[i].key))
-					bad(ps, "comparison keys belong in \"count\" (or use \"metric\")");
-				bad(ps, "unknown key \"%s\" in an orders condition", pairs[i].key);
+				len = defp_push_key(ps, pairs[i].key);
+				if (defp_is_cmp_key(pairs[i].key))
+					defp_bad(ps, "comparison keys belong in \"count\" (or use \"metric\")");
+				defp_bad(ps, "unknown key \"%s\" in an orders condition", pairs[i].key);
 			}
 		}
 		node = new_node(prog, ECP_N_COUNT);
-		len = push_key(ps, "orders");
+		len = defp_push_key(ps, "orders");
 		fidx = parse_filter(ps, &pairs[formi].val, node);
-		pop(ps, len);
+		defp_pop(ps, len);
 		prog->nodes[node].arg = fidx;
 		if (cnt)
 		{
-			len = push_key(ps, "count");
-			parse_cmp(ps, cnt, &prog->nodes[node].cmp);
-			pop(ps, len);
+			len = defp_push_key(ps, "count");
+			defp_parse_cmp(ps, cnt, &prog->nodes[node].cmp);
+			defp_pop(ps, len);
 		}
 		else
 		{
@@ -1205,18 +650,18 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 		{
 			if (i != formi)
 			{
-				int			len = push_key(ps, pairs[i].key);
+				int			len = defp_push_key(ps, pairs[i].key);
 
-				bad(ps, "unknown key \"%s\" next to \"%s\"", pairs[i].key, form);
-				pop(ps, len);
+				defp_bad(ps, "unknown key \"%s\" next to \"%s\"", pairs[i].key, form);
+				defp_pop(ps, len);
 			}
 		}
 	}
 	{
-		int			len = push_key(ps, form);
+		int			len = defp_push_key(ps, form);
 
 		node = parse_single(ps, form, &pairs[formi].val, depth);
-		pop(ps, len);
+		defp_pop(ps, len);
 	}
 	return node;
 }
@@ -1267,7 +712,7 @@ add_root(EcpProgram *prog, Jsonb *def, const char *slug, int32 segment_id,
 	ps.strict = strict;
 	initStringInfo(&ps.path);
 	appendStringInfoChar(&ps.path, '$');
-	container_value(&def->root, &v);
+	defp_container_value(&def->root, &v);
 	node = parse_rule(&ps, &v, 1);
 
 	if (prog->nroots == prog->maxroots)

@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "core/arrays.h"
 #include "core/ecpower.h"
 #include "timeline/customers.h"
 
@@ -147,15 +148,6 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 	return e ? e->ckey : -1;
 }
 
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * ecp_members_customer_ids
  *		The customer ids of a bitmap's members, ascending, palloc'd.
@@ -216,7 +208,7 @@ ecp_members_customer_ids(roaring_bitmap_t *members, int *count)
 			roaring_advance_uint32_iterator(&it);
 		}
 	}
-	qsort(ids, n, sizeof(int64), cmp_int64);
+	qsort(ids, n, sizeof(int64), ecp_cmp_int64);
 	*count = n;
 	return ids;
 }

@@ -36,24 +36,12 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "core/arrays.h"
 #include "timeline/ordercache.h"
 #include "timeline/orders.h"
 
 /* customers with more orders than this are sorted with qsort */
 #define INSERTION_SORT_MAX	16
-
-/* a huge-capable allocation of n elements of the given size */
-static void *
-alloc_array(int64 n, Size elem)
-{
-	if (n < 1)
-		n = 1;
-	if ((Size) n > MaxAllocHugeSize / elem)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many orders to report on: %lld", (long long) n)));
-	return palloc_extended((Size) n * elem, MCXT_ALLOC_HUGE);
-}
 
 /* counted orders as the scan finds them, before grouping */
 typedef struct OrderBuf
@@ -71,16 +59,14 @@ order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents)
 {
 	if (buf->n == buf->cap)
 	{
-		int64		newcap = buf->cap * 2;
+		int64		c = buf->cap;
 
-		if ((Size) newcap > MaxAllocHugeSize / sizeof(int64))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many orders to report on: %lld", (long long) buf->n)));
-		buf->ckey = repalloc_huge(buf->ckey, sizeof(int32) * newcap);
-		buf->day = repalloc_huge(buf->day, sizeof(DateADT) * newcap);
-		buf->cents = repalloc_huge(buf->cents, sizeof(int64) * newcap);
-		buf->cap = newcap;
+		buf->ckey = ecp_grow_array(buf->ckey, &c, buf->n + 1, sizeof(int32), false);
+		c = buf->cap;
+		buf->day = ecp_grow_array(buf->day, &c, buf->n + 1, sizeof(DateADT), false);
+		c = buf->cap;
+		buf->cents = ecp_grow_array(buf->cents, &c, buf->n + 1, sizeof(int64), false);
+		buf->cap = c;
 	}
 	buf->ckey[buf->n] = ckey;
 	buf->day[buf->n] = day;
@@ -130,7 +116,7 @@ sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
 	}
 	else
 	{
-		DayCents   *tmp = alloc_array(n, sizeof(DayCents));
+		DayCents   *tmp = ecp_alloc_array(n, sizeof(DayCents), false);
 
 		for (int64 i = 0; i < n; i++)
 		{
@@ -350,7 +336,7 @@ ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
 
 	os->norders = n;
 	os->buyers = 0;
-	os->start = alloc_array((int64) os->nkeys + 1, sizeof(int64));
+	os->start = ecp_alloc_array((int64) os->nkeys + 1, sizeof(int64), false);
 	memset(os->start, 0, sizeof(int64) * ((Size) os->nkeys + 1));
 	for (int64 i = 0; i < n; i++)
 		os->start[ckey[i] + 1]++;
@@ -360,10 +346,10 @@ ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
 			os->buyers++;
 		os->start[k + 1] += os->start[k];
 	}
-	pos = alloc_array((int64) os->nkeys, sizeof(int64));
+	pos = ecp_alloc_array((int64) os->nkeys, sizeof(int64), false);
 	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
-	os->day = alloc_array(n, sizeof(DateADT));
-	os->cents = alloc_array(n, sizeof(int64));
+	os->day = ecp_alloc_array(n, sizeof(DateADT), false);
+	os->cents = ecp_alloc_array(n, sizeof(int64), false);
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		p = pos[ckey[i]]++;
@@ -418,9 +404,9 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	cs.buf.cap = 1024;
 	if (members == NULL && rel->rd_rel->reltuples > cs.buf.cap)
 		cs.buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
-	cs.buf.ckey = alloc_array(cs.buf.cap, sizeof(int32));
-	cs.buf.day = alloc_array(cs.buf.cap, sizeof(DateADT));
-	cs.buf.cents = alloc_array(cs.buf.cap, sizeof(int64));
+	cs.buf.ckey = ecp_alloc_array(cs.buf.cap, sizeof(int32), false);
+	cs.buf.day = ecp_alloc_array(cs.buf.cap, sizeof(DateADT), false);
+	cs.buf.cents = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
 
 	/*
 	 * The order cache of the last refresh, unless so many orders changed
@@ -461,7 +447,7 @@ ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members)
 
 	if (members == NULL)
 	{
-		ks.keys = alloc_array(os->buyers, sizeof(uint32));
+		ks.keys = ecp_alloc_array(os->buyers, sizeof(uint32), false);
 		ks.n = 0;
 		for (int32 k = 0; k < os->nkeys; k++)
 		{
@@ -474,7 +460,7 @@ ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members)
 		uint64		card = roaring_bitmap_get_cardinality(members);
 		roaring_uint32_iterator_t it;
 
-		ks.keys = alloc_array((int64) card, sizeof(uint32));
+		ks.keys = ecp_alloc_array((int64) card, sizeof(uint32), false);
 		ks.n = 0;
 		roaring_init_iterator(members, &it);
 		while (it.has_value)

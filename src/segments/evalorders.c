@@ -1,0 +1,693 @@
+/*-------------------------------------------------------------------------
+ *
+ * evalorders.c
+ *	  The order passes of an evaluation: every counted order with its filter
+ *	  bits, from the heap or from the order cache.
+ *
+ *	3. orders: keep each counted order (not cancelled, ordered_at <= as_of)
+ *	   as a 40-byte record plus one bit per FILTER (period, text lists,
+ *	   has_discount, subscription, total -- everything but nth and product
+ *	   keys); money in int64 cents, the local date from the store calendar;
+ *	4. order_lines (only with product keys or the items metric): OR the line
+ *	   bits into their order, add quantities.
+ *
+ * A refresh reads the order cache instead when it is usable: the cached
+ * records and bits, minus the orders changed since, which are read again
+ * by primary key with their lines.
+ *
+ * src/segments/evalorders.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "core/arrays.h"
+#include "core/ecpower.h"
+#include "predict/predict.h"
+#include "segments/evalscan.h"
+#include "segments/membership.h"
+#include "timeline/ordercache.h"
+
+/* the columns of ecpower.orders the evaluator reads, in some row layout */
+typedef struct OrderCols
+{
+	AttrNumber	id;
+	AttrNumber	cust;
+	AttrNumber	at;
+	AttrNumber	total;
+	AttrNumber	refunded;
+	AttrNumber	codes;
+	AttrNumber	sub;
+	AttrNumber	cancelled;
+	AttrNumber	text[ECP_FIRST_PRODUCT_FIELD];
+} OrderCols;
+
+/* attribute numbers of the order columns in a row descriptor */
+static void
+order_cols(TupleDesc desc, OrderCols *c)
+{
+	c->id = ecp_column_attnum(desc, "order_id");
+	c->cust = ecp_column_attnum(desc, "customer_id");
+	c->at = ecp_column_attnum(desc, "ordered_at");
+	c->total = ecp_column_attnum(desc, "total");
+	c->refunded = ecp_column_attnum(desc, "refunded");
+	c->codes = ecp_column_attnum(desc, "discount_codes");
+	c->sub = ecp_column_attnum(desc, "is_subscription");
+	c->cancelled = ecp_column_attnum(desc, "cancelled_at");
+	c->text[ECP_TF_ORDER_TAG] = ecp_column_attnum(desc, "tags");
+	c->text[ECP_TF_DISCOUNT_CODE] = c->codes;
+	c->text[ECP_TF_SALES_CHANNEL] = ecp_column_attnum(desc, "sales_channel");
+	c->text[ECP_TF_ACQUISITION_CHANNEL] = ecp_column_attnum(desc, "acquisition_channel");
+	c->text[ECP_TF_REFERRING_SITE] = ecp_column_attnum(desc, "referring_site");
+	c->text[ECP_TF_LANDING_SITE] = ecp_column_attnum(desc, "landing_site");
+	c->text[ECP_TF_UTM_SOURCE] = ecp_column_attnum(desc, "utm_source");
+	c->text[ECP_TF_UTM_MEDIUM] = ecp_column_attnum(desc, "utm_medium");
+	c->text[ECP_TF_UTM_CAMPAIGN] = ecp_column_attnum(desc, "utm_campaign");
+}
+
+/*
+ * order_row
+ *		Keep one order row (deformed into values/nulls) when it is not
+ *		cancelled and its customer is known: an EcpOrder and its filter
+ *		bits, appended to ev->orders.  Orders after as_of are kept too (the
+ *		order cache holds every uncancelled order; finalize_orders() drops
+ *		them), and the bits are those that do not depend on as_of: the
+ *		period of a filter is applied by finalize_orders().
+ */
+static void
+order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
+{
+	EcpEval    *ev = sc->ev;
+	EcpProgram *prog = ev->prog;
+	int			fw = ev->fwords;
+	TimestampTz at;
+	int32		cidx;
+	EcpOrder   *o;
+	uint64	   *ok;
+	int64		total,
+				refunded;
+	int			has_codes = -1;
+	int64		n = ev->norders;
+
+	if (!COLUMN_NULL(c->cancelled))
+		return;
+	at = DatumGetTimestampTz(COLUMN(c->at));
+	if (TIMESTAMP_IS_NOEND(at))
+		return;					/* never counted */
+	if (TIMESTAMP_IS_NOBEGIN(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("order %lld has no store-local date: ordered_at is -infinity",
+						(long long) DatumGetInt64(COLUMN(c->id))),
+				 errhint("Set the order's ordered_at to when it was placed, or cancel it.")));
+	cidx = customer_index(sc, DatumGetInt64(COLUMN(c->cust)));
+	if (cidx < 0)
+		return;					/* a customer inserted after our snapshot */
+
+	if (n >= sc->ocap)
+	{
+		int64		c2 = sc->ocap;
+
+		ev->orders = ecp_grow_array(ev->orders, &c2, n + 1, sizeof(EcpOrder), false);
+		c2 = sc->ocap;
+		ev->obits = ecp_grow_array(ev->obits, &c2, n + 1, sizeof(uint64) * fw, false);
+		sc->ocap = c2;
+	}
+	o = &ev->orders[n];
+	o->order_id = DatumGetInt64(COLUMN(c->id));
+	o->ordered_at = at;
+	o->cust = cidx;
+	o->day = ecp_local_date(ev->cal, at);
+	o->items = 0;
+	o->pad = 0;
+	total = ecp_numeric_to_cents(COLUMN(c->total));
+	refunded = ecp_numeric_to_cents(COLUMN(c->refunded));
+	if (pg_sub_s64_overflow(total, refunded, &o->net))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("net amount of order %lld out of range", (long long) o->order_id)));
+
+	ok = ev->obits + n * fw;
+	memcpy(ok, sc->all, sizeof(uint64) * fw);
+	if (sc->any_text)
+	{
+		MemoryContext old = MemoryContextSwitchTo(sc->scratch);
+
+		for (int t = 0; t < ECP_FIRST_PRODUCT_FIELD; t++)
+		{
+			if (sc->dict[t] == NULL)
+				continue;
+			evs_match_text_field(sc, t, COLUMN(c->text[t]), COLUMN_NULL(c->text[t]),
+							 t == ECP_TF_ORDER_TAG || t == ECP_TF_DISCOUNT_CODE, ok, sc->acc);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(sc->scratch);
+	}
+	for (int i = 0; i < sc->nscalar; i++)
+	{
+		int			f = sc->scalar[i];
+		EcpFilter  *flt = &prog->filters[f];
+		bool		pass = true;
+
+		if (flt->has_discount >= 0)
+		{
+			if (has_codes < 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(sc->scratch);
+				ArrayType  *codes = DatumGetArrayTypeP(COLUMN(c->codes));
+
+				has_codes = ArrayGetNItems(ARR_NDIM(codes), ARR_DIMS(codes)) > 0;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(sc->scratch);
+			}
+			pass = has_codes == flt->has_discount;
+		}
+		if (pass && flt->subscription >= 0)
+			pass = DatumGetBool(COLUMN(c->sub)) == (flt->subscription == 1);
+		if (pass && flt->has_total)
+			pass = ecp_cmp_holds(&flt->total, (double) o->net / 100.0);
+		if (!pass)
+			bit_clear(ok, f);
+	}
+	ev->norders = n + 1;
+	if (ev->norders >= PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many orders for the segment engine")));
+}
+
+/* pass 3: every uncancelled order, from the heap */
+static void
+scan_orders(EvalScan *sc)
+{
+	Relation	rel = evs_open_input("orders");
+	TupleDesc	desc = RelationGetDescr(rel);
+	OrderCols	cols;
+	TableScanDesc scan;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	int64		rows = 0;
+
+	order_cols(desc, &cols);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (evs_next_row(scan, desc, values, nulls))
+	{
+		if ((++rows & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		order_row(sc, &cols, values, nulls);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * finalize_orders
+ *		Keep the counted orders (ordered_at <= as_of) of ev->orders, in
+ *		place, and clear the filter bits of orders outside a filter's
+ *		period.
+ */
+static void
+finalize_orders(EvalScan *sc)
+{
+	EcpEval    *ev = sc->ev;
+	EcpProgram *prog = ev->prog;
+	int			fw = ev->fwords;
+	int			nper = 0;
+	int		   *per = palloc(sizeof(int) * Max(prog->nfilters, 1));
+	int64		j = 0;
+
+	for (int f = 0; f < prog->nfilters; f++)
+	{
+		if (prog->filters[f].has_period)
+			per[nper++] = f;
+	}
+	for (int64 i = 0; i < ev->norders; i++)
+	{
+		EcpOrder   *o = &ev->orders[i];
+		uint64	   *ok;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (o->ordered_at > ev->as_of)
+			continue;
+		if (j != i)
+		{
+			ev->orders[j] = *o;
+			memcpy(ev->obits + j * fw, ev->obits + i * fw, sizeof(uint64) * fw);
+		}
+		ok = ev->obits + j * fw;
+		for (int k = 0; k < nper; k++)
+		{
+			int			f = per[k];
+
+			if (ev->orders[j].day < sc->fperiod[f].lo || ev->orders[j].day > sc->fperiod[f].hi)
+				bit_clear(ok, f);
+		}
+		j++;
+	}
+	ev->norders = j;
+	pfree(per);
+}
+
+/*
+ * Counted orders by order_id, for the order_lines pass: the ids sorted,
+ * with each one's index.  Lines usually come in the order of their orders,
+ * so a lookup first tries the slot after the previous hit, then bisects;
+ * both are far cheaper than probing a hash table of millions of entries.
+ */
+typedef struct OrderIndex
+{
+	int64		n;
+	int64	   *ids;			/* ascending */
+	int32	   *idx;			/* index into ev->orders */
+	int64		hint;			/* position of the previous hit */
+} OrderIndex;
+
+/* qsort_arg comparator of order indexes by order_id */
+static int
+cmp_order_id(const void *a, const void *b, void *arg)
+{
+	const EcpOrder *orders = (const EcpOrder *) arg;
+	int64		x = orders[*(const int32 *) a].order_id;
+	int64		y = orders[*(const int32 *) b].order_id;
+
+	return (x > y) - (x < y);
+}
+
+/* sort orders from..norders-1 by order_id for order_lookup() */
+static void
+order_index_build(EcpEval *ev, OrderIndex *ix, int64 from)
+{
+	ix->n = ev->norders - from;
+	ix->hint = 0;
+	ix->idx = palloc_extended(sizeof(int32) * Max(ix->n, 1), MCXT_ALLOC_HUGE);
+	ix->ids = palloc_extended(sizeof(int64) * Max(ix->n, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < ix->n; i++)
+		ix->idx[i] = (int32) (from + i);
+	/* orders are often stored in id order; qsort detects presorted input */
+	qsort_arg(ix->idx, ix->n, sizeof(int32), cmp_order_id, ev->orders);
+	for (int64 i = 0; i < ix->n; i++)
+		ix->ids[i] = ev->orders[ix->idx[i]].order_id;
+}
+
+/* index of the counted order with this id, or -1 */
+static inline int32
+order_lookup(OrderIndex *ix, int64 id)
+{
+	int64		lo = 0;
+	int64		hi = ix->n - 1;
+
+	if (ix->n == 0)
+		return -1;
+	if (ix->ids[ix->hint] == id)
+		return ix->idx[ix->hint];
+	if (ix->hint + 1 < ix->n && ix->ids[ix->hint + 1] == id)
+		return ix->idx[++ix->hint];
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (ix->ids[mid] < id)
+			lo = mid + 1;
+		else if (ix->ids[mid] > id)
+			hi = mid - 1;
+		else
+		{
+			ix->hint = mid;
+			return ix->idx[mid];
+		}
+	}
+	return -1;
+}
+
+/* the columns of ecpower.order_lines the evaluator reads */
+typedef struct LineCols
+{
+	AttrNumber	order;
+	AttrNumber	product;
+	AttrNumber	sku;
+	AttrNumber	qty;
+} LineCols;
+
+/* attribute numbers of the line columns in a row descriptor */
+static void
+line_cols(TupleDesc desc, LineCols *c)
+{
+	c->order = ecp_column_attnum(desc, "order_id");
+	c->product = ecp_column_attnum(desc, "product_id");
+	c->sku = ecp_column_attnum(desc, "sku");
+	c->qty = ecp_column_attnum(desc, "quantity");
+}
+
+/* start collecting lines of orders sc->lfrom.. (after their orders) */
+static void
+lines_begin(EvalScan *sc, int64 from)
+{
+	EcpEval    *ev = sc->ev;
+
+	sc->lfrom = from;
+	sc->lbits = NULL;
+	if (sc->any_product)
+		sc->lbits = palloc_extended(sizeof(uint64) * ev->fwords * Max(ev->norders - from, 1),
+									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* one order line: OR its product bits into its order, add its quantity */
+static void
+line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *nulls)
+{
+	EcpEval    *ev = sc->ev;
+	int			fw = ev->fwords;
+	int32		idx = order_lookup(ix, DatumGetInt64(COLUMN(c->order)));
+
+	if (idx < 0)
+		return;					/* not a wanted order */
+	if (ev->prog->needs_items)
+	{
+		int32		q = DatumGetInt32(COLUMN(c->qty));
+
+		if (pg_add_s32_overflow(ev->orders[idx].items, q, &ev->orders[idx].items))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("item count of order %lld out of range",
+							(long long) ev->orders[idx].order_id)));
+	}
+	if (sc->any_product)
+	{
+		IdEntry    *pe = (COLUMN_NULL(c->product) || sc->prodhash == NULL) ? NULL :
+			ecp_idhash_lookup(sc->prodhash, DatumGetInt64(COLUMN(c->product)));
+		uint64	   *ob = sc->lbits + (int64) (idx - sc->lfrom) * fw;
+		uint64	   *lineok = sc->lineok;
+
+		if (pe != NULL)
+			memcpy(lineok, sc->pbits + (int64) pe->idx * fw, sizeof(uint64) * fw);
+		else
+		{
+			for (int w = 0; w < fw; w++)
+				lineok[w] = ~sc->prodattr[w];
+		}
+		if (sc->dict[ECP_TF_SKU] != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(sc->scratch);
+
+			evs_match_text_field(sc, ECP_TF_SKU, COLUMN(c->sku), COLUMN_NULL(c->sku),
+							 false, lineok, sc->acc);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(sc->scratch);
+		}
+		for (int w = 0; w < fw; w++)
+			ob[w] |= lineok[w] & sc->prodfilters[w];
+	}
+}
+
+/* the product filters of orders lfrom.. pass only when a line passed */
+static void
+lines_end(EvalScan *sc)
+{
+	EcpEval    *ev = sc->ev;
+	int			fw = ev->fwords;
+
+	if (sc->lbits == NULL)
+		return;
+	for (int64 i = sc->lfrom; i < ev->norders; i++)
+	{
+		uint64	   *ok = ev->obits + i * fw;
+		uint64	   *lb = sc->lbits + (i - sc->lfrom) * fw;
+
+		for (int w = 0; w < fw; w++)
+			ok[w] &= lb[w] | ~sc->prodfilters[w];
+	}
+	pfree(sc->lbits);
+	sc->lbits = NULL;
+}
+
+/* pass 4: order lines, from the heap */
+static void
+scan_lines(EvalScan *sc, OrderIndex *ix)
+{
+	Relation	rel = evs_open_input("order_lines");
+	TupleDesc	desc = RelationGetDescr(rel);
+	LineCols	cols;
+	TableScanDesc scan;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	int64		rows = 0;
+
+	line_cols(desc, &cols);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (evs_next_row(scan, desc, values, nulls))
+	{
+		if ((++rows & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		line_row(sc, ix, &cols, values, nulls);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* the order cache being loaded into ev->orders */
+typedef struct CacheLoad
+{
+	EvalScan   *sc;
+	int32	   *cust_of_ckey;	/* ckey -> customer index, -1 for none */
+	int32		nckeys;
+	ecp_idhash_hash *stale;		/* orders to skip (re-read from the heap) */
+} CacheLoad;
+
+/* ecp_cache_read() sink: append a chunk's orders that are not stale */
+static void
+cache_sink(void *arg, const char *orders, const char *bits, int32 n)
+{
+	CacheLoad  *cl = (CacheLoad *) arg;
+	EcpEval    *ev = cl->sc->ev;
+	int			fw = ev->fwords;
+	int64		k = ev->norders;
+
+	if (k + n > cl->sc->ocap)
+	{
+		int64		c2 = cl->sc->ocap;
+
+		ev->orders = ecp_grow_array(ev->orders, &c2, k + n, sizeof(EcpOrder), false);
+		c2 = cl->sc->ocap;
+		ev->obits = ecp_grow_array(ev->obits, &c2, k + n, sizeof(uint64) * fw, false);
+		cl->sc->ocap = c2;
+	}
+	for (int32 i = 0; i < n; i++)
+	{
+		EcpOrder   *o = &ev->orders[k];
+
+		memcpy(o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
+		if (cl->stale != NULL && ecp_idhash_lookup(cl->stale, o->order_id) != NULL)
+			continue;
+		if (o->cust < 0 || o->cust >= cl->nckeys || cl->cust_of_ckey[o->cust] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the ecpower order cache holds order %lld of a customer key (%d) that does not exist",
+							(long long) o->order_id, o->cust),
+					 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rebuilds it.")));
+		o->cust = cl->cust_of_ckey[o->cust];
+		memcpy(ev->obits + k * fw, bits + (Size) i * fw * sizeof(uint64), sizeof(uint64) * fw);
+		k++;
+	}
+	ev->norders = k;
+}
+
+/*
+ * load_orders_cached
+ *		Fill ev->orders from the order cache, minus its stale orders, which
+ *		are read again (with their lines) by primary key.
+ */
+static void
+load_orders_cached(EvalScan *sc, const EcpCacheState *st)
+{
+	EcpEval    *ev = sc->ev;
+	CacheLoad	cl;
+	int64		from;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	OrderCols	ocols;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.sc = sc;
+	for (int32 c = 0; c < ev->ncust; c++)
+		cl.nckeys = Max(cl.nckeys, ev->ckey[c] + 1);
+	cl.cust_of_ckey = palloc_extended(sizeof(int32) * Max(cl.nckeys, 1), MCXT_ALLOC_HUGE);
+	memset(cl.cust_of_ckey, 0xFF, sizeof(int32) * Max(cl.nckeys, 1));	/* -1 */
+	for (int32 c = 0; c < ev->ncust; c++)
+	{
+		if (ev->ckey[c] >= 0)
+			cl.cust_of_ckey[ev->ckey[c]] = c;
+	}
+	if (st->nstale > 0)
+	{
+		cl.stale = ecp_idhash_create(CurrentMemoryContext, Max(1024, st->nstale * 2), NULL);
+		for (int64 i = 0; i < st->nstale; i++)
+		{
+			bool		found;
+
+			ecp_idhash_insert(cl.stale, st->stale[i], &found);
+		}
+	}
+	ecp_cache_read(ev->fwords, cache_sink, &cl);
+	pfree(cl.cust_of_ckey);
+	if (cl.stale)
+		ecp_idhash_destroy(cl.stale);
+	if (st->nstale == 0)
+		return;
+
+	/* the stale orders, as they are now */
+	from = ev->norders;
+	args[0] = ecp_id_array(st->stale, st->nstale);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT o.* FROM ecpower.orders AS o"
+							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.orders");
+	if (SPI_processed > 0)
+	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+		bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+		order_cols(desc, &ocols);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			if ((i & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
+			order_row(sc, &ocols, values, nulls);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	/* and their lines */
+	if (ev->prog->needs_lines && ev->norders > from)
+	{
+		OrderIndex	ix;
+		LineCols	lcols;
+
+		lines_begin(sc, from);
+		order_index_build(ev, &ix, from);
+		if (SPI_execute_with_args("SELECT l.* FROM ecpower.order_lines AS l"
+								  " WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ecpower.order_lines");
+		if (SPI_processed > 0)
+		{
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+			line_cols(desc, &lcols);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				if ((i & 0x3FFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
+				line_row(sc, &ix, &lcols, values, nulls);
+			}
+		}
+		lines_end(sc);
+		pfree(ix.ids);
+		pfree(ix.idx);
+	}
+	SPI_finish();
+}
+
+/*
+ * load_orders
+ *		Every uncancelled order of a known customer into ev->orders, with
+ *		the filter bits that do not depend on as_of: from the heap, or, for
+ *		a refresh (use_cache), from the order cache when it is usable.  A
+ *		refresh then brings the cache up to date, in its transaction.
+ */
+static void
+load_orders(EvalScan *sc, bool use_cache, instr_time *t)
+{
+	EcpEval    *ev = sc->ev;
+	char	   *tag = NULL;
+	EcpCacheState *st = NULL;
+
+	if (use_cache)
+	{
+		tag = ecp_cache_tag(ev->fwords);
+		st = ecp_cache_open(tag);
+	}
+	if (st != NULL && st->usable)
+	{
+		sc->ocap = Max(st->nbase + st->nstale, 1024);
+		ev->orders = palloc_extended(sizeof(EcpOrder) * sc->ocap, MCXT_ALLOC_HUGE);
+		ev->obits = palloc_extended(sizeof(uint64) * ev->fwords * sc->ocap, MCXT_ALLOC_HUGE);
+		load_orders_cached(sc, st);
+		ecp_phase_done(t, "evaluation", "orders from the order cache");
+		elog(DEBUG1, "ecpower evaluation: %lld orders re-read, %lld change-log rows",
+			 (long long) st->nstale, (long long) st->nchanges);
+		if (st->nstale > Max(INT64CONST(50000), st->nbase / 20))
+			ecp_cache_write(tag, ev->fwords, ev->orders, ev->obits, ev->norders, ev->ckey);
+		else if (st->nchanges > 0)
+			ecp_cache_write_stale(st->stale, st->nstale);
+		ecp_cache_consume(st);
+		ecp_phase_done(t, "evaluation", "order cache update");
+		return;
+	}
+
+	sc->ocap = 4096;
+	{
+		Relation	rel = evs_open_input("orders");
+
+		sc->ocap = evs_expected_rows(rel, 4096);
+		table_close(rel, AccessShareLock);
+	}
+	ev->orders = palloc_extended(sizeof(EcpOrder) * sc->ocap, MCXT_ALLOC_HUGE);
+	ev->obits = palloc_extended(sizeof(uint64) * ev->fwords * sc->ocap, MCXT_ALLOC_HUGE);
+	scan_orders(sc);
+	ecp_phase_done(t, "evaluation", "orders");
+	if (ev->prog->needs_lines)
+	{
+		OrderIndex	ix;
+
+		lines_begin(sc, 0);
+		order_index_build(ev, &ix, 0);
+		scan_lines(sc, &ix);
+		lines_end(sc);
+		pfree(ix.ids);
+		pfree(ix.idx);
+		ecp_phase_done(t, "evaluation", "order_lines");
+	}
+	if (st != NULL)
+	{
+		ecp_cache_write(tag, ev->fwords, ev->orders, ev->obits, ev->norders, ev->ckey);
+		ecp_cache_consume(st);
+		ecp_phase_done(t, "evaluation", "order cache write");
+	}
+}
+
+/*
+ * evs_load_orders
+ *		Passes 3 and 4: every counted order of the indexed customers, with
+ *		its filter bits.
+ */
+void
+evs_load_orders(EvalScan *sc, bool use_cache, instr_time *t)
+{
+	load_orders(sc, use_cache, t);
+	finalize_orders(sc);
+}
