@@ -50,7 +50,7 @@ static void
 snapshot_from_eval(EcpEval *ev, int64 run_id)
 {
 	EcpKeyMap  *keys = palloc0(sizeof(EcpKeyMap));
-	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	EcpCountedSet *os = palloc0(sizeof(EcpCountedSet));
 	int32	   *ckey = palloc_extended(sizeof(int32) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	DateADT    *day = palloc_extended(sizeof(DateADT) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	int64	   *cents = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);

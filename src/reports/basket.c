@@ -128,7 +128,7 @@ bought_together(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EcpFetchSpec spec;
 	EcpReportMembers m;
-	EcpOrderSet *set;
+	EcpReportSet *set;
 	EcpValueDict *dict;
 	int32		top;
 	int64		den = 0;

@@ -39,7 +39,7 @@ static const int ltv_months[3] = {3, 6, 12};
 typedef struct CohortInput
 {
 	EcpRun		run;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	EcpKeySet	ks;
 	int			first_month;	/* month index of the earliest first order */
 	int			ncohorts;		/* months from first_month to the as_of month */

@@ -314,7 +314,7 @@ distribution(PG_FUNCTION_ARGS)
 	Measure		measure;
 	Edge	   *edges = NULL;
 	int			nedges = 0;
-	EcpOrderSet *set;
+	EcpReportSet *set;
 	Fraction   *vals;
 	int64		nvals = 0;
 	int64	   *counts;
@@ -356,7 +356,7 @@ distribution(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 		for (int64 o = set->cust_start[c]; o < set->cust_start[c + 1]; o++)
 		{
-			EcpOrder   *ord = &set->orders[o];
+			EcpReportOrder   *ord = &set->orders[o];
 
 			if (!ord->selected)
 				continue;

@@ -95,7 +95,7 @@ journey(PG_FUNCTION_ARGS)
 	roaring_bitmap_t **on_to;
 	roaring_bitmap_t *all;
 	EcpRun		run;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	EcpKeySet	ks;
 	int64	   *customers;		/* [(n + 1) * (n + 1)], index n = none */
 	int64	   *revenue;

@@ -66,7 +66,7 @@ extern void kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls);
 
 /* numeric helpers shared by the reports */
 /* KPI snapshots of a refresh run (kpi_report.c) */
-extern void ecp_snapshot_kpis(int64 run_id, EcpOrderSet *os, int nseg,
+extern void ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg,
 							  const int32 *seg_ids, roaring_bitmap_t **members);
 
 extern Datum ecp_ratio(Datum num, Datum den, int scale);

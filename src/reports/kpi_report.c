@@ -45,7 +45,7 @@ PG_FUNCTION_INFO_V1(snapshot_kpis);
 
 /* feed the customers of 'ks' with their orders dated in [from, to] */
 static void
-kpi_acc_keys(KpiAcc *acc, EcpOrderSet *os, EcpKeySet *ks, DateADT from, DateADT to)
+kpi_acc_keys(KpiAcc *acc, EcpCountedSet *os, EcpKeySet *ks, DateADT from, DateADT to)
 {
 	for (int64 i = 0; i < ks->n; i++)
 	{
@@ -101,7 +101,7 @@ segment_kpis(PG_FUNCTION_ARGS)
 	TupleDesc	desc = result_desc(fcinfo);
 	EcpRun		run;
 	roaring_bitmap_t *members;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	EcpKeySet	ks;
 	KpiAcc		acc;
 	Datum		values[KPI_NCOLUMNS];
@@ -133,7 +133,7 @@ ltv_window(PG_FUNCTION_ARGS)
 	TupleDesc	desc = result_desc(fcinfo);
 	EcpRun		run;
 	roaring_bitmap_t *members;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	EcpKeySet	ks;
 	int64		eligible = 0;
 	int64		revenue = 0;
@@ -188,7 +188,7 @@ compare_segments(PG_FUNCTION_ARGS)
 	bool	   *enulls;
 	int			nslugs;
 	EcpRun		run;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ecp_slug_array(arr, &elems, &enulls, &nslugs);
@@ -291,7 +291,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 	bool	   *enulls;
 	int			nslugs;
 	EcpRun		run;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	roaring_bitmap_t **members;
 	roaring_bitmap_t *wanted;
 	bool		whole_store = false;
@@ -437,7 +437,7 @@ snapshot_run(int64 run_id, EcpRun *run)
 /* insert one snapshot row: KPIs of a key set on the run's day */
 static void
 snapshot_insert(SPIPlanPtr plan, EcpRun *run, int32 segment_id, bool whole_store,
-				EcpOrderSet *os, EcpKeySet *ks)
+				EcpCountedSet *os, EcpKeySet *ks)
 {
 	KpiAcc		acc;
 	Datum		values[KPI_NCOLUMNS + 5];
@@ -484,7 +484,7 @@ snapshot_insert(SPIPlanPtr plan, EcpRun *run, int32 segment_id, bool whole_store
  *		every segment of ecpower.segments is read.
  */
 void
-ecp_snapshot_kpis(int64 run_id, EcpOrderSet *os, int nseg, const int32 *seg_ids,
+ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg, const int32 *seg_ids,
 				  roaring_bitmap_t **members)
 {
 	MemoryContext caller = CurrentMemoryContext;
@@ -575,7 +575,7 @@ snapshot_kpis(PG_FUNCTION_ARGS)
 {
 	int64		run_id = PG_GETARG_INT64(0);
 	EcpRun		run;
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 
 	SPI_connect();
 	snapshot_run(run_id, &run);

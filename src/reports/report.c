@@ -283,7 +283,7 @@ feature_report(PG_FUNCTION_ARGS)
 	EcpValueKind kind;
 	int32		top;
 	bool		ascending;
-	EcpOrderSet *set;
+	EcpReportSet *set;
 	EcpValueDict *dict;
 	EcpValueDict *groups = NULL;
 	int32		ngroups;

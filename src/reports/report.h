@@ -105,7 +105,7 @@ typedef struct EcpValueDict
 } EcpValueDict;
 
 /* one counted order of a fetched customer */
-typedef struct EcpOrder
+typedef struct EcpReportOrder
 {
 	int64		order_id;
 	TimestampTz ordered_at;
@@ -114,7 +114,7 @@ typedef struct EcpOrder
 	int32		seq;			/* 1..n by (ordered_at, order_id) */
 	int32		items;			/* sum of line quantities (want_items only) */
 	bool		selected;		/* picked by variant and period */
-} EcpOrder;
+} EcpReportOrder;
 
 /* what to fetch */
 typedef struct EcpFetchSpec
@@ -140,10 +140,10 @@ typedef struct EcpFetchSpec
  * cust_start[i + 1]).  A selected order o carries the value ids
  * values[vstart[o] .. vstart[o + 1]) (possibly repeated).
  */
-typedef struct EcpOrderSet
+typedef struct EcpReportSet
 {
 	int64		norders;
-	EcpOrder   *orders;
+	EcpReportOrder   *orders;
 	int32		ncustomers;
 	int64	   *cust_start;		/* ncustomers + 1 */
 	int32	   *cust_ckey;		/* ncustomers */
@@ -151,10 +151,10 @@ typedef struct EcpOrderSet
 	int32	   *values;
 	DateADT    *local_date;		/* norders, when want_dates */
 	EcpValueDict *dict;
-} EcpOrderSet;
+} EcpReportSet;
 
 /* reportdata.c */
-extern EcpOrderSet *ecp_report_fetch(const EcpFetchSpec *spec);
+extern EcpReportSet *ecp_report_fetch(const EcpFetchSpec *spec);
 extern EcpValueKind ecp_dimension_kind(EcpDimension dim);
 extern EcpValueDict *ecp_dict_create(void);
 extern int32 ecp_dict_text(EcpValueDict *d, const char *s, int len);

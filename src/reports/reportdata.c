@@ -49,6 +49,7 @@
 
 #include "core/arrays.h"
 #include "reports/report.h"
+#include "timeline/customers.h"
 
 /*
  * Id lookups use a direct array over [min_id, max_id] when the ids are
@@ -294,7 +295,7 @@ idmap_lookup(const IdMap *m, int64 id)
 
 /* order comparison within a customer: (ordered_at, order_id) */
 static inline bool
-order_before(const EcpOrder *a, const EcpOrder *b)
+order_before(const EcpReportOrder *a, const EcpReportOrder *b)
 {
 	if (a->ordered_at != b->ordered_at)
 		return a->ordered_at < b->ordered_at;
@@ -305,8 +306,8 @@ order_before(const EcpOrder *a, const EcpOrder *b)
 static int
 cmp_order(const void *pa, const void *pb)
 {
-	const EcpOrder *a = (const EcpOrder *) pa;
-	const EcpOrder *b = (const EcpOrder *) pb;
+	const EcpReportOrder *a = (const EcpReportOrder *) pa;
+	const EcpReportOrder *b = (const EcpReportOrder *) pb;
 
 	if (order_before(a, b))
 		return -1;
@@ -317,16 +318,16 @@ cmp_order(const void *pa, const void *pb)
 
 /* sort one customer's orders: insertion sort for the usual few */
 static void
-sort_customer_orders(EcpOrder *o, int64 n)
+sort_customer_orders(EcpReportOrder *o, int64 n)
 {
 	if (n > 16)
 	{
-		qsort(o, n, sizeof(EcpOrder), cmp_order);
+		qsort(o, n, sizeof(EcpReportOrder), cmp_order);
 		return;
 	}
 	for (int64 i = 1; i < n; i++)
 	{
-		EcpOrder	tmp = o[i];
+		EcpReportOrder	tmp = o[i];
 		int64		j = i - 1;
 
 		while (j >= 0 && order_before(&tmp, &o[j]))
@@ -342,66 +343,6 @@ sort_customer_orders(EcpOrder *o, int64 n)
  * The fetch
  * ---------------------------------------------------------------------
  */
-
-/*
- * customer_id -> ckey of every customer, from one scan of
- * ecpower.customers; returns the largest ckey.
- */
-static int32
-customer_map_build(IdMap *cm)
-{
-	Relation	rel = table_open(ecp_relid("customers"), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	a_id = ecp_column_attnum(desc, "customer_id");
-	AttrNumber	a_ckey = ecp_column_attnum(desc, "ckey");
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	int64		cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
-	int64		n = 0;
-	int64	   *ids = palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
-	int32	   *ckeys = palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
-	int32		max_ckey = 0;
-
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		int64		id;
-		int32		ckey;
-
-		if ((n & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, Max(a_id, a_ckey));
-		id = DatumGetInt64(slot->tts_values[a_id - 1]);
-		ckey = DatumGetInt32(slot->tts_values[a_ckey - 1]);
-		if (ckey < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("customer %lld has an invalid internal key %d",
-							(long long) id, ckey),
-					 errhint("Do not set ecpower.customers.ckey by hand; let its default assign it.")));
-		if (n >= cap)
-		{
-			if ((Size) cap * 2 * sizeof(int64) > MaxAllocHugeSize || cap * 2 > PG_INT32_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("too many customers for a report")));
-			cap *= 2;
-			ids = repalloc_huge(ids, sizeof(int64) * cap);
-			ckeys = repalloc_huge(ckeys, sizeof(int32) * cap);
-		}
-		ids[n] = id;
-		ckeys[n] = ckey;
-		n++;
-		max_ckey = Max(max_ckey, ckey);
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
-
-	idmap_build(cm, ids, ckeys, n);
-	pfree(ckeys);
-	pfree(ids);
-	return max_ckey;
-}
 
 /* orders scan result, before the sort */
 typedef struct ScanRecord
@@ -424,7 +365,7 @@ typedef struct ScanResult
  * order-level values of those inside [lo, hi).
  */
 static void
-scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
+scan_orders(const EcpFetchSpec *spec, EcpKeyMap *customers, ScanResult *res,
 			EcpValueDict *dict, PairList *pairs, TimestampTz lo, TimestampTz hi)
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
@@ -480,7 +421,7 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 		at = DatumGetTimestampTz(v[a_at - 1]);
 		if (at > spec->as_of)
 			continue;
-		ckey = idmap_lookup(customers, DatumGetInt64(v[a_cust - 1]));
+		ckey = ecp_keymap_ckey(customers, DatumGetInt64(v[a_cust - 1]));
 		if (ckey < 0)
 			continue;			/* customer inserted after the key map */
 		if (spec->wanted != NULL &&
@@ -491,7 +432,7 @@ scan_orders(const EcpFetchSpec *spec, IdMap *customers, ScanResult *res,
 		{
 			int64		newcap = res->cap * 2;
 
-			if ((Size) newcap * sizeof(EcpOrder) > MaxAllocHugeSize ||
+			if ((Size) newcap * sizeof(EcpReportOrder) > MaxAllocHugeSize ||
 				newcap > PG_INT32_MAX)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -589,7 +530,7 @@ load_product_values(EcpDimension dim, EcpValueDict *dict)
  * product values of the dimension.
  */
 static void
-scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
+scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 		   PairList *pairs)
 {
 	IdMap		oi;
@@ -715,7 +656,7 @@ scan_lines(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
  * selected order, added to each of their selected orders.
  */
 static void
-scan_customers(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
+scan_customers(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 			   PairList *pairs)
 {
 	int32		max_ckey = 0;
@@ -816,12 +757,12 @@ scan_customers(const EcpFetchSpec *spec, EcpOrderSet *set, EcpValueDict *dict,
 
 /* calendar values of the selected orders */
 static void
-add_calendar_values(const EcpFetchSpec *spec, EcpOrderSet *set,
+add_calendar_values(const EcpFetchSpec *spec, EcpReportSet *set,
 					EcpValueDict *dict, PairList *pairs)
 {
 	for (int64 o = 0; o < set->norders; o++)
 	{
-		EcpOrder   *ord = &set->orders[o];
+		EcpReportOrder   *ord = &set->orders[o];
 		int64		v;
 
 		if (!ord->selected)
@@ -858,7 +799,7 @@ add_calendar_values(const EcpFetchSpec *spec, EcpOrderSet *set,
 
 /* turn (order, value) pairs into the set's CSR arrays */
 static void
-build_csr(EcpOrderSet *set, PairList *pairs)
+build_csr(EcpReportSet *set, PairList *pairs)
 {
 	int64	   *fill;
 
@@ -880,7 +821,7 @@ build_csr(EcpOrderSet *set, PairList *pairs)
  * distinct products: drop the values of the other orders (in place).
  */
 static void
-keep_multi_product_orders(EcpOrderSet *set)
+keep_multi_product_orders(EcpReportSet *set)
 {
 	int64		out = 0;
 	int64		start = 0;
@@ -910,12 +851,12 @@ keep_multi_product_orders(EcpOrderSet *set)
  *		the dimension's values.  Everything is allocated in
  *		CurrentMemoryContext.  See the file header.
  */
-EcpOrderSet *
+EcpReportSet *
 ecp_report_fetch(const EcpFetchSpec *spec)
 {
-	EcpOrderSet *set = palloc0(sizeof(EcpOrderSet));
+	EcpReportSet *set = palloc0(sizeof(EcpReportSet));
 	EcpValueDict *dict = ecp_dict_create();
-	IdMap		customers;
+	EcpKeyMap  *customers;
 	PairList	pairs = {0, 0, NULL, CurrentMemoryContext};
 	ScanResult	scan = {0};
 	TimestampTz lo = DT_NOBEGIN;
@@ -936,8 +877,9 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	if (spec->has_to && spec->to < ecp_local_date(spec->cal, spec->as_of))
 		hi = ecp_day_start(ecp_calendar_create(spec->cal->tzname), spec->to + 1);
 
-	max_ckey = customer_map_build(&customers);
-	scan_orders(spec, &customers, &scan, dict, &pairs, lo, hi);
+	customers = ecp_keymap_load();
+	max_ckey = customers->max_ckey;
+	scan_orders(spec, customers, &scan, dict, &pairs, lo, hi);
 
 	/* counting sort by ckey */
 	pos = ecp_alloc_array((int64) max_ckey + 2, sizeof(int64), true);
@@ -949,12 +891,12 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	for (int32 k = 0; k <= max_ckey; k++)
 		pos[k + 1] += pos[k];
 	set->norders = scan.n;
-	set->orders = palloc_extended(sizeof(EcpOrder) * Max(scan.n, 1), MCXT_ALLOC_HUGE);
+	set->orders = palloc_extended(sizeof(EcpReportOrder) * Max(scan.n, 1), MCXT_ALLOC_HUGE);
 	newindex = palloc_extended(sizeof(int32) * Max(scan.n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < scan.n; i++)
 	{
 		int64		dst = pos[scan.orders[i].ckey]++;
-		EcpOrder   *o = &set->orders[dst];
+		EcpReportOrder   *o = &set->orders[dst];
 
 		o->order_id = scan.orders[i].order_id;
 		o->ordered_at = scan.orders[i].ordered_at;
@@ -996,7 +938,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 			c++;
 			for (int64 k = 0; k < n; k++)
 			{
-				EcpOrder   *ord = &set->orders[start + k];
+				EcpReportOrder   *ord = &set->orders[start + k];
 				int32		seq = (int32) (k + 1);
 				bool		sel;
 

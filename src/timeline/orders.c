@@ -92,7 +92,7 @@ cmp_day_cents(const void *a, const void *b)
 
 /* sort one customer's orders [lo, hi) by date */
 static void
-sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
+sort_customer_orders(EcpCountedSet *os, int64 lo, int64 hi)
 {
 	int64		n = hi - lo;
 
@@ -136,7 +136,7 @@ sort_customer_orders(EcpOrderSet *os, int64 lo, int64 hi)
 /* a fetch of counted orders in progress */
 typedef struct CountedScan
 {
-	EcpOrderSet *os;
+	EcpCountedSet *os;
 	EcpKeyMap  *keys;
 	roaring_bitmap_t *members;
 	TimestampTz as_of;
@@ -329,7 +329,7 @@ counted_from_cache(CountedScan *cs, const EcpCacheState *st)
  *		set.  The arrays are read, not kept.
  */
 void
-ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
 					const DateADT *day, const int64 *cents)
 {
 	int64	   *pos;
@@ -377,11 +377,11 @@ ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
  * This is the one function that reads ecpower.orders for the reports; it
  * may be replaced by any faster access path that returns the same set.
  */
-EcpOrderSet *
+EcpCountedSet *
 ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 				   TimestampTz as_of, EcpCalendar *cal)
 {
-	EcpOrderSet *os = palloc0(sizeof(EcpOrderSet));
+	EcpCountedSet *os = palloc0(sizeof(EcpCountedSet));
 	CountedScan cs;
 	Relation	rel;
 	EcpCacheState *st;
@@ -441,7 +441,7 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
  *		every customer with at least one counted order.
  */
 EcpKeySet
-ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members)
+ecp_report_keys(EcpCountedSet *os, roaring_bitmap_t *members)
 {
 	EcpKeySet	ks;
 
@@ -481,7 +481,7 @@ ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members)
  *		[from, to]; DATEVAL_NOBEGIN / DATEVAL_NOEND leave a side open.
  */
 void
-ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from, DateADT to,
+ecp_orders_between(EcpCountedSet *os, uint32 ckey, DateADT from, DateADT to,
 				   int64 *lo, int64 *hi)
 {
 	int64		a = os->start[ckey];

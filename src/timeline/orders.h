@@ -13,7 +13,7 @@
  * usable, the orders changed since then read again by primary key, or by
  * a sequential scan.
  *
- *	EcpOrderSet *os = ecp_counted_orders(keys, members, run.as_of, cal);
+ *	EcpCountedSet *os = ecp_counted_orders(keys, members, run.as_of, cal);
  *	for each ckey k: orders os->day[os->start[k] .. os->start[k + 1] - 1]
  *
  * src/timeline/orders.h
@@ -33,7 +33,7 @@
 #include "timeline/customers.h"
 
 /* counted orders, grouped by customer key, ascending dates per customer */
-typedef struct EcpOrderSet
+typedef struct EcpCountedSet
 {
 	EcpKeyMap  *keys;			/* customer_id <-> ckey */
 	int32		nkeys;			/* keys->max_ckey + 1 */
@@ -43,7 +43,7 @@ typedef struct EcpOrderSet
 	int64		norders;
 	int64		revenue;		/* sum of cents */
 	int64		buyers;			/* customers with at least one fetched order */
-} EcpOrderSet;
+} EcpCountedSet;
 
 /* a customer set to report on: member keys, ascending */
 typedef struct EcpKeySet
@@ -52,12 +52,12 @@ typedef struct EcpKeySet
 	int64		n;
 } EcpKeySet;
 
-extern EcpOrderSet *ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
+extern EcpCountedSet *ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 									   TimestampTz as_of, EcpCalendar *cal);
-extern void ecp_order_set_group(EcpOrderSet *os, int64 n, const int32 *ckey,
+extern void ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
 								const DateADT *day, const int64 *cents);
-extern EcpKeySet ecp_report_keys(EcpOrderSet *os, roaring_bitmap_t *members);
-extern void ecp_orders_between(EcpOrderSet *os, uint32 ckey, DateADT from,
+extern EcpKeySet ecp_report_keys(EcpCountedSet *os, roaring_bitmap_t *members);
+extern void ecp_orders_between(EcpCountedSet *os, uint32 ckey, DateADT from,
 							   DateADT to, int64 *lo, int64 *hi);
 
 #endif							/* ORDERS_H */
