@@ -249,6 +249,15 @@ CALL ecpower.refresh('2025-07-06 12:00:00+00');
 SELECT ecpower.reset_order_cache();
 CALL ecpower.refresh('2025-07-06 12:00:00+00');
 
+-- a cache of another format (an older release's) is rebuilt, never read
+UPDATE ecpower.order_cache SET data = overlay(data placing '\x0100' from 5 for 2);
+UPDATE ecpower.order_cache_state SET format = 1;
+SELECT count(*) > 0 AS answers FROM ecpower.cohorts(NULL);
+CALL ecpower.refresh('2025-07-06 12:00:00+00');
+SELECT s.format, c.stale, c.changes FROM ecpower.order_cache_state AS s, pg_temp.cache() AS c;
+SELECT pg_temp.keep('reformatted');
+SELECT * FROM pg_temp.diff('replica-scratch', 'reformatted');
+
 -- the triggers run as the writer: a loading role other than the owner
 -- needs INSERT on the log too, and nothing else
 CREATE ROLE regress_ecp_loader;

@@ -28,6 +28,7 @@ COMMENT ON TABLE ecpower.order_cache IS
 
 CREATE TABLE ecpower.order_cache_state (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    format      integer NOT NULL,
     tag         text NOT NULL,
     timezone    text NOT NULL,
     orders      bigint NOT NULL,

@@ -141,7 +141,7 @@ cache_open(const char *tag, const char *tz)
 	int64		cap;
 
 	SPI_connect();
-	if (SPI_execute("SELECT tag, orders, stale, timezone FROM ecpower.order_cache_state", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT tag, orders, stale, timezone, format FROM ecpower.order_cache_state", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ecpower.order_cache_state");
 	if (SPI_processed == 1)
 	{
@@ -154,6 +154,10 @@ cache_open(const char *tag, const char *tz)
 			st->usable = t != NULL && strcmp(t, tag) == 0;
 		else
 			st->usable = z != NULL && strcmp(z, tz) == 0;
+		/* chunks of another format are rebuilt, not read */
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5,
+										&isnull)) != CACHE_VERSION)
+			st->usable = false;
 		st->nbase = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 		if (st->usable && !isnull)
@@ -339,8 +343,8 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 				const uint64 *bits, int64 n, const int32 *ckey_of)
 {
 	Oid			argtypes[2] = {INT4OID, BYTEAARRAYOID};
-	Oid			stypes[3] = {TEXTOID, INT8OID, TEXTOID};
-	Datum		sargs[3];
+	Oid			stypes[4] = {TEXTOID, INT8OID, TEXTOID, INT4OID};
+	Datum		sargs[4];
 	SPIPlanPtr	plan;
 	Size		recsize = sizeof(EcpOrder) + sizeof(uint64) * fwords;
 	int32		per_chunk = (int32) Max(1, (CHUNK_BYTES - sizeof(CacheHeader)) / recsize);
@@ -413,9 +417,10 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 	sargs[0] = CStringGetTextDatum(tag);
 	sargs[1] = Int64GetDatum(n);
 	sargs[2] = CStringGetTextDatum(ecp_store_timezone());
-	if (SPI_execute_with_args("INSERT INTO ecpower.order_cache_state (tag, orders, timezone, built_at)"
-							  " VALUES ($1, $2, $3, pg_catalog.now())",
-							  3, stypes, sargs, NULL, false, 0) != SPI_OK_INSERT)
+	sargs[3] = Int32GetDatum(CACHE_VERSION);
+	if (SPI_execute_with_args("INSERT INTO ecpower.order_cache_state (tag, orders, timezone, format, built_at)"
+							  " VALUES ($1, $2, $3, $4, pg_catalog.now())",
+							  4, stypes, sargs, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write ecpower.order_cache_state");
 	SPI_finish();
 }
