@@ -12,7 +12,8 @@
 # Exits non-zero on any failure; the last line is "ecpower: N passed, M failed".
 #
 # Environment: ECP_PORT (default 55432; the next free port is taken),
-# ECP_TESTS="regress pgtap tap" to run a subset.
+# ECP_TESTS="regress pgtap tap" to run a subset, ECP_TAP="test/t/NAME.pl ..."
+# to run only those TAP tests.
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$ECP_ROOT"
@@ -82,7 +83,7 @@ if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
         TESTLOGDIR="$ECP_ROOT/tmp_check/tap/log" \
         PG_REGRESS="$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
         ECP_ROOT="$ECP_ROOT" \
-        prove -v --ext .pl test/t/ >tmp_check/tap.log 2>&1
+        prove -v --ext .pl ${ECP_TAP:-test/t/} >tmp_check/tap.log 2>&1
     cat tmp_check/tap.log
     t=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+).*/\1/p' tmp_check/tap.log)
     f=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' tmp_check/tap.log | awk '{s+=$1} END {print s+0}')
