@@ -133,7 +133,10 @@ sync_one(SyncTarget *t, EcpRun *run)
 		if (now == NULL)
 			return 0;			/* not evaluated by this run: nothing known */
 	}
-	before = t->announced ? ecp_bitmap_deserialize(t->announced)
+	before = t->announced ?
+		ecp_bitmap_deserialize(t->announced,
+							   psprintf("ecpower.tag_sync_state, segment %d (tag \"%s\")",
+										t->segment_id, t->announced_tag))
 		: ecp_bitmap_create();
 
 	if (now != NULL && t->announced_tag != NULL &&

@@ -21,9 +21,9 @@
  *
  * Loading.  Two paths give the same rows.  A superuser's call loads the
  * way a restore does: tuples are formed here, checked against the tables'
- * CHECK and NOT NULL constraints, given their column defaults
- * (customers.ckey takes nextval) and written with heap multi-inserts; no
- * triggers fire (foreign keys hold by construction) and each table's
+ * CHECK and NOT NULL constraints, given their column defaults and the
+ * customer keys registered beforehand (timeline/customers.c), and written
+ * with heap multi-inserts; no triggers fire (foreign keys hold by construction) and each table's
  * indexes are rebuilt afterwards in one sort, which also enforces the
  * unique ones.  Any other caller goes through the COPY FROM machinery
  * (BeginCopyFrom with a data source callback fed with COPY BINARY rows
@@ -74,6 +74,7 @@
 
 #include "core/ecpower.h"
 #include "io/demo.h"
+#include "timeline/customers.h"
 
 PG_FUNCTION_INFO_V1(generate_demo_store);
 
@@ -524,6 +525,7 @@ struct DemoGen
 
 	/* the customer being simulated */
 	DemoCustomer *cust;
+	int32	   *ckeys;			/* registered key of each customer number */
 
 	/* the orders of the customer being emitted */
 	PendingOrder *pending;
@@ -1512,6 +1514,7 @@ produce_customers(DemoGen *g)
 
 	row_begin(g);
 	col_int8(g, c->customer_id);
+	col_int4(g, g->ckeys[g->next]);
 	col_text(g, c->email_style < 0 ? NULL : email);
 	col_int8(g, c->created_at);
 	col_text_array(g, tags, ntags);
@@ -2076,8 +2079,8 @@ direct_end(DirectLoad *dl)
  * direct_table
  *		Loads rows from 'producer' into an empty table the way a restore
  *		does: heap multi-inserts of rows checked against the table's
- *		constraints, column defaults evaluated (customers.ckey takes its
- *		nextval), no triggers, indexes rebuilt at the end.  Superusers only:
+ *		constraints, column defaults evaluated (customer keys come
+ *		registered), no triggers, indexes rebuilt at the end.  Superusers only:
  *		it is the equivalent of a restore with triggers disabled.
  */
 static uint64
@@ -2185,8 +2188,8 @@ Datum
 generate_demo_store(PG_FUNCTION_ARGS)
 {
 	static const char *const customer_cols[] = {
-		"customer_id", "email", "created_at", "tags", "country", "province",
-		"city", "accepts_marketing"
+		"customer_id", "ckey", "email", "created_at", "tags", "country",
+		"province", "city", "accepts_marketing"
 	};
 	static const char *const product_cols[] = {
 		"product_id", "title", "product_type", "vendor", "tags"
@@ -2259,6 +2262,8 @@ generate_demo_store(PG_FUNCTION_ARGS)
 		!has_generated_columns(rel_orders) &&
 		!has_generated_columns(rel_lines);
 
+	/* customer keys come from the registry, as for any other load */
+	g->ckeys = ecp_register_customer_keys(CUSTOMER_ID_BASE + 1, ncustomers);
 	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
 												 produce_customers));

@@ -147,6 +147,55 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 	return e ? e->ckey : -1;
 }
 
+/*
+ * ecp_register_customer_keys
+ *		Registers the customer ids first_id .. first_id + n - 1 in
+ *		ecpower.customer_keys (ids seen before keep their key, new ones take
+ *		the next keys in id order) and returns their keys, palloc'd, indexed
+ *		by id - first_id.  For loaders that write ecpower.customers without
+ *		its triggers.
+ */
+int32 *
+ecp_register_customer_keys(int64 first_id, int32 n)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	int32	   *keys;
+
+	Assert(n > 0);
+	keys = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	values[0] = Int64GetDatum(first_id);
+	values[1] = Int64GetDatum(first_id + n - 1);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)"
+							  " SELECT i, pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass)"
+							  "   FROM pg_catalog.generate_series($1, $2) AS i"
+							  "  WHERE NOT EXISTS (SELECT FROM ecpower.customer_keys AS o"
+							  "                     WHERE o.customer_id OPERATOR(pg_catalog.=) i)"
+							  "  ORDER BY i"
+							  " ON CONFLICT (customer_id) DO NOTHING",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not register customer keys");
+	if (SPI_execute_with_args("SELECT k.ckey FROM ecpower.customer_keys AS k"
+							  " WHERE k.customer_id OPERATOR(pg_catalog.>=) $1"
+							  "   AND k.customer_id OPERATOR(pg_catalog.<=) $2"
+							  " ORDER BY k.customer_id",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "could not read registered customer keys");
+	for (int32 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		keys[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	return keys;
+}
+
 static int
 cmp_int64(const void *a, const void *b)
 {

@@ -1,0 +1,152 @@
+/*
+ * Stable identities (docs/keys-and-history.md).
+ *
+ *   customer_keys   the registry of internal customer keys: each customer id
+ *                   gets one key on first sight and keeps it for good, so
+ *                   membership history and the tag-change feed (bitmaps of
+ *                   keys) keep meaning the same customers however the input
+ *                   tables are reloaded.  customers.ckey copies the
+ *                   registered key; a trigger fills it.
+ *   segment ids     are never handed out twice: TRUNCATE ... RESTART
+ *                   IDENTITY does not restart them, and a TRUNCATE of
+ *                   ecpower.segments drops membership history and records
+ *                   the drops the way drop_segment() does.
+ */
+
+CREATE TABLE ecpower.customer_keys (
+    customer_id     bigint PRIMARY KEY,
+    ckey            integer NOT NULL
+                    CONSTRAINT customer_keys_ckey_key UNIQUE
+                    CONSTRAINT customer_keys_ckey_check CHECK (ckey OPERATOR(pg_catalog.>=) 1),
+    CONSTRAINT customer_keys_pair_key UNIQUE (customer_id, ckey)
+);
+COMMENT ON TABLE ecpower.customer_keys IS
+    'internal key of every customer id ever loaded; a key is never changed, never reused';
+COMMENT ON COLUMN ecpower.customer_keys.ckey IS
+    'the internal key membership bitmaps and the tag-change feed are written in';
+
+/*
+ * The key sequence belongs to the registry, not to ecpower.customers: a
+ * TRUNCATE ecpower.customers RESTART IDENTITY leaves it alone.
+ */
+ALTER SEQUENCE ecpower.customer_key_seq OWNED BY ecpower.customer_keys.ckey;
+COMMENT ON SEQUENCE ecpower.customer_key_seq IS
+    'internal customer keys: advanced once per customer id never seen before';
+
+/* customers loaded before this version keep the keys their history uses */
+INSERT INTO ecpower.customer_keys (customer_id, ckey)
+SELECT c.customer_id, c.ckey FROM ecpower.customers AS c;
+
+/* no default: a default would take a key for every upsert that only updates */
+ALTER TABLE ecpower.customers ALTER COLUMN ckey DROP DEFAULT;
+ALTER TABLE ecpower.customers
+    ADD CONSTRAINT customers_ckey_fkey FOREIGN KEY (customer_id, ckey)
+        REFERENCES ecpower.customer_keys (customer_id, ckey);
+COMMENT ON COLUMN ecpower.customers.ckey IS
+    'internal key of the customer id (from ecpower.customer_keys; filled by a trigger, any value written is replaced)';
+
+/*
+ * Fills customers.ckey with the customer id's registered key, registering
+ * the id first when it is new.  A value written into ckey is replaced, so a
+ * restore, an INSERT ... SELECT from a copy or an upsert all give a customer
+ * id the same key.  A key is taken from the sequence only for a new id
+ * (concurrent first loads of one id may waste one key, never share it).
+ */
+CREATE FUNCTION ecpower._customer_key() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key integer;
+BEGIN
+    SELECT k.ckey INTO v_key
+      FROM ecpower.customer_keys AS k
+     WHERE k.customer_id OPERATOR(pg_catalog.=) NEW.customer_id;
+    IF NOT FOUND THEN
+        INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)
+        VALUES (NEW.customer_id,
+                pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass))
+        ON CONFLICT (customer_id) DO NOTHING
+        RETURNING k.ckey INTO v_key;
+        IF v_key IS NULL THEN
+            -- registered by a concurrent transaction that has committed since
+            SELECT k.ckey INTO STRICT v_key
+              FROM ecpower.customer_keys AS k
+             WHERE k.customer_id OPERATOR(pg_catalog.=) NEW.customer_id;
+        END IF;
+    END IF;
+    NEW.ckey := v_key;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ecpower._customer_key() IS
+    'internal: gives a customer row the registered key of its customer id';
+CREATE TRIGGER customers_key BEFORE INSERT OR UPDATE OF customer_id, ckey
+    ON ecpower.customers
+    FOR EACH ROW EXECUTE FUNCTION ecpower._customer_key();
+
+/*
+ * Registered keys never change and the registry is never emptied at once:
+ * stored history is written in these keys.  Deleting the row of a customer
+ * id that is no longer in ecpower.customers is allowed: it forgets the id
+ * (its history then names nobody; the id gets a new key if it comes back).
+ */
+CREATE FUNCTION ecpower._customer_keys_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        RAISE EXCEPTION 'the key of customer % cannot be changed', OLD.customer_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.';
+    END IF;
+    RAISE EXCEPTION 'ecpower.customer_keys cannot be truncated'
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.',
+              HINT = 'To forget customers that are gone, DELETE their rows of ecpower.customer_keys; to start over, drop and create the extension.';
+END
+$$;
+COMMENT ON FUNCTION ecpower._customer_keys_guard() IS
+    'internal: registered customer keys are never changed and the registry is never truncated';
+CREATE TRIGGER customer_keys_update BEFORE UPDATE ON ecpower.customer_keys
+    FOR EACH ROW EXECUTE FUNCTION ecpower._customer_keys_guard();
+CREATE TRIGGER customer_keys_truncate BEFORE TRUNCATE ON ecpower.customer_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._customer_keys_guard();
+
+SELECT pg_catalog.pg_extension_config_dump('ecpower.customer_keys', '');
+
+/*
+ * Segment ids.  The id sequence no longer belongs to the column, so that
+ * TRUNCATE ecpower.segments RESTART IDENTITY does not restart it: an id
+ * whose versions and history exist is never given to a new segment.
+ */
+ALTER SEQUENCE ecpower.segments_segment_id_seq OWNED BY NONE;
+
+/*
+ * A TRUNCATE of ecpower.segments drops every segment at once: like
+ * drop_segment(), record the drops in segment_versions and delete the
+ * membership history.  (tag_sync_state stays: the next refresh announces
+ * the removal of the tags of segments that are gone.)
+ */
+CREATE FUNCTION ecpower._segments_truncate() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ecpower.segment_versions (segment_id, version, slug, definition, change)
+    SELECT s.segment_id,
+           COALESCE((SELECT pg_catalog.max(v.version)
+                       FROM ecpower.segment_versions AS v
+                      WHERE v.segment_id OPERATOR(pg_catalog.=) s.segment_id), 0)
+               OPERATOR(pg_catalog.+) 1,
+           s.slug, NULL, 'drop'
+      FROM ecpower.segments AS s;
+    DELETE FROM ecpower.membership;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_truncate() IS
+    'internal: a TRUNCATE of ecpower.segments records the drops and deletes membership history';
+CREATE TRIGGER segments_truncate BEFORE TRUNCATE ON ecpower.segments
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._segments_truncate();
