@@ -33,9 +33,21 @@ ALTER SEQUENCE ecpower.customer_key_seq OWNED BY ecpower.customer_keys.ckey;
 COMMENT ON SEQUENCE ecpower.customer_key_seq IS
     'internal customer keys: advanced once per customer id never seen before';
 
-/* customers loaded before this version keep the keys their history uses */
+/*
+ * Customers loaded by 0.1.0: it kept no history in keys yet, so their keys
+ * can be made dense (0.1.0 took a key for every upsert).  Two steps keep
+ * customers.ckey unique at every row.
+ */
 INSERT INTO ecpower.customer_keys (customer_id, ckey)
-SELECT c.customer_id, c.ckey FROM ecpower.customers AS c;
+SELECT c.customer_id, pg_catalog.row_number() OVER (ORDER BY c.ckey)
+  FROM ecpower.customers AS c;
+UPDATE ecpower.customers AS c SET ckey = OPERATOR(pg_catalog.-) k.ckey
+  FROM ecpower.customer_keys AS k
+ WHERE k.customer_id OPERATOR(pg_catalog.=) c.customer_id;
+UPDATE ecpower.customers SET ckey = OPERATOR(pg_catalog.-) ckey;
+SELECT pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,
+                         GREATEST(pg_catalog.count(*), 1), pg_catalog.count(*) OPERATOR(pg_catalog.>) 0)
+  FROM ecpower.customer_keys;
 
 /* no default: a default would take a key for every upsert that only updates */
 ALTER TABLE ecpower.customers ALTER COLUMN ckey DROP DEFAULT;
@@ -49,23 +61,50 @@ COMMENT ON COLUMN ecpower.customers.ckey IS
  * Fills customers.ckey with the customer id's registered key, registering
  * the id first when it is new.  A value written into ckey is replaced, so a
  * restore, an INSERT ... SELECT from a copy or an upsert all give a customer
- * id the same key.  A key is taken from the sequence only for a new id
- * (concurrent first loads of one id may waste one key, never share it).
+ * id the same key.  A key is taken only for a new id (concurrent first
+ * loads of one id may waste one key, never share it).
+ *
+ * Keys index in-memory arrays, so the key space is kept dense.  The
+ * sequence runs ahead of the registry only when keys were taken and not
+ * kept (a rolled-back load of new customers) or when it was set by hand:
+ * when the next key would leave more than max(1024, largest key / 8) keys
+ * unused, the sequence is set back to the largest registered key.  The
+ * lock waits for every transaction registering keys to end, so that no key
+ * one of them holds is handed out again.  (The demo generator applies the
+ * same rule in ecp_register_customer_keys().)
+ *
+ * Like every ecpower trigger, it runs as the writing role: a role other
+ * than the owner that loads customers needs INSERT on
+ * ecpower.customer_keys and USAGE on ecpower.customer_key_seq, and, for
+ * the rare realignment, UPDATE on both.
  */
 CREATE FUNCTION ecpower._customer_key() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_key integer;
+    v_key bigint;
+    v_max bigint;
 BEGIN
     SELECT k.ckey INTO v_key
       FROM ecpower.customer_keys AS k
      WHERE k.customer_id OPERATOR(pg_catalog.=) NEW.customer_id;
     IF NOT FOUND THEN
+        v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
+        SELECT COALESCE(pg_catalog.max(k.ckey), 0) INTO v_max FROM ecpower.customer_keys AS k;
+        IF v_key OPERATOR(pg_catalog.>) (v_max OPERATOR(pg_catalog.+) 1
+                                        OPERATOR(pg_catalog.+) GREATEST(1024, v_max OPERATOR(pg_catalog./) 8)) THEN
+            LOCK TABLE ecpower.customer_keys IN SHARE ROW EXCLUSIVE MODE;
+            SELECT COALESCE(pg_catalog.max(k.ckey), 0) INTO v_max FROM ecpower.customer_keys AS k;
+            IF v_key OPERATOR(pg_catalog.>) (v_max OPERATOR(pg_catalog.+) 1
+                                            OPERATOR(pg_catalog.+) GREATEST(1024, v_max OPERATOR(pg_catalog./) 8)) THEN
+                PERFORM pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,
+                                          v_max OPERATOR(pg_catalog.+) 1, false);
+                v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
+            END IF;
+        END IF;
         INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)
-        VALUES (NEW.customer_id,
-                pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass))
+        VALUES (NEW.customer_id, v_key)
         ON CONFLICT (customer_id) DO NOTHING
         RETURNING k.ckey INTO v_key;
         IF v_key IS NULL THEN

@@ -153,7 +153,9 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
  *		ecpower.customer_keys (ids seen before keep their key, new ones take
  *		the next keys in id order) and returns their keys, palloc'd, indexed
  *		by id - first_id.  For loaders that write ecpower.customers without
- *		its triggers.
+ *		its triggers.  When the key sequence has run ahead of the registry,
+ *		it is first set back as the customers_key trigger does
+ *		(src/sql/32_keys.sql), so that the new keys stay dense.
  */
 int32 *
 ecp_register_customer_keys(int64 first_id, int32 n)
@@ -162,12 +164,31 @@ ecp_register_customer_keys(int64 first_id, int32 n)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
 	int32	   *keys;
+	bool		isnull;
 
 	Assert(n > 0);
 	keys = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
 	values[0] = Int64GetDatum(first_id);
 	values[1] = Int64GetDatum(first_id + n - 1);
 	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.pg_sequence_last_value('ecpower.customer_key_seq'::pg_catalog.regclass)"
+					"  OPERATOR(pg_catalog.>) (m OPERATOR(pg_catalog.+) 1"
+					"    OPERATOR(pg_catalog.+) GREATEST(1024, m OPERATOR(pg_catalog./) 8))"
+					"  FROM (SELECT COALESCE(pg_catalog.max(k.ckey), 0)::int8 AS m"
+					"          FROM ecpower.customer_keys AS k) AS s",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the customer key sequence");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+		!isnull)
+	{
+		if (SPI_execute("LOCK TABLE ecpower.customer_keys IN SHARE ROW EXCLUSIVE MODE",
+						false, 0) != SPI_OK_UTILITY ||
+			SPI_execute("SELECT pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,"
+						"  COALESCE(pg_catalog.max(k.ckey), 0)::int8 OPERATOR(pg_catalog.+) 1, false)"
+						"  FROM ecpower.customer_keys AS k",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not set back the customer key sequence");
+	}
 	if (SPI_execute_with_args("INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)"
 							  " SELECT i, pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass)"
 							  "   FROM pg_catalog.generate_series($1, $2) AS i"
@@ -186,8 +207,6 @@ ecp_register_customer_keys(int64 first_id, int32 n)
 		elog(ERROR, "could not read registered customer keys");
 	for (int32 i = 0; i < n; i++)
 	{
-		bool		isnull;
-
 		keys[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 											  SPI_tuptable->tupdesc, 1, &isnull));
 	}
