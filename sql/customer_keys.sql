@@ -180,8 +180,8 @@ SELECT pg_temp.refresh_and_snapshot('2022-10-31 23:00+00');
 SELECT * FROM history_mismatches;
 SELECT * FROM feed_mismatches;
 
--- registered keys cannot be changed, the registry cannot be emptied, the
--- key of a customer that exists cannot be forgotten; a gone one can
+-- registered keys cannot be changed, deleted (even of a customer that is
+-- gone) or truncated
 CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE stmt;

@@ -125,30 +125,31 @@ CREATE TRIGGER customers_key BEFORE INSERT OR UPDATE OF customer_id, ckey
     FOR EACH ROW EXECUTE FUNCTION ecpower._customer_key();
 
 /*
- * Registered keys never change and the registry is never emptied at once:
- * stored history is written in these keys.  Deleting the row of a customer
- * id that is no longer in ecpower.customers is allowed: it forgets the id
- * (its history then names nobody; the id gets a new key if it comes back).
+ * Registered keys are never changed, deleted or truncated: stored history
+ * is written in these keys, and a key that left the registry could be
+ * handed out again when the sequence is set back.  (A customer deleted
+ * from ecpower.customers keeps its key for the day it comes back.)
  */
 CREATE FUNCTION ecpower._customer_keys_guard() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-        RAISE EXCEPTION 'the key of customer % cannot be changed', OLD.customer_id
+    IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+        RAISE EXCEPTION 'ecpower.customer_keys cannot be truncated'
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.';
+                  DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.',
+                  HINT = 'To start a store over, drop and create the extension.';
     END IF;
-    RAISE EXCEPTION 'ecpower.customer_keys cannot be truncated'
+    RAISE EXCEPTION 'the key of customer % cannot be %', OLD.customer_id,
+                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN 'changed' ELSE 'deleted' END
         USING ERRCODE = 'object_not_in_prerequisite_state',
-              DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.',
-              HINT = 'To forget customers that are gone, DELETE their rows of ecpower.customer_keys; to start over, drop and create the extension.';
+              DETAIL = 'Membership history and the tag-change feed are stored in internal customer keys.';
 END
 $$;
 COMMENT ON FUNCTION ecpower._customer_keys_guard() IS
-    'internal: registered customer keys are never changed and the registry is never truncated';
-CREATE TRIGGER customer_keys_update BEFORE UPDATE ON ecpower.customer_keys
+    'internal: registered customer keys are never changed, deleted or truncated';
+CREATE TRIGGER customer_keys_guard BEFORE UPDATE OR DELETE ON ecpower.customer_keys
     FOR EACH ROW EXECUTE FUNCTION ecpower._customer_keys_guard();
 CREATE TRIGGER customer_keys_truncate BEFORE TRUNCATE ON ecpower.customer_keys
     FOR EACH STATEMENT EXECUTE FUNCTION ecpower._customer_keys_guard();

@@ -215,6 +215,29 @@ ecp_register_customer_keys(int64 first_id, int32 n)
 	return keys;
 }
 
+/*
+ * ecp_largest_customer_key
+ *		The largest registered customer key (0 when none): no stored bitmap
+ *		can hold a larger one.  Registered keys are never deleted, so this
+ *		only grows.
+ */
+int32
+ecp_largest_customer_key(void)
+{
+	int32		result = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.max(k.ckey) FROM ecpower.customer_keys AS k",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read ecpower.customer_keys");
+	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		result = 0;
+	SPI_finish();
+	return result;
+}
+
 static int
 cmp_int64(const void *a, const void *b)
 {
