@@ -267,5 +267,37 @@ UNION ALL
 SELECT count(*) AS removes FROM ecpower.tag_changes WHERE change_id > :last_change;
 SELECT count(*) AS tag_states FROM ecpower.tag_sync_state;
 
+-- 7. a store loaded by 0.1.0, whose upserts took a key each, gets dense
+--    keys in the same order when updated (0.1.0 stored no history)
+SET client_min_messages = warning;
+DROP EXTENSION ecpower CASCADE;
+CREATE EXTENSION ecpower VERSION '0.1.0';
+RESET client_min_messages;
+INSERT INTO ecpower.customers (customer_id, email)
+SELECT g, 'u' || g || '@shop.test' FROM generate_series(1, 100) AS g;
+DO $$
+BEGIN
+    FOR n IN 1..5 LOOP
+        INSERT INTO ecpower.customers (customer_id, email)
+        SELECT g, 'v' || n || '.' || g || '@shop.test' FROM generate_series(1, 100) AS g
+        ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email;
+    END LOOP;
+END
+$$;
+INSERT INTO ecpower.customers (customer_id, email) VALUES (101, 'last@shop.test');
+SELECT max(ckey) AS old_max FROM ecpower.customers;
+CREATE TEMP TABLE old_keys AS SELECT customer_id, ckey FROM ecpower.customers;
+ALTER EXTENSION ecpower UPDATE;
+SELECT max(ckey) AS new_max, count(*) FROM ecpower.customers;
+-- same order, registry and table agree (0 rows)
+SELECT o.customer_id FROM old_keys o JOIN ecpower.customers c USING (customer_id)
+ WHERE (SELECT count(*) FROM old_keys p WHERE p.ckey <= o.ckey) <> c.ckey
+UNION ALL
+SELECT c.customer_id FROM ecpower.customers c
+  FULL JOIN ecpower.customer_keys k USING (customer_id)
+ WHERE k.ckey IS DISTINCT FROM c.ckey;
+INSERT INTO ecpower.customers (customer_id) VALUES (102);
+SELECT ckey FROM ecpower.customers WHERE customer_id = 102;
+
 SET client_min_messages = warning;
 DROP EXTENSION ecpower CASCADE;
