@@ -19,16 +19,13 @@
  * makes one pass per table and re-simulates each customer in every pass
  * instead of keeping millions of orders in memory.
  *
- * Loading.  Two paths give the same rows.  A superuser's call loads the
- * way a restore does: tuples are formed here, checked against the tables'
- * CHECK and NOT NULL constraints, given their column defaults and the
- * customer keys registered beforehand (timeline/customers.c), and written
- * with heap multi-inserts; no triggers fire (foreign keys hold by construction) and each table's
- * indexes are rebuilt afterwards in one sort, which also enforces the
- * unique ones.  Any other caller goes through the COPY FROM machinery
- * (BeginCopyFrom with a data source callback fed with COPY BINARY rows
- * built here), so that permissions, triggers and foreign-key checks apply
- * as for any COPY.
+ * Loading.  Customer keys are registered first (timeline/customers.c).  A
+ * superuser's call loads as a restore does: tuples formed here, checked
+ * against CHECK and NOT NULL, given column defaults, written with heap
+ * multi-inserts, no triggers (foreign keys hold by construction), indexes
+ * rebuilt at the end in one sort (enforcing the unique ones).  Others go
+ * through COPY FROM (BeginCopyFrom fed COPY BINARY rows built here), so
+ * permissions, triggers and foreign keys apply as for any COPY; same rows.
  *
  * Ids are numbered in insertion order, so that every index but the one on
  * orders.ordered_at is filled at its right edge: customers in order of
@@ -2077,11 +2074,10 @@ direct_end(DirectLoad *dl)
 
 /*
  * direct_table
- *		Loads rows from 'producer' into an empty table the way a restore
- *		does: heap multi-inserts of rows checked against the table's
- *		constraints, column defaults evaluated (customer keys come
- *		registered), no triggers, indexes rebuilt at the end.  Superusers only:
- *		it is the equivalent of a restore with triggers disabled.
+ *		Loads rows from 'producer' into an empty table as a restore with
+ *		triggers disabled does (superusers only): heap multi-inserts of rows
+ *		checked against the table's constraints, column defaults evaluated,
+ *		no triggers, indexes rebuilt at the end.
  */
 static uint64
 direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,
@@ -2262,7 +2258,6 @@ generate_demo_store(PG_FUNCTION_ARGS)
 		!has_generated_columns(rel_orders) &&
 		!has_generated_columns(rel_lines);
 
-	/* customer keys come from the registry, as for any other load */
 	g->ckeys = ecp_register_customer_keys(CUSTOMER_ID_BASE + 1, ncustomers);
 	values[0] = Int64GetDatum((int64) load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
