@@ -92,7 +92,7 @@ ecp_keymap_load(void)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("customer %lld has an invalid internal key %d",
 							(long long) id, ckey),
-					 errhint("Do not set ecpower.customers.ckey by hand; let its default assign it.")));
+					 errhint("Keys come from ecpower.customer_keys; a load with triggers disabled must copy them from there.")));
 		if (ckey >= cap)
 		{
 			int32		newcap = cap;
