@@ -112,6 +112,12 @@ UPDATE ecpower.membership
    AND day = '2024-03-26';
 SELECT count(*) FROM ecpower.segment_members('late');
 ROLLBACK;
+BEGIN;
+UPDATE ecpower.tag_sync_state
+   SET members = decode('013a30000001000000ff7f0000100000000100', 'hex')
+ WHERE slug = 'repeat';
+CALL ecpower.refresh('2024-03-27 12:00+00');
+ROLLBACK;
 RESET ROLE;
 
 -- Fuzz: thousands of mutated bitmaps written by the refresher, each read by

@@ -224,19 +224,7 @@ ecp_members_on(int32 segment_id, DateADT day)
 														  stored_day_name(segment_id, base)));
 	}
 
-	/* readers size arrays by the largest member: keys must be registered */
-	if (!roaring_bitmap_is_empty(result))
-	{
-		uint32		largest = roaring_bitmap_maximum(result);
-		int32		registered = ecp_largest_customer_key();
-
-		if (largest > (uint32) registered)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid bitmap in %s", stored_day_name(segment_id, day)),
-					 errdetail("It holds customer key %u; the largest registered key is %d.",
-							   largest, registered)));
-	}
+	ecp_check_member_keys(result, stored_day_name(segment_id, day));
 	return result;
 }
 

@@ -238,6 +238,30 @@ ecp_largest_customer_key(void)
 	return result;
 }
 
+/*
+ * ecp_check_member_keys
+ *		Raises data_corrupted, naming 'source', when a stored bitmap holds a
+ *		key above the largest registered one: readers size arrays by the
+ *		largest member, so such a key is refused before any is sized.
+ */
+void
+ecp_check_member_keys(roaring_bitmap_t *members, const char *source)
+{
+	uint32		largest;
+	int32		registered;
+
+	if (roaring_bitmap_is_empty(members))
+		return;
+	largest = roaring_bitmap_maximum(members);
+	registered = ecp_largest_customer_key();
+	if (largest > (uint32) registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid bitmap in %s", source),
+				 errdetail("It holds customer key %u; the largest registered key is %d.",
+						   largest, registered)));
+}
+
 static int
 cmp_int64(const void *a, const void *b)
 {
