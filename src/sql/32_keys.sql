@@ -58,11 +58,12 @@ COMMENT ON COLUMN ecpower.customers.ckey IS
     'internal key of the customer id (from ecpower.customer_keys; filled by a trigger, any value written is replaced)';
 
 /*
- * Fills customers.ckey with the customer id's registered key, registering
- * the id first when it is new.  A value written into ckey is replaced, so a
- * restore, an INSERT ... SELECT from a copy or an upsert all give a customer
- * id the same key.  A key is taken only for a new id (concurrent first
- * loads of one id may waste one key, never share it).
+ * customers.ckey gets the customer id's registered key from the trigger
+ * ecpower._customer_key() (C, src/timeline/customers.c), whatever the row
+ * held, so a restore, an INSERT ... SELECT from a copy or an upsert all give
+ * a customer id the same key.  An id seen before costs one index probe; a
+ * new id is registered here.  A key is taken only for a new id (concurrent
+ * first loads of one id may waste one key, never share it).
  *
  * Keys index in-memory arrays, so the key space is kept dense.  The
  * sequence runs ahead of the registry only when keys were taken and not
@@ -78,7 +79,7 @@ COMMENT ON COLUMN ecpower.customers.ckey IS
  * ecpower.customer_keys and USAGE on ecpower.customer_key_seq, and, for
  * the rare realignment, UPDATE on both.
  */
-CREATE FUNCTION ecpower._customer_key() RETURNS trigger
+CREATE FUNCTION ecpower._customer_key_register(p_customer_id bigint) RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -88,36 +89,43 @@ DECLARE
 BEGIN
     SELECT k.ckey INTO v_key
       FROM ecpower.customer_keys AS k
-     WHERE k.customer_id OPERATOR(pg_catalog.=) NEW.customer_id;
-    IF NOT FOUND THEN
-        v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
+     WHERE k.customer_id OPERATOR(pg_catalog.=) p_customer_id;
+    IF FOUND THEN
+        RETURN v_key;
+    END IF;
+    v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
+    SELECT COALESCE(pg_catalog.max(k.ckey), 0) INTO v_max FROM ecpower.customer_keys AS k;
+    IF v_key OPERATOR(pg_catalog.>) (v_max OPERATOR(pg_catalog.+) 1
+                                    OPERATOR(pg_catalog.+) GREATEST(1024, v_max OPERATOR(pg_catalog./) 8)) THEN
+        LOCK TABLE ecpower.customer_keys IN SHARE ROW EXCLUSIVE MODE;
         SELECT COALESCE(pg_catalog.max(k.ckey), 0) INTO v_max FROM ecpower.customer_keys AS k;
         IF v_key OPERATOR(pg_catalog.>) (v_max OPERATOR(pg_catalog.+) 1
                                         OPERATOR(pg_catalog.+) GREATEST(1024, v_max OPERATOR(pg_catalog./) 8)) THEN
-            LOCK TABLE ecpower.customer_keys IN SHARE ROW EXCLUSIVE MODE;
-            SELECT COALESCE(pg_catalog.max(k.ckey), 0) INTO v_max FROM ecpower.customer_keys AS k;
-            IF v_key OPERATOR(pg_catalog.>) (v_max OPERATOR(pg_catalog.+) 1
-                                            OPERATOR(pg_catalog.+) GREATEST(1024, v_max OPERATOR(pg_catalog./) 8)) THEN
-                PERFORM pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,
-                                          v_max OPERATOR(pg_catalog.+) 1, false);
-                v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
-            END IF;
-        END IF;
-        INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)
-        VALUES (NEW.customer_id, v_key)
-        ON CONFLICT (customer_id) DO NOTHING
-        RETURNING k.ckey INTO v_key;
-        IF v_key IS NULL THEN
-            -- registered by a concurrent transaction that has committed since
-            SELECT k.ckey INTO STRICT v_key
-              FROM ecpower.customer_keys AS k
-             WHERE k.customer_id OPERATOR(pg_catalog.=) NEW.customer_id;
+            PERFORM pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,
+                                      v_max OPERATOR(pg_catalog.+) 1, false);
+            v_key := pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass);
         END IF;
     END IF;
-    NEW.ckey := v_key;
-    RETURN NEW;
+    INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)
+    VALUES (p_customer_id, v_key)
+    ON CONFLICT (customer_id) DO NOTHING
+    RETURNING k.ckey INTO v_key;
+    IF v_key IS NULL THEN
+        -- registered by a concurrent transaction that has committed since
+        SELECT k.ckey INTO STRICT v_key
+          FROM ecpower.customer_keys AS k
+         WHERE k.customer_id OPERATOR(pg_catalog.=) p_customer_id;
+    END IF;
+    RETURN v_key;
 END
 $$;
+COMMENT ON FUNCTION ecpower._customer_key_register(bigint) IS
+    'internal: the registered key of a customer id, registering it with a new key first when needed';
+
+CREATE FUNCTION ecpower._customer_key() RETURNS trigger
+AS 'MODULE_PATHNAME', 'customer_key_trigger'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower._customer_key() IS
     'internal: gives a customer row the registered key of its customer id';
 CREATE TRIGGER customers_key BEFORE INSERT OR UPDATE OF customer_id, ckey

@@ -133,6 +133,7 @@ VALUES
     -- called by the server only
     ('routine', '_settings_guard', 'internal'),
     ('routine', '_customer_key', 'internal'),
+    ('routine', '_customer_key_register', 'internal'),
     ('routine', '_customer_keys_guard', 'internal'),
     ('routine', '_segments_truncate', 'internal'),
     ('routine', '_log_order_changes', 'internal'),

@@ -15,17 +15,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "core/ecpower.h"
@@ -145,6 +150,106 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 	e = ecp_keyhash_lookup(map->hash, customer_id);
 
 	return e ? e->ckey : -1;
+}
+
+PG_FUNCTION_INFO_V1(customer_key_trigger);
+
+/*
+ * registered_key
+ *		The key registered for a customer id, or -1.  Reads the registry's
+ *		primary key index with the latest snapshot, which sees every
+ *		committed registration and this transaction's own (registrations
+ *		are never deleted, so any row found is the answer).
+ */
+static int32
+registered_key(int64 customer_id)
+{
+	Relation	keys = table_open(ecp_relid("customer_keys"), AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(keys), AccessShareLock);
+	AttrNumber	att_ckey = ecp_column_attnum(RelationGetDescr(keys), "ckey");
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TupleTableSlot *slot = table_slot_create(keys, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	int32		result = -1;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(customer_id));
+	scan = index_beginscan(keys, index, snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, att_ckey, &isnull);
+
+		if (!isnull)
+			result = DatumGetInt32(d);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(keys, AccessShareLock);
+	return result;
+}
+
+/*
+ * _customer_key() RETURNS trigger
+ *		BEFORE INSERT OR UPDATE OF customer_id, ckey on ecpower.customers:
+ *		writes the customer id's registered key into ckey, whatever the row
+ *		held.  The common case, an id seen before (every upsert and
+ *		reload), is one index probe here; a new id is registered by
+ *		ecpower._customer_key_register() (src/sql/32_keys.sql), called
+ *		directly, which also keeps the key space dense.
+ */
+Datum
+customer_key_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	AttrNumber	att_id;
+	int		att_ckey;
+	Datum		id;
+	Datum		ckey;
+	bool		isnull;
+	bool		ckey_null = false;
+	int32		key;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		elog(ERROR, "_customer_key() must be a BEFORE INSERT OR UPDATE row trigger");
+
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	desc = RelationGetDescr(trigdata->tg_relation);
+	att_id = ecp_column_attnum(desc, "customer_id");
+	att_ckey = ecp_column_attnum(desc, "ckey");
+
+	/* a NULL id is left to the NOT NULL constraint */
+	id = heap_getattr(tuple, att_id, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);
+
+	key = registered_key(DatumGetInt64(id));
+	if (key < 0)
+	{
+		List	   *name = list_make2(makeString("ecpower"),
+									  makeString("_customer_key_register"));
+		Oid			argtypes[1] = {INT8OID};
+		Oid			fn = LookupFuncName(name, 1, argtypes, false);
+
+		key = DatumGetInt32(OidFunctionCall1(fn, id));
+	}
+
+	ckey = heap_getattr(tuple, att_ckey, desc, &isnull);
+	if (!isnull && DatumGetInt32(ckey) == key)
+		return PointerGetDatum(tuple);
+	ckey = Int32GetDatum(key);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &att_ckey,
+													 &ckey, &ckey_null));
 }
 
 /*
