@@ -5,9 +5,12 @@
  *	  customer, and the way back from keys to customer ids.
  *
  * Bitmaps of members, order caches and per-customer arrays are indexed by
- * ckey.  ecp_keymap_load() reads every customer's pair once;
- * ecp_keymap_ckey() looks a customer id up through a hash table built on
- * first use.
+ * ckey.  A customer id keeps its key for good: the registry
+ * ecpower.customer_keys (src/sql/32_keys.sql) assigns it on first sight and
+ * the trigger here copies it into every customers row, so stored history
+ * keeps meaning the same customers across reloads (docs/keys-and-history.md).
+ * ecp_keymap_load() reads every customer's pair once; ecp_keymap_ckey()
+ * looks a customer id up through a hash table built on first use.
  *
  * src/timeline/customers.c
  *
@@ -27,14 +30,16 @@
 #include "miscadmin.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
-#include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "core/ecpower.h"
 #include "timeline/customers.h"
+
+PG_FUNCTION_INFO_V1(customer_key_trigger);
 
 /* customer_id -> ckey hash table */
 typedef struct KeyEntry
@@ -152,8 +157,6 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 	return e ? e->ckey : -1;
 }
 
-PG_FUNCTION_INFO_V1(customer_key_trigger);
-
 /*
  * registered_key
  *		The key registered for a customer id, or -1.  Reads the registry's
@@ -208,7 +211,7 @@ customer_key_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleDesc	desc;
 	AttrNumber	att_id;
-	int		att_ckey;
+	int			att_ckey;		/* an int: heap_modify_tuple_by_cols() wants one */
 	Datum		id;
 	Datum		ckey;
 	bool		isnull;
