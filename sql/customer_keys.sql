@@ -198,8 +198,9 @@ SELECT pg_temp.err('DELETE FROM ecpower.customer_keys WHERE customer_id = 1');
 -- 5. keys stay dense when the sequence runs ahead (set by hand here, as a
 --    rolled-back load of many new customers would leave it): the next new
 --    customer takes the key after the largest one, and a refresh and the
---    reports take as long as before.  Timings are the best of three and
---    compared as a ratio within this run.
+--    reports take as long as before.  Timings are the best of three,
+--    compared within this run (at most 10 times the time before, plus 100 ms;
+--    with keys taken as they came, 400,000,000 of them, it took seconds).
 CREATE TEMP TABLE timing (phase text, what text, ms float8);
 CREATE FUNCTION pg_temp.time_it(p_phase text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -234,7 +235,7 @@ SELECT 900000 + g, 900000 + g, '2022-10-01 10:00+00', 25 FROM generate_series(1,
 SELECT * FROM key_changes;
 SELECT max(ckey) < 1000 AS dense FROM ecpower.customers;
 SELECT pg_temp.time_it('after');
-SELECT what, min(ms) FILTER (WHERE phase = 'after') < 5 * min(ms) FILTER (WHERE phase = 'before') + 20
+SELECT what, min(ms) FILTER (WHERE phase = 'after') < 10 * min(ms) FILTER (WHERE phase = 'before') + 100
        AS as_fast
   FROM timing GROUP BY what ORDER BY what;
 
