@@ -75,7 +75,7 @@ COMMENT ON COLUMN ecpower.customers.ckey IS
  * same rule in ecp_register_customer_keys().)
  *
  * Like every ecpower trigger, it runs as the writing role: a role other
- * than the owner that loads customers needs INSERT on
+ * than the owner that loads new customer ids needs SELECT and INSERT on
  * ecpower.customer_keys and USAGE on ecpower.customer_key_seq, and, for
  * the rare realignment, UPDATE on both.
  */
