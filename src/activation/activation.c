@@ -39,6 +39,7 @@
 
 #include "core/ecpower.h"
 #include "segments/membership.h"
+#include "timeline/customers.h"
 
 PG_FUNCTION_INFO_V1(record_tag_changes);
 PG_FUNCTION_INFO_V1(segment_member_since);
@@ -133,8 +134,16 @@ sync_one(SyncTarget *t, EcpRun *run)
 		if (now == NULL)
 			return 0;			/* not evaluated by this run: nothing known */
 	}
-	before = t->announced ? ecp_bitmap_deserialize(t->announced)
-		: ecp_bitmap_create();
+	if (t->announced != NULL)
+	{
+		char	   *source = psprintf("ecpower.tag_sync_state, segment %d (tag \"%s\")",
+									  t->segment_id, t->announced_tag);
+
+		before = ecp_bitmap_deserialize(t->announced, source);
+		ecp_check_member_keys(before, source);
+	}
+	else
+		before = ecp_bitmap_create();
 
 	if (now != NULL && t->announced_tag != NULL &&
 		strcmp(t->tag, t->announced_tag) == 0)

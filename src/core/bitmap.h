@@ -18,6 +18,6 @@
 extern roaring_bitmap_t *ecp_bitmap_create(void);
 extern roaring_bitmap_t *ecp_bitmap_own(roaring_bitmap_t *r);
 extern bytea *ecp_bitmap_serialize(roaring_bitmap_t *r);
-extern roaring_bitmap_t *ecp_bitmap_deserialize(bytea *b);
+extern roaring_bitmap_t *ecp_bitmap_deserialize(bytea *b, const char *source);
 
 #endif							/* ECP_BITMAP_H */

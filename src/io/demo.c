@@ -19,16 +19,13 @@
  * makes one pass per table and re-simulates each customer in every pass
  * instead of keeping millions of orders in memory.
  *
- * Loading.  Two paths give the same rows.  A superuser's call loads the
- * way a restore does: tuples are formed here, checked against the tables'
- * CHECK and NOT NULL constraints, given their column defaults
- * (customers.ckey takes nextval) and written with heap multi-inserts; no
- * triggers fire (foreign keys hold by construction) and each table's
- * indexes are rebuilt afterwards in one sort, which also enforces the
- * unique ones.  Any other caller goes through the COPY FROM machinery
- * (BeginCopyFrom with a data source callback fed with COPY BINARY rows
- * built here), so that permissions, triggers and foreign-key checks apply
- * as for any COPY.
+ * Loading.  Customer keys are registered first (timeline/customers.c).  A
+ * superuser's call loads as a restore does: tuples formed here, checked
+ * against CHECK and NOT NULL, given column defaults, written with heap
+ * multi-inserts, no triggers (foreign keys hold by construction), indexes
+ * rebuilt at the end in one sort (enforcing the unique ones).  Others go
+ * through COPY FROM (BeginCopyFrom fed COPY BINARY rows built here), so
+ * permissions, triggers and foreign keys apply as for any COPY; same rows.
  *
  * Ids are numbered in insertion order, so that every index but the one on
  * orders.ordered_at is filled at its right edge: customers in order of
@@ -77,6 +74,7 @@
 
 #include "core/ecpower.h"
 #include "io/demogen.h"
+#include "timeline/customers.h"
 
 PG_FUNCTION_INFO_V1(generate_demo_store);
 
@@ -133,6 +131,7 @@ produce_customers(DemoGen *g)
 
 	demo_row_begin(g);
 	demo_col_int8(g, c->customer_id);
+	demo_col_int4(g, g->ckeys[g->next]);
 	demo_col_text(g, c->email_style < 0 ? NULL : email);
 	demo_col_int8(g, c->created_at);
 	demo_col_text_array(g, tags, ntags);
@@ -500,8 +499,8 @@ Datum
 generate_demo_store(PG_FUNCTION_ARGS)
 {
 	static const char *const customer_cols[] = {
-		"customer_id", "email", "created_at", "tags", "country", "province",
-		"city", "accepts_marketing"
+		"customer_id", "ckey", "email", "created_at", "tags", "country",
+		"province", "city", "accepts_marketing"
 	};
 	static const char *const product_cols[] = {
 		"product_id", "title", "product_type", "vendor", "tags"
@@ -574,6 +573,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 		!has_generated_columns(rel_orders) &&
 		!has_generated_columns(rel_lines);
 
+	g->ckeys = ecp_register_customer_keys(CUSTOMER_ID_BASE + 1, ncustomers);
 	values[0] = Int64GetDatum((int64) demo_load_table(g, rel_customers, customer_cols,
 												 lengthof(customer_cols),
 												 produce_customers));

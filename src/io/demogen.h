@@ -316,6 +316,7 @@ struct DemoGen
 
 	/* the customer being simulated */
 	DemoCustomer *cust;
+	int32	   *ckeys;			/* registered key of each customer number */
 
 	/* the orders of the customer being emitted */
 	PendingOrder *pending;

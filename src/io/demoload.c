@@ -507,11 +507,10 @@ direct_end(DirectLoad *dl)
 
 /*
  * direct_table
- *		Loads rows from 'producer' into an empty table the way a restore
- *		does: heap multi-inserts of rows checked against the table's
- *		constraints, column defaults evaluated (customers.ckey takes its
- *		nextval), no triggers, indexes rebuilt at the end.  Superusers only:
- *		it is the equivalent of a restore with triggers disabled.
+ *		Loads rows from 'producer' into an empty table as a restore with
+ *		triggers disabled does (superusers only): heap multi-inserts of rows
+ *		checked against the table's constraints, column defaults evaluated,
+ *		no triggers, indexes rebuilt at the end.
  */
 static uint64
 direct_table(DemoGen *g, Oid relid, const char *const *cols, int ncols,

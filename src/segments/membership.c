@@ -179,6 +179,14 @@ fetch_day(int32 segment_id, DateADT day)
 	return sd;
 }
 
+/* names a row of ecpower.membership in error messages */
+static const char *
+stored_day_name(int32 segment_id, DateADT day)
+{
+	return psprintf("ecpower.membership, segment %d, day %s", segment_id,
+					DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))));
+}
+
 /*
  * ecp_members_on
  *		Members of a segment on a stored day, or NULL when that day has no
@@ -193,7 +201,7 @@ ecp_members_on(int32 segment_id, DateADT day)
 
 	if (!sd.found)
 		return NULL;
-	result = ecp_bitmap_deserialize(sd.members);
+	result = ecp_bitmap_deserialize(sd.members, stored_day_name(segment_id, day));
 	while (sd.kind == 'd')
 	{
 		DateADT		base = sd.base_day;
@@ -211,8 +219,12 @@ ecp_members_on(int32 segment_id, DateADT day)
 					 errmsg("membership history of segment %d is corrupted: base day %s is missing",
 							segment_id,
 							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(base))))));
-		roaring_bitmap_xor_inplace(result, ecp_bitmap_deserialize(sd.members));
+		roaring_bitmap_xor_inplace(result,
+								   ecp_bitmap_deserialize(sd.members,
+														  stored_day_name(segment_id, base)));
 	}
+
+	ecp_check_member_keys(result, stored_day_name(segment_id, day));
 	return result;
 }
 

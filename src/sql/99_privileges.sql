@@ -32,6 +32,7 @@ VALUES
     -- input tables
     ('relation', 'customers', 'input'),
     ('relation', 'customer_key_seq', 'input'),
+    ('relation', 'customer_keys', 'input'),
     ('relation', 'products', 'input'),
     ('relation', 'orders', 'input'),
     ('relation', 'order_lines', 'input'),
@@ -131,6 +132,10 @@ VALUES
     ('routine', 'grant_roles', 'owner'),
     -- called by the server only
     ('routine', '_settings_guard', 'internal'),
+    ('routine', '_customer_key', 'internal'),
+    ('routine', '_customer_key_register', 'internal'),
+    ('routine', '_customer_keys_guard', 'internal'),
+    ('routine', '_segments_truncate', 'internal'),
     ('routine', '_log_order_changes', 'internal'),
     ('routine', '_log_key_changes', 'internal'),
     ('routine', '_log_order_change_row', 'internal'),

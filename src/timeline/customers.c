@@ -5,9 +5,12 @@
  *	  customer, and the way back from keys to customer ids.
  *
  * Bitmaps of members, order caches and per-customer arrays are indexed by
- * ckey.  ecp_keymap_load() reads every customer's pair once;
- * ecp_keymap_ckey() looks a customer id up through a hash table built on
- * first use.
+ * ckey.  A customer id keeps its key for good: the registry
+ * ecpower.customer_keys (src/sql/32_keys.sql) assigns it on first sight and
+ * the trigger here copies it into every customers row, so stored history
+ * keeps meaning the same customers across reloads (docs/keys-and-history.md).
+ * ecp_keymap_load() reads every customer's pair once; ecp_keymap_ckey()
+ * looks a customer id up through a hash table built on first use.
  *
  * src/timeline/customers.c
  *
@@ -15,22 +18,29 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "core/arrays.h"
 #include "core/ecpower.h"
 #include "timeline/customers.h"
+
+PG_FUNCTION_INFO_V1(customer_key_trigger);
 
 /* customer_id -> ckey hash table */
 typedef struct KeyEntry
@@ -93,7 +103,7 @@ ecp_keymap_load(void)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("customer %lld has an invalid internal key %d",
 							(long long) id, ckey),
-					 errhint("Do not set ecpower.customers.ckey by hand; let its default assign it.")));
+					 errhint("Keys come from ecpower.customer_keys; a load with triggers disabled must copy them from there.")));
 		if (ckey >= cap)
 		{
 			int32		newcap = cap;
@@ -146,6 +156,219 @@ ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id)
 	e = ecp_keyhash_lookup(map->hash, customer_id);
 
 	return e ? e->ckey : -1;
+}
+
+/*
+ * registered_key
+ *		The key registered for a customer id, or -1.  Reads the registry's
+ *		primary key index with the latest snapshot, which sees every
+ *		committed registration and this transaction's own (registrations
+ *		are never deleted, so any row found is the answer).
+ */
+static int32
+registered_key(int64 customer_id)
+{
+	Relation	keys = table_open(ecp_relid("customer_keys"), AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(keys), AccessShareLock);
+	AttrNumber	att_ckey = ecp_column_attnum(RelationGetDescr(keys), "ckey");
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TupleTableSlot *slot = table_slot_create(keys, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	int32		result = -1;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(customer_id));
+	scan = index_beginscan(keys, index, snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, att_ckey, &isnull);
+
+		if (!isnull)
+			result = DatumGetInt32(d);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(keys, AccessShareLock);
+	return result;
+}
+
+/*
+ * _customer_key() RETURNS trigger
+ *		BEFORE INSERT OR UPDATE OF customer_id, ckey on ecpower.customers:
+ *		writes the customer id's registered key into ckey, whatever the row
+ *		held.  The common case, an id seen before (every upsert and
+ *		reload), is one index probe here; a new id is registered by
+ *		ecpower._customer_key_register() (src/sql/32_keys.sql), called
+ *		directly, which also keeps the key space dense.
+ */
+Datum
+customer_key_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	AttrNumber	att_id;
+	int			att_ckey;		/* an int: heap_modify_tuple_by_cols() wants one */
+	Datum		id;
+	Datum		ckey;
+	bool		isnull;
+	bool		ckey_null = false;
+	int32		key;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		elog(ERROR, "_customer_key() must be a BEFORE INSERT OR UPDATE row trigger");
+
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	desc = RelationGetDescr(trigdata->tg_relation);
+	att_id = ecp_column_attnum(desc, "customer_id");
+	att_ckey = ecp_column_attnum(desc, "ckey");
+
+	/* a NULL id is left to the NOT NULL constraint */
+	id = heap_getattr(tuple, att_id, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);
+
+	key = registered_key(DatumGetInt64(id));
+	if (key < 0)
+	{
+		List	   *name = list_make2(makeString("ecpower"),
+									  makeString("_customer_key_register"));
+		Oid			argtypes[1] = {INT8OID};
+		Oid			fn = LookupFuncName(name, 1, argtypes, false);
+
+		key = DatumGetInt32(OidFunctionCall1(fn, id));
+	}
+
+	ckey = heap_getattr(tuple, att_ckey, desc, &isnull);
+	if (!isnull && DatumGetInt32(ckey) == key)
+		return PointerGetDatum(tuple);
+	ckey = Int32GetDatum(key);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &att_ckey,
+													 &ckey, &ckey_null));
+}
+
+/*
+ * ecp_register_customer_keys
+ *		Registers the customer ids first_id .. first_id + n - 1 in
+ *		ecpower.customer_keys (ids seen before keep their key, new ones take
+ *		the next keys in id order) and returns their keys, palloc'd, indexed
+ *		by id - first_id.  For loaders that write ecpower.customers without
+ *		its triggers.  When the key sequence has run ahead of the registry,
+ *		it is first set back as the customers_key trigger does
+ *		(src/sql/32_keys.sql), so that the new keys stay dense.
+ */
+int32 *
+ecp_register_customer_keys(int64 first_id, int32 n)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	int32	   *keys;
+	bool		isnull;
+
+	Assert(n > 0);
+	keys = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	values[0] = Int64GetDatum(first_id);
+	values[1] = Int64GetDatum(first_id + n - 1);
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.pg_sequence_last_value('ecpower.customer_key_seq'::pg_catalog.regclass)"
+					"  OPERATOR(pg_catalog.>) (m OPERATOR(pg_catalog.+) 1"
+					"    OPERATOR(pg_catalog.+) GREATEST(1024, m OPERATOR(pg_catalog./) 8))"
+					"  FROM (SELECT COALESCE(pg_catalog.max(k.ckey), 0)::int8 AS m"
+					"          FROM ecpower.customer_keys AS k) AS s",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the customer key sequence");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+		!isnull)
+	{
+		if (SPI_execute("LOCK TABLE ecpower.customer_keys IN SHARE ROW EXCLUSIVE MODE",
+						false, 0) != SPI_OK_UTILITY ||
+			SPI_execute("SELECT pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,"
+						"  COALESCE(pg_catalog.max(k.ckey), 0)::int8 OPERATOR(pg_catalog.+) 1, false)"
+						"  FROM ecpower.customer_keys AS k",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not set back the customer key sequence");
+	}
+	if (SPI_execute_with_args("INSERT INTO ecpower.customer_keys AS k (customer_id, ckey)"
+							  " SELECT i, pg_catalog.nextval('ecpower.customer_key_seq'::pg_catalog.regclass)"
+							  "   FROM pg_catalog.generate_series($1, $2) AS i"
+							  "  WHERE NOT EXISTS (SELECT FROM ecpower.customer_keys AS o"
+							  "                     WHERE o.customer_id OPERATOR(pg_catalog.=) i)"
+							  "  ORDER BY i"
+							  " ON CONFLICT (customer_id) DO NOTHING",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not register customer keys");
+	if (SPI_execute_with_args("SELECT k.ckey FROM ecpower.customer_keys AS k"
+							  " WHERE k.customer_id OPERATOR(pg_catalog.>=) $1"
+							  "   AND k.customer_id OPERATOR(pg_catalog.<=) $2"
+							  " ORDER BY k.customer_id",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "could not read registered customer keys");
+	for (int32 i = 0; i < n; i++)
+	{
+		keys[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	return keys;
+}
+
+/*
+ * ecp_largest_customer_key
+ *		The largest registered customer key (0 when none): no stored bitmap
+ *		can hold a larger one.  Registered keys are never deleted, so this
+ *		only grows.
+ */
+int32
+ecp_largest_customer_key(void)
+{
+	int32		result = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.max(k.ckey) FROM ecpower.customer_keys AS k",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read ecpower.customer_keys");
+	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		result = 0;
+	SPI_finish();
+	return result;
+}
+
+/*
+ * ecp_check_member_keys
+ *		Raises data_corrupted, naming 'source', when a stored bitmap holds a
+ *		key above the largest registered one: readers size arrays by the
+ *		largest member, so such a key is refused before any is sized.
+ */
+void
+ecp_check_member_keys(roaring_bitmap_t *members, const char *source)
+{
+	uint32		largest;
+	int32		registered;
+
+	if (roaring_bitmap_is_empty(members))
+		return;
+	largest = roaring_bitmap_maximum(members);
+	registered = ecp_largest_customer_key();
+	if (largest > (uint32) registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid bitmap in %s", source),
+				 errdetail("It holds customer key %u; the largest registered key is %d.",
+						   largest, registered)));
 }
 
 /*

@@ -27,6 +27,9 @@ typedef struct EcpKeyMap
 
 extern EcpKeyMap *ecp_keymap_load(void);
 extern int32 ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id);
+extern int32 *ecp_register_customer_keys(int64 first_id, int32 n);
+extern int32 ecp_largest_customer_key(void);
+extern void ecp_check_member_keys(roaring_bitmap_t *members, const char *source);
 extern int64 *ecp_members_customer_ids(roaring_bitmap_t *members, int *count);
 
 #endif							/* ECP_CUSTOMERS_H */
