@@ -374,7 +374,10 @@ ecp_cache_write_stale(const int64 *stale, int64 n)
 	bytea	   *b;
 
 	if (len > MaxAllocSize - VARHDRSZ)
-		elog(ERROR, "too many stale orders in the order cache");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many stale orders in the order cache: %lld", (long long) n),
+				 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rebuilds it.")));
 	b = palloc(VARHDRSZ + len);
 	SET_VARSIZE(b, VARHDRSZ + len);
 	if (n > 0)
@@ -396,7 +399,9 @@ Datum
 ecp_id_array(const int64 *ids, int64 n)
 {
 	if (n > PG_INT32_MAX)
-		elog(ERROR, "too many ids for one lookup: %lld", (long long) n);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many ids for one lookup: %lld", (long long) n)));
 	return PointerGetDatum(construct_array(unconstify(Datum *, (const Datum *) ids), (int) n,
 										   INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
 }
