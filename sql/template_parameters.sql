@@ -1,7 +1,8 @@
 -- Typed template parameters: ecpower.template_parameters describes every
 -- parameter ecpower.templates names, in the same order, with a type and an
 -- example whose JSON form matches the type; ecpower.template_examples calls
--- work for every template, and the resulting definitions refresh.
+-- work for every template, and the resulting segments refresh and have
+-- members on the demo store.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;
@@ -66,12 +67,15 @@ SELECT s.slug FROM ecpower.segments s
   JOIN ecpower.templates t USING (template)
  WHERE s.definition IS DISTINCT FROM ecpower._template_fill(t.definition, x.params)
     OR jsonb_path_exists(s.definition, 'strict $.** ? (@.type() == "string" && @ starts with "$")');
--- and all of them refresh on a small store
-INSERT INTO ecpower.customers (customer_id, country) VALUES (1, 'JP'), (2, 'US');
-INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total) VALUES
-    (1, 1, '2025-01-01', 40), (2, 1, '2025-02-01', 60), (3, 2, '2025-03-01', 20);
-CALL ecpower.refresh('2025-12-31 00:00+00');
+-- and all of them refresh; on the demo store, refreshed as of its last day,
+-- every example selects customers (the examples are values the demo store
+-- carries), so a new user trying them sees members: (0 rows)
+SELECT customer_rows FROM ecpower.generate_demo_store(3000, 11);
+CALL ecpower.refresh('2025-12-31 23:59:59+00');
 SELECT status, segments FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
+SELECT s.slug FROM ecpower.segments s
+ WHERE NOT EXISTS (SELECT 1 FROM ecpower.segment_members(s.slug))
+ ORDER BY s.slug COLLATE "C";
 
 -- a value of the wrong type is refused by the definition check (22023)
 SELECT ecpower.create_segment_from_template('lapsed', 'lapsed-bad', '{"days": "ninety"}');
