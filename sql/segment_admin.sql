@@ -109,3 +109,27 @@ SELECT ecpower.rename_segment('japan', 'nihon');
 SELECT ecpower.alter_segment('nihon', name => 'Nihon');
 ROLLBACK;
 SELECT slug, name FROM ecpower.segments WHERE slug IN ('japan', 'nihon');
+
+-- privileges: the admin role renames and alters (its changes are versioned
+-- under its name); the reader role may not (42501)
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS ecp_api_admin;
+DROP ROLE IF EXISTS ecp_api_reader;
+RESET client_min_messages;
+CREATE ROLE ecp_api_admin;
+CREATE ROLE ecp_api_reader;
+SELECT ecpower.grant_roles('ecp_api_reader', 'ecp_api_admin', NULL) > 0 AS granted;
+SET ROLE ecp_api_reader;
+SELECT ecpower.rename_segment('japan', 'nihon');
+SELECT ecpower.alter_segment('japan', name => 'Nihon');
+SET ROLE ecp_api_admin;
+SELECT ecpower.rename_segment('japan', 'nihon');
+SELECT ecpower.alter_segment('nihon', name => 'Nihon', sync_tag => 'nihon');
+RESET ROLE;
+SELECT version, slug, change, name, sync_tag, changed_by FROM ecpower.segment_versions
+ WHERE segment_id = :jp_id ORDER BY version DESC LIMIT 2;
+SET client_min_messages = warning;
+DROP OWNED BY ecp_api_admin, ecp_api_reader;
+DROP ROLE ecp_api_admin;
+DROP ROLE ecp_api_reader;
+RESET client_min_messages;
