@@ -123,8 +123,8 @@ date_text(DateADT d)
 
 /*
  * ecp_parse_period
- *		The optional [from, to] arguments into spec; 22023 when from > to
- *		or a bound is infinite.
+ *		The optional [from_date, to_date] arguments into spec; 22023 when
+ *		from_date > to_date or a bound is infinite.
  */
 void
 ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
@@ -140,12 +140,12 @@ ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
 		(spec->has_to && DATE_NOT_FINITE(spec->to)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("period bounds must be finite dates"),
+				 errmsg("from_date and to_date must be finite dates"),
 				 errhint("Pass NULL for an open bound.")));
 	if (spec->has_from && spec->has_to && spec->from > spec->to)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("period start %s is after its end %s",
+				 errmsg("from_date %s is after to_date %s",
 						date_text(spec->from), date_text(spec->to))));
 }
 
