@@ -113,7 +113,8 @@ SELECT count(*) = count(DISTINCT customer_id) AS one_row_each,
        array_agg(customer_id) = array_agg(customer_id ORDER BY customer_id) AS ordered
   FROM ecpower.segment_customers('repeat');
 
--- after a backdated refresh, everything answers as of that refresh
+-- a backdated refresh is refused (a refresh only moves forward), and
+-- everything still answers as of the last refresh
 CALL ecpower.refresh('2025-06-01 12:00+09');
 SELECT pg_temp.load_history();
 SELECT * FROM mismatches;

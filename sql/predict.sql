@@ -431,11 +431,18 @@ SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"all": [{"predicted": 
 SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": 3, "gt": 1}')$$);
 SELECT pg_temp.err($$SELECT ecpower.validate_definition('{"predicted": "p_alive", "between": [0.9]}')$$);
 
+-- a fit that cannot be made does not stop the refresh: the scores stay
+UPDATE ecpower.prediction_settings SET refresh_enabled = true, unit = 'day';
+SET client_min_messages = warning;
+CALL ecpower.refresh('2024-01-01 23:59:59+00');
+RESET client_min_messages;
+SELECT status FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
+SELECT DISTINCT as_of FROM ecpower.customer_predictions;
+
 -- refresh() re-fits and re-scores first when the store opts in, so the
 -- segment sees the run's as_of
 SELECT ecpower.create_segment('slipping-valuable', 'Likely to churn, high value',
     '{"all": [{"predicted": "p_alive", "lt": 0.5}, {"predicted": "clv_365d", "gte": 20}]}') > 0 AS created;
-UPDATE ecpower.prediction_settings SET refresh_enabled = true, unit = 'day';
 CALL ecpower.refresh('2025-06-30 23:59:59+00');
 SELECT DISTINCT as_of FROM ecpower.customer_predictions;
 (SELECT * FROM ecpower.segment_members('slipping-valuable')
@@ -444,11 +451,3 @@ UNION ALL
 (SELECT customer_id FROM ecpower.customer_predictions WHERE p_alive < 0.5 AND clv_365d >= 20
  EXCEPT SELECT * FROM ecpower.segment_members('slipping-valuable'));
 SELECT count(*) > 0 AS members FROM ecpower.segment_members('slipping-valuable');
-
--- a fit that cannot be made does not stop the refresh: the scores stay
-UPDATE ecpower.prediction_settings SET refresh_enabled = true;
-SET client_min_messages = warning;
-CALL ecpower.refresh('2024-01-01 23:59:59+00');
-RESET client_min_messages;
-SELECT status FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
-SELECT DISTINCT as_of FROM ecpower.customer_predictions;

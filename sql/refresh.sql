@@ -155,11 +155,11 @@ DELETE FROM ecpower.orders WHERE order_id = 9070;
 -- early segment depend on a later one (repeat -> big-baskets), then check the
 -- stored membership of that refresh against live evaluation (0 rows)
 SELECT ecpower.update_segment('repeat', '{"all": [{"orders": {}, "count": {"gte": 2}}, {"not": {"segment": "big-baskets"}}]}');
-CALL ecpower.refresh('2024-11-30 14:59:59+00');
+CALL ecpower.refresh('2025-01-15 14:59:59+00');
 SELECT s.slug FROM ecpower.segments s
- WHERE ARRAY(SELECT ecpower.segment_members(s.slug, '2024-11-30'))
-       IS DISTINCT FROM ARRAY(SELECT ecpower.evaluate(s.definition, '2024-11-30 14:59:59+00'));
-SELECT count(*) AS repeat_without_big_baskets FROM ecpower.segment_members('repeat', '2024-11-30');
+ WHERE ARRAY(SELECT ecpower.segment_members(s.slug, '2025-01-15'))
+       IS DISTINCT FROM ARRAY(SELECT ecpower.evaluate(s.definition, '2025-01-15 14:59:59+00'));
+SELECT count(*) AS repeat_without_big_baskets FROM ecpower.segment_members('repeat', '2025-01-15');
 SELECT ecpower.update_segment('repeat', '{"orders": {}, "count": {"gte": 2}}');
 
 -- a stale 'running' row (its backend died) becomes 'abandoned' at the next start
@@ -194,6 +194,30 @@ SELECT count(*) AS advisory_locks_left FROM pg_locks
 SELECT ecpower.drop_segment('coupon-first');
 SELECT count(*) FROM ecpower.membership WHERE segment_id NOT IN (SELECT segment_id FROM ecpower.segments);
 SELECT * FROM ecpower.segment_members('coupon-first', '2024-12-31');
+
+-- a refresh only moves forward: an as_of earlier than the last successful
+-- refresh's is refused (22023) before anything is written, in both the
+-- committing path and inside a transaction; the current state stays
+SELECT current_run_id AS before_past, (SELECT count(*) FROM ecpower.refresh_runs) AS runs_before
+  FROM ecpower.refresh_state \gset
+CALL ecpower.refresh('2025-01-31 00:00+00');
+BEGIN;
+CALL ecpower.refresh('2025-03-30 23:59:59+00');
+ROLLBACK;
+DO $$
+BEGIN
+    CALL ecpower.refresh('2024-12-31 14:59:59+00');
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'refused with SQLSTATE %', SQLSTATE;
+END
+$$;
+SELECT current_run_id = :before_past AS unchanged,
+       (SELECT count(*) FROM ecpower.refresh_runs) = :runs_before AS no_run_logged,
+       (SELECT as_of FROM ecpower.refresh_runs WHERE run_id = current_run_id) AS current_as_of
+  FROM ecpower.refresh_state;
+-- the same as_of again is a re-run of that day, and is accepted
+CALL ecpower.refresh('2025-03-31 00:00+00');
+SELECT status, as_of FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
 
 -- bad arguments
 CALL ecpower.refresh(NULL);

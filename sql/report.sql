@@ -356,12 +356,15 @@ SELECT d, v, f, t, side, key, label, customers, share, store_share, lift
  WHERE f IS NULL OR t IS NOT NULL
  ORDER BY d, v, f, t, side, key COLLATE "C";
 
--- rank: customers descending (ascending => true: ascending), then key in
--- byte order; top cuts the list
+-- rank: customers descending (ascending => true: ascending), then key: as a
+-- number for product ids, months, weekdays and hours, in byte order for
+-- text values; top cuts the list
 SELECT d, v, a, rank, key, customers
   FROM dims, variants, (VALUES (false), (true)) s(a),
   LATERAL (SELECT r.rank, r.key, r.customers,
                   row_number() OVER (ORDER BY CASE WHEN a THEN r.customers ELSE -r.customers END,
+                                              CASE WHEN d IN ('product', 'bought_together', 'weekday', 'hour')
+                                                   THEN r.key::numeric END,
                                               r.key COLLATE "C") AS expected
              FROM ecpower.feature_report('thirds', d, v, NULL, NULL, 100000, a) r) x
  WHERE rank <> expected;

@@ -11,8 +11,8 @@ SELECT public.report_segment('thirds',
 
 -- pairs in plain SQL (members NULL = the whole store)
 CREATE FUNCTION public.report_pairs_oracle(members bigint[], variant text, p_from date, p_to date)
-RETURNS TABLE (product_a bigint, product_b bigint, customers bigint, support numeric,
-               confidence numeric, lift numeric)
+RETURNS TABLE (product_a bigint, label_a text, product_b bigint, label_b text,
+               customers bigint, support numeric, confidence numeric, lift numeric)
 LANGUAGE sql VOLATILE AS $$
     WITH op AS (
         SELECT DISTINCT s.customer_id, s.order_id, l.product_id
@@ -31,11 +31,13 @@ LANGUAGE sql VOLATILE AS $$
                      count(DISTINCT a.customer_id) AS n
                 FROM op a JOIN op b ON a.order_id = b.order_id AND a.product_id < b.product_id
                GROUP BY 1, 2)
-    SELECT p.pa, p.pb, p.n, p.n::numeric / NULLIF(den.n, 0), p.n::numeric / sa.n,
+    SELECT p.pa, ta.title, p.pb, tb.title, p.n, p.n::numeric / NULLIF(den.n, 0), p.n::numeric / sa.n,
            (p.n * den.n)::numeric / NULLIF(sa.n * sb.n, 0)
       FROM pairs p CROSS JOIN den
       JOIN single sa ON sa.product_id = p.pa
       JOIN single sb ON sb.product_id = p.pb
+      LEFT JOIN ecpower.products ta ON ta.product_id = p.pa
+      LEFT JOIN ecpower.products tb ON tb.product_id = p.pb
 $$;
 
 -- bad arguments: 22023; unknown segment: 42704
@@ -47,7 +49,7 @@ SELECT public.report_error(q) FROM (VALUES
     ($$SELECT * FROM ecpower.bought_together('nosuch')$$)) t(q);
 
 -- readable: the top pairs of a segment
-SELECT rank, product_a, product_b, customers, round(support, 4) AS support,
+SELECT rank, product_a, label_a, product_b, label_b, customers, round(support, 4) AS support,
        round(confidence, 4) AS confidence, round(lift, 4) AS lift
   FROM ecpower.bought_together('thirds', 5);
 
@@ -60,17 +62,17 @@ SELECT NULL::text AS slug, NULL::bigint[] AS members
 UNION ALL SELECT 'thirds', ARRAY(SELECT ecpower.segment_members('thirds'));
 
 -- every variant x period x (store, segment) against the oracle
-SELECT slug, v, f, t, side, product_a, product_b, customers, support, confidence, lift
+SELECT slug, v, f, t, side, product_a, label_a, product_b, label_b, customers, support, confidence, lift
   FROM variants, periods, segs,
   LATERAL (
-    (SELECT 'function' AS side, product_a, product_b, customers, support, confidence, lift
+    (SELECT 'function' AS side, product_a, label_a, product_b, label_b, customers, support, confidence, lift
        FROM ecpower.bought_together(slug, 100000, v, f, t)
      EXCEPT
      SELECT 'function', * FROM public.report_pairs_oracle(members, v, f, t))
     UNION ALL
     (SELECT 'oracle', * FROM public.report_pairs_oracle(members, v, f, t)
      EXCEPT
-     SELECT 'oracle', product_a, product_b, customers, support, confidence, lift
+     SELECT 'oracle', product_a, label_a, product_b, label_b, customers, support, confidence, lift
        FROM ecpower.bought_together(slug, 100000, v, f, t))) x
  ORDER BY 1, 2, 3, 4, 5, 6, 7;
 

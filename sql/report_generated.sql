@@ -79,14 +79,14 @@ SELECT slug, m, v, f, edges, counts
 SELECT slug, v, f, side, product_a, product_b, customers
   FROM variants, periods, segs,
   LATERAL (
-    (SELECT 'function' AS side, product_a, product_b, customers, support, confidence, lift
+    (SELECT 'function' AS side, product_a, label_a, product_b, label_b, customers, support, confidence, lift
        FROM ecpower.bought_together(slug, 100000, v, f, t)
      EXCEPT
      SELECT 'function', * FROM public.report_pairs_oracle(members, v, f, t))
     UNION ALL
     (SELECT 'oracle', * FROM public.report_pairs_oracle(members, v, f, t)
      EXCEPT
-     SELECT 'oracle', product_a, product_b, customers, support, confidence, lift
+     SELECT 'oracle', product_a, label_a, product_b, label_b, customers, support, confidence, lift
        FROM ecpower.bought_together(slug, 100000, v, f, t))) x
  ORDER BY 1, 2, 3, 4, 5, 6;
 

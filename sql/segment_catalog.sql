@@ -48,7 +48,7 @@ UPDATE ecpower.segments SET slug = 'c2' WHERE slug = 'c';
 SELECT ecpower.update_segment('nope', '{"orders": {}}');
 SELECT ecpower.drop_segment('nope');
 
--- updates keep history; name-only changes do not make versions
+-- updates keep history; a name-only change is an 'alter' version
 SELECT ecpower.update_segment('repeaters', '{"orders": {}, "count": {"gte": 3}}');
 SELECT ecpower.update_segment('repeaters', '{"metric": "order_count", "gte": 2}');
 UPDATE ecpower.segments SET name = 'Repeaters' WHERE slug = 'repeaters';

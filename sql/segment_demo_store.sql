@@ -146,8 +146,8 @@ SELECT * FROM pg_temp.check_cases('2024-06-30 12:00:00+00');
 SELECT * FROM pg_temp.check_cases('2025-03-31 07:00:00+00');  -- 2025-03-31 00:00 in Los Angeles
 SELECT * FROM pg_temp.check_cases('2025-12-31 23:59:59+00');
 
--- and none of them is trivial: every case has members at the last as_of
--- except those expected to be small
+-- and none of them is trivial: every case has members at the last as_of,
+-- the RFM groups new, promising and dormant included
 SELECT name, members FROM pg_temp.case_sizes('2025-12-31 23:59:59+00') WHERE members = 0;
 
 -- the same through a refresh of all cases as segments (one pass): stored
@@ -166,4 +166,15 @@ EXCEPT
 SELECT customer_id, rec, cnt, rev, r, f, m, fm, grp FROM rfm_oracle;
 SELECT g.rfm_group, count(c.customer_id) AS customers
   FROM ecpower.rfm_groups g LEFT JOIN ecpower.customer_rfm c USING (rfm_group)
+ GROUP BY g.ord, g.rfm_group ORDER BY g.ord;
+
+-- ties take the lowest score of their range: most demo buyers ordered once,
+-- and every one-time buyer has F = 1; so the low-FM groups a store owner
+-- looks at first (new, promising, dormant) have members
+SELECT count(*) FILTER (WHERE order_count = 1) > count(*) / 2 AS most_bought_once,
+       array_agg(DISTINCT f) FILTER (WHERE order_count = 1) AS one_time_f
+  FROM ecpower.customer_rfm WHERE order_count > 0;
+SELECT g.rfm_group, count(c.customer_id) > 0 AS has_members
+  FROM ecpower.rfm_groups g LEFT JOIN ecpower.customer_rfm c USING (rfm_group)
+ WHERE g.rfm_group IN ('new', 'promising', 'dormant')
  GROUP BY g.ord, g.rfm_group ORDER BY g.ord;

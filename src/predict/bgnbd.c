@@ -90,7 +90,9 @@ bg_prepare(const RfSummarySet *set, double unit, BgData *d)
 	int64		n = 0;
 
 	if ((Size) set->n > MaxAllocHugeSize / sizeof(BgTriple))
-		elog(ERROR, "too many customers for a fit");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers for a fit: %lld", (long long) set->n)));
 	t = palloc_extended(sizeof(BgTriple) * Max(set->n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < set->n; i++)
 	{

@@ -143,7 +143,9 @@ gammagamma_fit(const RfSummarySet *set, double penalizer, ModelFit *fit)
 
 	memset(&d, 0, sizeof(d));
 	if ((Size) set->n > MaxAllocHugeSize / sizeof(GgPair))
-		elog(ERROR, "too many customers for a fit");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers for a fit: %lld", (long long) set->n)));
 	pr = palloc_extended(sizeof(GgPair) * Max(set->n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < set->n; i++)
 	{

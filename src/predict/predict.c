@@ -244,7 +244,10 @@ summary_add(custhash_hash *ch, ExtraDays *extra, int64 cust, DateADT day,
 			Size		cap = Max(extra->cap * 2, 4096);
 
 			if (cap > MaxAllocHugeSize / sizeof(uint64))
-				elog(ERROR, "too many orders for the summary");
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many purchase days for the repeat-purchase summary: more than %zu",
+								(Size) extra->cap)));
 			extra->v = extra->v ?
 				repalloc_huge(extra->v, cap * sizeof(uint64)) :
 				MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(uint64));
@@ -464,7 +467,9 @@ predicted_scores_load(int64 *n)
 		{
 			cap *= 2;
 			if ((Size) cap > MaxAllocHugeSize / sizeof(PredictedScores))
-				elog(ERROR, "too many prediction scores");
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many prediction scores: more than %lld", (long long) *n)));
 			rows = repalloc_huge(rows, sizeof(PredictedScores) * cap);
 		}
 		slot_getsomeattrs(slot, a_max);

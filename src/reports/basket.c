@@ -13,6 +13,7 @@
  * One walk over the members' selected orders: each order's distinct
  * products are sorted by id and every pair is counted in a hash table
  * keyed by the two value ids, once per customer (a "last seen" stamp).
+ * The titles of the products shown are read in one lookup at the end.
  *
  * src/reports/basket.c
  *
@@ -69,8 +70,10 @@ typedef struct RankedPair
 {
 	int64		product_a;
 	int64		product_b;
-	int32		a;
+	int32		a;				/* value ids, then positions in the titles */
 	int32		b;
+	int64		n_a;			/* members with a selected order holding a */
+	int64		n_b;
 	int64		customers;
 } RankedPair;
 
@@ -117,10 +120,14 @@ numeric_product(int64 n, int64 m)
 }
 
 /*
- * bought_together(slug text, top int, variant text, from date, to date)
- *	RETURNS TABLE (rank int, product_a bigint, product_b bigint,
- *				   customers bigint, support numeric, confidence numeric,
- *				   lift numeric)
+ * bought_together(slug text, top int, variant text, from_date date,
+ *				   to_date date)
+ *	RETURNS TABLE (rank int, product_a bigint, label_a text,
+ *				   product_b bigint, label_b text, customers bigint,
+ *				   support numeric, confidence numeric, lift numeric)
+ *
+ * label_a and label_b are the products' titles (NULL for a product id
+ * ecpower.products does not hold).
  */
 Datum
 bought_together(PG_FUNCTION_ARGS)
@@ -141,6 +148,9 @@ bought_together(PG_FUNCTION_ARGS)
 	int64		nranked = 0;
 	int32	   *buf;
 	int64		bufcap = 64;
+	int64		nout;
+	EcpValueDict *shown;
+	char	  **titles;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -240,33 +250,53 @@ bought_together(PG_FUNCTION_ARGS)
 		r->b = (int32) (pe->key & 0xFFFFFFFF);
 		r->product_a = dict->num[r->a];
 		r->product_b = dict->num[r->b];
+		r->n_a = single[r->a];
+		r->n_b = single[r->b];
 		r->customers = pe->customers;
 	}
 	qsort(ranked, nranked, sizeof(RankedPair), cmp_ranked);
+	nout = Min(nranked, (int64) top);
 
-	for (int64 i = 0; i < nranked && i < top; i++)
+	/* titles of the distinct products of the output rows, in one lookup */
+	shown = ecp_dict_create();
+	for (int64 i = 0; i < nout; i++)
+	{
+		ranked[i].a = ecp_dict_num(shown, ranked[i].product_a);
+		ranked[i].b = ecp_dict_num(shown, ranked[i].product_b);
+	}
+	titles = ecp_product_titles(shown->num, shown->nvalues);
+
+	for (int64 i = 0; i < nout; i++)
 	{
 		RankedPair *r = &ranked[i];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[9];
+		bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 
 		values[0] = Int32GetDatum((int32) i + 1);
 		values[1] = Int64GetDatum(r->product_a);
-		values[2] = Int64GetDatum(r->product_b);
-		values[3] = Int64GetDatum(r->customers);
+		if (titles[r->a] != NULL)
+			values[2] = CStringGetTextDatum(titles[r->a]);
+		else
+			nulls[2] = true;
+		values[3] = Int64GetDatum(r->product_b);
+		if (titles[r->b] != NULL)
+			values[4] = CStringGetTextDatum(titles[r->b]);
+		else
+			nulls[4] = true;
+		values[5] = Int64GetDatum(r->customers);
 		if (den > 0)
 		{
-			values[4] = ecp_report_ratio(r->customers, den);
-			values[6] = DirectFunctionCall2(numeric_div,
+			values[6] = ecp_report_ratio(r->customers, den);
+			values[8] = DirectFunctionCall2(numeric_div,
 											numeric_product(r->customers, den),
-											numeric_product(single[r->a], single[r->b]));
+											numeric_product(r->n_a, r->n_b));
 		}
 		else
 		{
-			nulls[4] = true;
 			nulls[6] = true;
+			nulls[8] = true;
 		}
-		values[5] = ecp_report_ratio(r->customers, single[r->a]);
+		values[7] = ecp_report_ratio(r->customers, r->n_a);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -300,7 +300,7 @@ fraction_lt(const Fraction *a, const Fraction *b)
 }
 
 /*
- * distribution(slug text, measure text, variant text, from date, to date,
+ * distribution(slug text, measure text, variant text, from_date date, to_date date,
  *				bins numeric[])
  *	RETURNS TABLE (bin int, lower numeric, upper numeric, customers bigint,
  *				   share numeric)

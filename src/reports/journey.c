@@ -105,7 +105,7 @@ journey(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("journey needs a slugs array, a from date and a to date")));
+				 errmsg("journey needs slugs, from_date and to_date")));
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	from = PG_GETARG_DATEADT(1);
 	to = PG_GETARG_DATEADT(2);

@@ -318,13 +318,13 @@ segment_revenue(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("segment_revenue needs both a from date and a to date")));
+				 errmsg("segment_revenue needs both from_date and to_date")));
 	from = PG_GETARG_DATEADT(2);
 	to = PG_GETARG_DATEADT(3);
 	if (DATE_NOT_FINITE(from) || DATE_NOT_FINITE(to))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("segment_revenue needs finite from and to dates")));
+				 errmsg("segment_revenue needs finite from_date and to_date")));
 	ecp_check_date_range(from, to);
 	nperiods = period_index(grain, from, to) + 1;
 	if (nperiods > MAX_PERIODS)
@@ -595,7 +595,7 @@ ecp_check_date_range(DateADT from, DateADT to)
 	if (from > to)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from date %s is after to date %s",
+				 errmsg("from_date %s is after to_date %s",
 						ecp_date_text(from), ecp_date_text(to))));
 }
 

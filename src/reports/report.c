@@ -123,8 +123,8 @@ date_text(DateADT d)
 
 /*
  * ecp_parse_period
- *		The optional [from, to] arguments into spec; 22023 when from > to
- *		or a bound is infinite.
+ *		The optional [from_date, to_date] arguments into spec; 22023 when
+ *		from_date > to_date or a bound is infinite.
  */
 void
 ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
@@ -140,12 +140,12 @@ ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
 		(spec->has_to && DATE_NOT_FINITE(spec->to)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("period bounds must be finite dates"),
+				 errmsg("from_date and to_date must be finite dates"),
 				 errhint("Pass NULL for an open bound.")));
 	if (spec->has_from && spec->has_to && spec->from > spec->to)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("period start %s is after its end %s",
+				 errmsg("from_date %s is after to_date %s",
 						date_text(spec->from), date_text(spec->to))));
 }
 
@@ -234,11 +234,17 @@ typedef struct Candidate
 	int32		group;
 	int64		customers;
 	const char *key;
+	int64		num;			/* the value of a non-text key */
 } Candidate;
 
 static bool sort_ascending;
+static bool sort_numeric;
 
-/* qsort order of candidates: customers (see sort_ascending), then key bytes */
+/*
+ * qsort order of candidates: customers (see sort_ascending), then the key:
+ * as a number for product ids, months, weekdays and hours (so product 9
+ * comes before product 10), by its bytes for text values
+ */
 static int
 cmp_candidate(const void *pa, const void *pb)
 {
@@ -251,6 +257,8 @@ cmp_candidate(const void *pa, const void *pb)
 			return a->customers < b->customers ? -1 : 1;
 		return a->customers > b->customers ? -1 : 1;
 	}
+	if (sort_numeric)
+		return (a->num > b->num) - (a->num < b->num);
 	return strcmp(a->key, b->key);
 }
 
@@ -268,8 +276,8 @@ value_key(EcpDimension dim, int64 v)
 }
 
 /*
- * feature_report(slug text, dimension text, variant text, from date,
- *				  to date, top int, ascending bool)
+ * feature_report(slug text, dimension text, variant text, from_date date,
+ *				  to_date date, top int, ascending bool)
  *	RETURNS TABLE (rank int, key text, label text, customers bigint,
  *				   share numeric, store_share numeric, lift numeric)
  */
@@ -405,9 +413,11 @@ feature_report(PG_FUNCTION_ARGS)
 		cand[ncand].customers = seg_count[g];
 		cand[ncand].key = kind == ECP_VALUES_TEXT
 			? groups->text[g] : value_key(dim, dict->num[g]);
+		cand[ncand].num = kind == ECP_VALUES_TEXT ? 0 : dict->num[g];
 		ncand++;
 	}
 	sort_ascending = ascending;
+	sort_numeric = kind != ECP_VALUES_TEXT;
 	qsort(cand, ncand, sizeof(Candidate), cmp_candidate);
 	nout = Min(ncand, top);
 

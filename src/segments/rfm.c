@@ -4,14 +4,13 @@
  *	  RFM scores and groups (SPEC 3.3).
  *
  * Over the customers with at least one counted order (N of them), each
- * score is ceil(5 * cume_dist()) of a measure: R over days since the last
- * order descending (fewer days, higher score), F over the order count and
- * M over net revenue, both ascending.  cume_dist() of a row is the share
- * of rows ordered before it or tied with it, so ties share a score.  With
- * k such rows the score is ceil(5k / N), computed exactly in integers:
- * (5k + N - 1) / N.  (Floating point gives the same answer: 5k / N is
- * either an integer j, and k / N is then exactly the double nearest j / 5,
- * or at least 1 / N away from one.)
+ * score is 1 + floor(5 * (rank() - 1) / N) of a measure: R over days since
+ * the last order descending (fewer days, higher score), F over the order
+ * count and M over net revenue, both ascending.  rank() - 1 of a row is
+ * the number of rows ordered strictly before it, so tied customers share
+ * the lowest score of their range: in a store where most buyers ordered
+ * once, every one-time buyer has F = 1.  With k rows strictly before, the
+ * score is 1 + 5k / N in integer division, which is exact.
  *
  * FM = floor((F + M + 1) / 2), and the group comes from the table in
  * SPEC 3.3; customers without a counted order are "prospects".
@@ -73,7 +72,7 @@ cmp_keyed(const void *a, const void *b)
 }
 
 /*
- * score 'n' keyed customers by ceil(5 * cume_dist()) over v ascending,
+ * score 'n' keyed customers by 1 + floor(5 * (rank() - 1) / n) over v ascending,
  * writing the score at offset 'which' (0 r, 1 f, 2 m) of out[c]
  */
 static void
@@ -90,8 +89,8 @@ score(Keyed *keys, int64 n, EcpRfm *out, int which)
 		CHECK_FOR_INTERRUPTS();
 		while (j + 1 < n && keys[j + 1].v == keys[i].v)
 			j++;
-		/* rows i..j are peers; j + 1 rows are <= their value */
-		s = (uint8) ((5 * (j + 1) + n - 1) / n);
+		/* rows i..j are peers; i rows are ordered before them */
+		s = (uint8) (1 + (5 * i) / n);
 		for (int64 k = i; k <= j; k++)
 		{
 			EcpRfm	   *o = &out[keys[k].c];

@@ -36,10 +36,13 @@ CREATE TABLE ecpower.segment_versions (
     changed_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     changed_by      name NOT NULL DEFAULT CURRENT_USER,
     change          text NOT NULL,
+    name            text,
+    description     text,
+    sync_tag        text,
     PRIMARY KEY (segment_id, version)
 );
 COMMENT ON TABLE ecpower.segment_versions IS
-    'every change to a segment definition, kept after the segment is dropped';
+    'every change to a segment (create, update, rename, alter, drop) with its state after the change, kept after the segment is dropped';
 
 CREATE TABLE ecpower.refresh_runs (
     run_id          bigserial PRIMARY KEY,

@@ -176,26 +176,32 @@ BEGIN
         v_row := NEW;
         v_change := 'create';
     ELSE
-        IF NEW.definition OPERATOR(pg_catalog.=) OLD.definition
-           AND NEW.slug OPERATOR(pg_catalog.=) OLD.slug THEN
-            RETURN NULL;        -- name, description or sync_tag only
-        END IF;
         v_row := NEW;
-        v_change := CASE WHEN NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN 'rename' ELSE 'update' END;
+        IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
+            v_change := 'rename';
+        ELSIF NEW.definition OPERATOR(pg_catalog.<>) OLD.definition THEN
+            v_change := 'update';
+        ELSIF (NEW.name, NEW.description, NEW.sync_tag)
+              IS DISTINCT FROM (OLD.name, OLD.description, OLD.sync_tag) THEN
+            v_change := 'alter';    -- name, description or sync_tag
+        ELSE
+            RETURN NULL;
+        END IF;
     END IF;
-    INSERT INTO ecpower.segment_versions (segment_id, version, slug, definition, change)
+    INSERT INTO ecpower.segment_versions (segment_id, version, slug, definition, change,
+                                          name, description, sync_tag)
     SELECT v_row.segment_id,
            COALESCE(pg_catalog.max(v.version), 0) OPERATOR(pg_catalog.+) 1,
            v_row.slug,
            CASE WHEN v_change OPERATOR(pg_catalog.=) 'drop' THEN NULL ELSE v_row.definition END,
-           v_change
+           v_change, v_row.name, v_row.description, v_row.sync_tag
       FROM ecpower.segment_versions AS v
      WHERE v.segment_id OPERATOR(pg_catalog.=) v_row.segment_id;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION ecpower._segments_history() IS
-    'records every created, changed, renamed or dropped definition in ecpower.segment_versions';
+    'records every created, changed, renamed, altered (name, description, sync_tag) or dropped segment in ecpower.segment_versions';
 CREATE TRIGGER segments_history AFTER INSERT OR UPDATE OR DELETE ON ecpower.segments
     FOR EACH ROW EXECUTE FUNCTION ecpower._segments_history();
 

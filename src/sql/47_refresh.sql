@@ -84,7 +84,12 @@ $$;
 COMMENT ON FUNCTION ecpower._refresh_run(bigint) IS
     'internal: the all-or-nothing part of a refresh run';
 
-/* start a run: abandon stale ones, log this one as running */
+/*
+ * start a run: refuse an as_of earlier than the current one, abandon stale
+ * runs, log this one as running.  A refresh replaces the current state
+ * (membership, RFM, what reports answer as of) and appends tag changes, so
+ * going back in time would throw away the state of the later refresh.
+ */
 CREATE FUNCTION ecpower._refresh_start(p_as_of timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -92,8 +97,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_run bigint;
+    v_current timestamptz;
 BEGIN
     -- the caller holds the refresh lock, so no other run is alive
+    SELECT r.as_of INTO v_current
+      FROM ecpower.refresh_state AS s
+      JOIN ecpower.refresh_runs AS r ON r.run_id OPERATOR(pg_catalog.=) s.current_run_id;
+    IF v_current IS NOT NULL AND p_as_of OPERATOR(pg_catalog.<) v_current THEN
+        RAISE EXCEPTION 'as_of % is earlier than the as_of of the last successful refresh, %',
+                        p_as_of, v_current
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A refresh replaces the current membership, RFM and the "as of" of every report, and writes tag changes; it only moves forward.',
+                  HINT = 'To see past days, read the history (ecpower.segment_members(slug, on_date), ecpower.segment_history()); to store it for days before the first refresh, use CALL ecpower.backfill(from_date, to_date).';
+    END IF;
     UPDATE ecpower.refresh_runs
        SET status = 'abandoned', finished_at = pg_catalog.clock_timestamp(),
            error = 'the backend running it ended without finishing the run'

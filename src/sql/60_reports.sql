@@ -2,6 +2,8 @@
  * Feature reports (SPEC 7): top values by customers, distributions of a
  * per-customer measure, and products bought together.  All three answer as
  * of the last refresh: its members, and counted orders up to its as_of.
+ * The period is [from_date, to_date], inclusive: every function of the
+ * extension names its period bounds from_date and to_date.
  * Implemented in C (src/reports/report.c, src/reports/distribution.c, src/reports/basket.c over the
  * report source src/reports/reportdata.c).
  */
@@ -10,8 +12,8 @@ CREATE FUNCTION ecpower.feature_report(
     slug text,
     dimension text,
     variant text DEFAULT 'all',
-    "from" date DEFAULT NULL,
-    "to" date DEFAULT NULL,
+    from_date date DEFAULT NULL,
+    to_date date DEFAULT NULL,
     top integer DEFAULT 10,
     ascending boolean DEFAULT false)
 RETURNS TABLE (rank integer, key text, label text, customers bigint,
@@ -26,8 +28,8 @@ CREATE FUNCTION ecpower.distribution(
     slug text,
     measure text,
     variant text DEFAULT 'all',
-    "from" date DEFAULT NULL,
-    "to" date DEFAULT NULL,
+    from_date date DEFAULT NULL,
+    to_date date DEFAULT NULL,
     bins numeric[] DEFAULT NULL)
 RETURNS TABLE (bin integer, lower numeric, upper numeric, customers bigint,
                share numeric)
@@ -41,12 +43,13 @@ CREATE FUNCTION ecpower.bought_together(
     slug text,
     top integer DEFAULT 10,
     variant text DEFAULT 'all',
-    "from" date DEFAULT NULL,
-    "to" date DEFAULT NULL)
-RETURNS TABLE (rank integer, product_a bigint, product_b bigint, customers bigint,
-               support numeric, confidence numeric, lift numeric)
+    from_date date DEFAULT NULL,
+    to_date date DEFAULT NULL)
+RETURNS TABLE (rank integer, product_a bigint, label_a text, product_b bigint,
+               label_b text, customers bigint, support numeric, confidence numeric,
+               lift numeric)
 AS 'MODULE_PATHNAME', 'bought_together'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.bought_together(text, integer, text, date, date) IS
-    'product pairs most segment customers bought in one selected order: customers, support, confidence, lift';
+    'product pairs (ids and titles) most segment customers bought in one selected order: customers, support, confidence, lift';

@@ -61,6 +61,8 @@ VALUES
     ('relation', 'prediction_scores', 'result'),
     -- views
     ('relation', 'templates', 'view'),
+    ('relation', 'template_parameters', 'view'),
+    ('relation', 'template_examples', 'view'),
     ('relation', 'customer_rfm', 'view'),
     ('relation', 'rfm_groups', 'view'),
     ('relation', 'customer_predictions', 'view'),
@@ -101,6 +103,9 @@ VALUES
     ('routine', 'create_segment', 'define'),
     ('routine', 'update_segment', 'define'),
     ('routine', 'drop_segment', 'define'),
+    ('routine', 'rename_segment', 'define'),
+    ('routine', 'alter_segment', 'define'),
+    ('routine', '_definition_rename_reference', 'define'),
     ('routine', 'create_segment_from_template', 'define'),
     ('routine', '_definition_references', 'define'),
     ('routine', '_segment_definition_check', 'define'),

@@ -385,7 +385,9 @@ ecp_members_customer_ids(roaring_bitmap_t *members, int *count)
 	int			n = 0;
 
 	if (card > MaxAllocHugeSize / sizeof(int64))
-		elog(ERROR, "too many members");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many members: %llu", (unsigned long long) card)));
 	ids = palloc_extended(sizeof(int64) * Max(card, 1), MCXT_ALLOC_HUGE);
 
 	if (card <= 20000)

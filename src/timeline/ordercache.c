@@ -438,7 +438,10 @@ ecp_cache_write_stale(const int64 *stale, int64 n)
 	bytea	   *b;
 
 	if (len > MaxAllocSize - VARHDRSZ)
-		elog(ERROR, "too many stale orders in the order cache");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many stale orders in the order cache: %lld", (long long) n),
+				 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rebuilds it.")));
 	b = palloc(VARHDRSZ + len);
 	SET_VARSIZE(b, VARHDRSZ + len);
 	if (n > 0)

@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS ecpower;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
-SELECT plan(23);
+SELECT plan(26);
 
 SELECT has_function('ecpower', 'feature_report',
     ARRAY['text', 'text', 'text', 'date', 'date', 'integer', 'boolean'], 'feature_report exists');
@@ -20,8 +20,17 @@ SELECT is(pg_get_function_result('ecpower.distribution(text, text, text, date, d
     'TABLE(bin integer, lower numeric, upper numeric, customers bigint, share numeric)',
     'distribution columns');
 SELECT is(pg_get_function_result('ecpower.bought_together(text, integer, text, date, date)'::regprocedure),
-    'TABLE(rank integer, product_a bigint, product_b bigint, customers bigint, support numeric, confidence numeric, lift numeric)',
+    'TABLE(rank integer, product_a bigint, label_a text, product_b bigint, label_b text, customers bigint, support numeric, confidence numeric, lift numeric)',
     'bought_together columns');
+SELECT is(pg_get_function_arguments('ecpower.feature_report(text, text, text, date, date, integer, boolean)'::regprocedure),
+    'slug text, dimension text, variant text DEFAULT ''all''::text, from_date date DEFAULT NULL::date, to_date date DEFAULT NULL::date, top integer DEFAULT 10, ascending boolean DEFAULT false',
+    'feature_report arguments: the period is from_date, to_date');
+SELECT is(pg_get_function_arguments('ecpower.distribution(text, text, text, date, date, numeric[])'::regprocedure),
+    'slug text, measure text, variant text DEFAULT ''all''::text, from_date date DEFAULT NULL::date, to_date date DEFAULT NULL::date, bins numeric[] DEFAULT NULL::numeric[]',
+    'distribution arguments: the period is from_date, to_date');
+SELECT is(pg_get_function_arguments('ecpower.bought_together(text, integer, text, date, date)'::regprocedure),
+    'slug text, top integer DEFAULT 10, variant text DEFAULT ''all''::text, from_date date DEFAULT NULL::date, to_date date DEFAULT NULL::date',
+    'bought_together arguments: the period is from_date, to_date');
 
 SELECT throws_ok($$SELECT * FROM ecpower.feature_report(NULL, 'product')$$, '55000', NULL,
     'no refresh yet: 55000');
@@ -80,9 +89,10 @@ SELECT results_eq(
     $$VALUES ('10', 1::bigint), ('11', 1::bigint)$$,
     'bought_together dimension: only orders with >= 2 distinct products');
 SELECT results_eq(
-    $$SELECT rank, product_a, product_b, customers, support, confidence, lift FROM ecpower.bought_together(NULL)$$,
-    $$VALUES (1, 10::bigint, 11::bigint, 1::bigint, 1 / 3::numeric, 1::numeric, 3 / 2::numeric)$$,
-    'bought_together: support, confidence and lift');
+    $$SELECT rank, product_a, label_a, product_b, label_b, customers, support, confidence, lift
+        FROM ecpower.bought_together(NULL)$$,
+    $$VALUES (1, 10::bigint, 'Tea', 11::bigint, 'Cup', 1::bigint, 1 / 3::numeric, 1::numeric, 3 / 2::numeric)$$,
+    'bought_together: titles, support, confidence and lift');
 SELECT results_eq(
     $$SELECT bin, lower, upper, customers, share FROM ecpower.distribution(NULL, 'order_count', bins => '{1, 2}')$$,
     $$VALUES (1, 1::numeric, 2::numeric, 2::bigint, 2 / 3::numeric),

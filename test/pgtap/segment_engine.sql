@@ -73,7 +73,8 @@ SELECT results_eq($$SELECT * FROM ecpower.segment_members('t-jp-buyers', '2024-1
 SELECT results_eq($$SELECT * FROM ecpower.customer_segments(1)$$, ARRAY['t-jp-buyers', 't-repeat'],
                   'customer_segments');
 SELECT results_eq($$SELECT rfm_group FROM ecpower.customer_rfm ORDER BY customer_id$$,
-                  ARRAY['champions', 'loyal', 'prospects'], 'RFM groups of the tiny store (R3 F3 M5 -> FM 4 -> loyal)');
+                  ARRAY['needs_attention', 'dormant', 'prospects'],
+                  'RFM groups of the tiny store (tied M takes the lowest score: R3 F3 M1 -> FM 2, R1 F1 M1 -> FM 1)');
 SELECT results_eq($$SELECT revenue FROM ecpower.customer_rfm ORDER BY customer_id$$,
                   ARRAY[40.00, 40.00, 0.00]::numeric[], 'RFM revenue is net');
 

@@ -27,9 +27,9 @@ WITH base AS (
       FROM bench.co GROUP BY customer_id),
 s AS (
     SELECT customer_id, rec, cnt, rev,
-           ceil(5 * cume_dist() OVER (ORDER BY rec DESC))::int AS r,
-           ceil(5 * cume_dist() OVER (ORDER BY cnt))::int AS f,
-           ceil(5 * cume_dist() OVER (ORDER BY rev))::int AS m
+           1 + floor(5 * (rank() OVER (ORDER BY rec DESC) - 1)::numeric / count(*) OVER ())::int AS r,
+           1 + floor(5 * (rank() OVER (ORDER BY cnt) - 1)::numeric / count(*) OVER ())::int AS f,
+           1 + floor(5 * (rank() OVER (ORDER BY rev) - 1)::numeric / count(*) OVER ())::int AS m
       FROM base)
 SELECT s.customer_id, s.r, s.f, s.m, (s.f + s.m + 1) / 2 AS fm, g.grp
   FROM s JOIN (VALUES
