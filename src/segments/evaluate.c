@@ -58,6 +58,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "core/access.h"
 #include "segments/definition.h"
 #include "core/ecpower.h"
 #include "segments/evaluate.h"
@@ -1828,6 +1829,7 @@ evaluate_definition(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be a finite timestamp")));
+	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower evaluate",
 								 ALLOCSET_DEFAULT_SIZES);

@@ -154,8 +154,7 @@ BEGIN
     IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
         v_row := OLD;
         v_change := 'drop';
-        DELETE FROM ecpower.membership
-         WHERE segment_id OPERATOR(pg_catalog.=) OLD.segment_id;
+        -- its membership goes with it: the foreign key of membership
     ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
         -- a row created before this transaction is a restored (or copied)
         -- segment: its history is in, or comes with, segment_versions
@@ -199,15 +198,45 @@ COMMENT ON FUNCTION ecpower._segments_history() IS
 CREATE TRIGGER segments_history AFTER INSERT OR UPDATE OR DELETE ON ecpower.segments
     FOR EACH ROW EXECUTE FUNCTION ecpower._segments_history();
 
-/* serialises definition changes, so that two concurrent edits cannot close a cycle */
+/*
+ * The definitions lock: a SHARE ROW EXCLUSIVE lock on the empty table
+ * ecpower.definition_lock, held to the end of the transaction.  It
+ * serialises definition changes, so that two concurrent edits cannot close
+ * a cycle, and waits for a running refresh, which holds a SHARE lock on the
+ * same table while it evaluates the segments and stores their results.
+ * Only roles with UPDATE on the table (the admin and the refresher) can
+ * take it: a reader or a stranger cannot hold definition changes off.
+ */
+CREATE TABLE ecpower.definition_lock ();
+COMMENT ON TABLE ecpower.definition_lock IS
+    'empty: definition changes hold a SHARE ROW EXCLUSIVE lock on it, a refresh a SHARE lock (admin and refresher may take them, readers cannot)';
+
 CREATE FUNCTION ecpower._lock_definitions() RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('ecpower.segments'), 0)
+BEGIN
+    LOCK TABLE ecpower.definition_lock IN SHARE ROW EXCLUSIVE MODE;
+END
 $$;
 COMMENT ON FUNCTION ecpower._lock_definitions() IS
-    'internal: transaction lock taken by create_segment, update_segment and drop_segment';
+    'internal: the definitions lock, taken by every write to ecpower.segments';
+
+/* every write to segments, direct or through the functions, takes the lock
+ * before it touches a row */
+CREATE FUNCTION ecpower._segments_lock() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ecpower._lock_definitions();
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_lock() IS
+    'takes the definitions lock before a statement writes ecpower.segments';
+CREATE TRIGGER segments_lock BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ecpower.segments
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._segments_lock();
 
 CREATE FUNCTION ecpower.create_segment(slug text, name text, definition jsonb,
                                        description text DEFAULT NULL)

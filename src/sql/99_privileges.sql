@@ -21,6 +21,9 @@
  *   definition  definitions and settings: written by admin
  *   result      refresh results and the run log: written by refresher
  *   view        read only
+ *   lock        empty tables whose locks serialise refreshes and definition
+ *               changes: UPDATE (which LOCK TABLE needs) for admin and
+ *               refresher, so that no other role can take those locks
  */
 
 CREATE FUNCTION ecpower.privilege_map()
@@ -58,6 +61,9 @@ VALUES
     ('relation', 'model_fits', 'result'),
     ('relation', 'model_fits_fit_id_seq', 'result'),
     ('relation', 'prediction_scores', 'result'),
+    -- locks
+    ('relation', 'refresh_lock', 'lock'),
+    ('relation', 'definition_lock', 'lock'),
     -- views
     ('relation', 'templates', 'view'),
     ('relation', 'customer_rfm', 'view'),
@@ -92,7 +98,6 @@ VALUES
     ('routine', 'freshness', 'read'),
     ('routine', 'privilege_map', 'read'),
     ('routine', '_kpis_state_rows', 'read'),
-    ('routine', '_refresh_lock_key', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
     ('routine', '_rfm_unpack', 'read'),
@@ -121,6 +126,7 @@ VALUES
     ('routine', '_refresh_run', 'refresh'),
     ('routine', '_refresh_start', 'refresh'),
     ('routine', '_refresh_busy', 'refresh'),
+    ('routine', '_refresh_try_lock', 'refresh'),
     ('routine', '_snapshot_kpis', 'refresh'),
     ('routine', '_record_tag_changes', 'refresh'),
     -- owner only
@@ -135,6 +141,7 @@ VALUES
     ('routine', '_log_key_changes', 'internal'),
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
+    ('routine', '_segments_lock', 'internal'),
     ('routine', '_segments_history', 'internal'),
     ('routine', '_segments_check_references', 'internal'),
     ('routine', '_prediction_settings_guard', 'internal'),
@@ -192,6 +199,9 @@ SELECT s FROM (
                                     OR (rel.class OPERATOR(pg_catalog.=) 'result'
                                         AND r.ord OPERATOR(pg_catalog.=) 3)
                                   THEN 'SELECT, INSERT, UPDATE, DELETE'
+                                  WHEN rel.class OPERATOR(pg_catalog.=) 'lock'
+                                   AND r.ord OPERATOR(pg_catalog.>) 1
+                                  THEN 'SELECT, UPDATE'
                                   ELSE 'SELECT' END,
                              rel.oid::pg_catalog.regclass, r.role)
       FROM rel, roles AS r
