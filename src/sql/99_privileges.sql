@@ -91,6 +91,7 @@ VALUES
     ('routine', 'customer_summary', 'read'),
     ('routine', 'score_customers', 'read'),
     ('routine', 'backtest_bgnbd', 'read'),
+    ('routine', 'fit_models', 'read'),        -- computes, saves nothing
     ('routine', 'bgnbd_expected_purchases', 'read'),
     ('routine', 'bgnbd_log_likelihood', 'read'),
     ('routine', 'bgnbd_p_alive', 'read'),
@@ -117,7 +118,6 @@ VALUES
     ('routine', 'reset_order_cache', 'refresh'),
     ('routine', 'schedule_refresh', 'refresh'),
     ('routine', 'unschedule_refresh', 'refresh'),
-    ('routine', 'fit_models', 'refresh'),
     ('routine', 'fit_predictions', 'refresh'),
     ('routine', 'refresh_predictions', 'refresh'),
     ('routine', '_require_pg_cron', 'refresh'),
