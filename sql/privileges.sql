@@ -56,7 +56,7 @@ SELECT kind, name, class AS unknown_class FROM ecpower.privilege_map()
                              ('routine', 'owner'), ('routine', 'internal'),
                              ('relation', 'input'), ('relation', 'definition'),
                              ('relation', 'result'), ('relation', 'view'),
-                             ('relation', 'lock'));
+                             ('relation', 'lock'), ('relation', 'audit'));
 -- the map names each object once
 SELECT kind, name, count(*) AS classified_twice FROM ecpower.privilege_map()
  GROUP BY 1, 2 HAVING count(*) > 1;
@@ -71,12 +71,14 @@ INSERT INTO policy VALUES
     ('ecpower_reader',    'result',     '{SELECT}'),
     ('ecpower_reader',    'view',       '{SELECT}'),
     ('ecpower_reader',    'lock',       '{SELECT}'),
+    ('ecpower_reader',    'audit',      '{SELECT}'),
     ('ecpower_reader',    'read',       '{EXECUTE}'),
     ('ecpower_admin',     'input',      '{SELECT}'),
     ('ecpower_admin',     'definition', '{SELECT,INSERT,UPDATE,DELETE,USAGE}'),
     ('ecpower_admin',     'result',     '{SELECT}'),
     ('ecpower_admin',     'view',       '{SELECT}'),
     ('ecpower_admin',     'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_admin',     'audit',      '{SELECT,INSERT}'),
     ('ecpower_admin',     'read',       '{EXECUTE}'),
     ('ecpower_admin',     'define',     '{EXECUTE}'),
     ('ecpower_refresher', 'input',      '{SELECT}'),
@@ -84,6 +86,7 @@ INSERT INTO policy VALUES
     ('ecpower_refresher', 'result',     '{SELECT,INSERT,UPDATE,DELETE,USAGE}'),
     ('ecpower_refresher', 'view',       '{SELECT}'),
     ('ecpower_refresher', 'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_refresher', 'audit',      '{SELECT}'),
     ('ecpower_refresher', 'read',       '{EXECUTE}'),
     ('ecpower_refresher', 'refresh',    '{EXECUTE}');
 -- ecp_nobody (a role with no grant) and PUBLIC get nothing

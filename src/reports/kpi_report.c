@@ -64,9 +64,17 @@ kpi_acc_keys(KpiAcc *acc, EcpOrderSet *os, EcpKeySet *ks, DateADT from, DateADT 
 static DateADT
 date_arg(FunctionCallInfo fcinfo, int argno, bool upper)
 {
+	DateADT		d;
+
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return upper ? DATEVAL_NOEND : DATEVAL_NOBEGIN;
-	return PG_GETARG_DATEADT(argno);
+	d = PG_GETARG_DATEADT(argno);
+	if (DATE_NOT_FINITE(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("period bounds must be finite dates"),
+				 errhint("Pass NULL for an open bound.")));
+	return d;
 }
 
 /* the result tuple descriptor of a function returning a row or a table */

@@ -59,6 +59,7 @@
 #include "utils/snapmgr.h"
 
 #include "core/access.h"
+#include "segments/limits.h"
 #include "segments/definition.h"
 #include "core/ecpower.h"
 #include "segments/evaluate.h"
@@ -1817,18 +1818,25 @@ PG_FUNCTION_INFO_V1(evaluate_definition);
 Datum
 evaluate_definition(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *def = PG_GETARG_JSONB_P(0);
-	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
+	Jsonb	   *def;
+	TimestampTz as_of;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
 	MemoryContext old;
 	EcpProgram *prog;
 	EcpEval    *ev;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "definition" : "as_of")));
+	def = PG_GETARG_JSONB_P(0);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
 	if (TIMESTAMP_NOT_FINITE(as_of))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be a finite timestamp")));
+	ecp_check_definition_limits(def);
 	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower evaluate",

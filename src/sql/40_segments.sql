@@ -52,7 +52,7 @@ COMMENT ON FUNCTION ecpower._definition_references(jsonb) IS
 CREATE FUNCTION ecpower.evaluate(definition jsonb, as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF bigint
 AS 'MODULE_PATHNAME', 'evaluate_definition'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.evaluate(jsonb, timestamptz) IS
     'customer ids matching a definition as of as_of, ascending, evaluated live (nothing stored)';
@@ -70,6 +70,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION ecpower._segments_referencing(text, integer) IS
     'internal: comma-separated slugs of the segments whose definition references p_slug';
+
+/* size limits of definitions and sync tags (src/segments/limits.c) */
+CREATE FUNCTION ecpower._segment_limits(definition jsonb, segment_id integer, sync_tag text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'segment_limits'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._segment_limits(jsonb, integer, text) IS
+    'internal: 54000 when a definition or the store''s definitions exceed their size limits, 22023 for a bad sync_tag';
+
+CREATE FUNCTION ecpower.definition_filters(definition jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'definition_filters'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.definition_filters(jsonb) IS
+    'the number of order filters a definition compiles to (limits: 100 per definition, 400 per store)';
 
 CREATE FUNCTION ecpower._segments_guard() RETURNS trigger
 LANGUAGE plpgsql
@@ -90,6 +107,11 @@ BEGIN
     END IF;
     -- references are checked at commit by segments_references
     PERFORM ecpower._segment_definition_syntax(NEW.definition);
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+       OR NEW.definition OPERATOR(pg_catalog.<>) OLD.definition
+       OR NEW.sync_tag IS DISTINCT FROM OLD.sync_tag THEN
+        PERFORM ecpower._segment_limits(NEW.definition, NEW.segment_id, NEW.sync_tag);
+    END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
         IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
             v_users := ecpower._segments_referencing(OLD.slug, OLD.segment_id);
@@ -304,4 +326,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ecpower.drop_segment(text) IS
-    'drops a segment and its membership history (its versions are kept)';
+    'drops a segment with its membership history and its KPI snapshots (its versions are kept)';

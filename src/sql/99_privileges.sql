@@ -21,6 +21,9 @@
  *   definition  definitions and settings: written by admin
  *   result      refresh results and the run log: written by refresher
  *   view        read only
+ *   audit       the definitions' history: admin may add (the history
+ *               trigger runs as the admin), nobody but the owner may change
+ *               or delete
  *   lock        empty tables whose locks serialise refreshes and definition
  *               changes: UPDATE (which LOCK TABLE needs) for admin and
  *               refresher, so that no other role can take those locks
@@ -42,7 +45,7 @@ VALUES
     ('relation', 'settings', 'definition'),
     ('relation', 'segments', 'definition'),
     ('relation', 'segments_segment_id_seq', 'definition'),
-    ('relation', 'segment_versions', 'definition'),
+    ('relation', 'segment_versions', 'audit'),
     ('relation', 'prediction_settings', 'definition'),
     -- refresh results and run log
     ('relation', 'refresh_runs', 'result'),
@@ -73,6 +76,7 @@ VALUES
     ('routine', 'segment_members', 'read'),
     ('routine', 'customer_segments', 'read'),
     ('routine', 'validate_definition', 'read'),
+    ('routine', 'definition_filters', 'read'),
     ('routine', 'evaluate', 'read'),
     ('routine', 'segment_kpis', 'read'),
     ('routine', 'segment_history', 'read'),
@@ -112,6 +116,7 @@ VALUES
     ('routine', '_segment_definition_syntax', 'define'),
     ('routine', '_segments_referencing', 'define'),
     ('routine', '_lock_definitions', 'define'),
+    ('routine', '_segment_limits', 'define'),
     -- refresh
     ('routine', 'refresh', 'refresh'),
     ('routine', 'refresh_if_stale', 'refresh'),
@@ -199,6 +204,9 @@ SELECT s FROM (
                                     OR (rel.class OPERATOR(pg_catalog.=) 'result'
                                         AND r.ord OPERATOR(pg_catalog.=) 3)
                                   THEN 'SELECT, INSERT, UPDATE, DELETE'
+                                  WHEN rel.class OPERATOR(pg_catalog.=) 'audit'
+                                   AND r.ord OPERATOR(pg_catalog.=) 2
+                                  THEN 'SELECT, INSERT'
                                   WHEN rel.class OPERATOR(pg_catalog.=) 'lock'
                                    AND r.ord OPERATOR(pg_catalog.>) 1
                                   THEN 'SELECT, UPDATE'
