@@ -9,16 +9,16 @@ CREATE EXTENSION ecpower;
 DO $$
 DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['ecpower_reader', 'ecpower_admin', 'ecpower_refresher', 'ecp_rls_reader'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I CASCADE', r);
-            EXECUTE format('DROP ROLE %I', r);
+    FOREACH r IN ARRAY ARRAY['ecpower_reader', 'ecpower_admin', 'ecpower_refresher'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I', r);
         END IF;
     END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecp_rls_reader') THEN
+        DROP OWNED BY ecp_rls_reader CASCADE;
+        DROP ROLE ecp_rls_reader;
+    END IF;
 END $$;
-CREATE ROLE ecpower_reader;
-CREATE ROLE ecpower_admin;
-CREATE ROLE ecpower_refresher;
 CREATE ROLE ecp_rls_reader IN ROLE ecpower_reader;
 SELECT ecpower.grant_roles() > 0 AS granted;
 SELECT ecpower.generate_demo_store(800, 3) IS NOT NULL AS generated;
@@ -33,8 +33,16 @@ CALL ecpower.refresh('2025-09-30 12:00+00');
 
 -- every report that reads the input tables, as SQL text; its result is
 -- reduced to a row count
+CREATE TEMP TABLE probe AS
+SELECT (SELECT min(customer_id) FROM ecpower.orders) AS customer_id,
+       (SELECT min(as_of_date) FROM ecpower.refresh_runs) AS day;
+GRANT SELECT ON probe TO PUBLIC;
 CREATE TEMP TABLE report_calls (name text, stmt text);
 INSERT INTO report_calls VALUES
+    ('segment_members', $$SELECT * FROM ecpower.segment_members('buyers')$$),
+    ('segment_members day', $$SELECT * FROM ecpower.segment_members('buyers', (SELECT day FROM probe))$$),
+    ('customer_segments', $$SELECT * FROM ecpower.customer_segments((SELECT customer_id FROM probe))$$),
+    ('segment_customers', $$SELECT * FROM ecpower.segment_customers('buyers')$$),
     ('segment_kpis', $$SELECT * FROM ecpower.segment_kpis(NULL)$$),
     ('segment_kpis slug', $$SELECT * FROM ecpower.segment_kpis('repeat')$$),
     ('ltv_window', $$SELECT * FROM ecpower.ltv_window(NULL, 3)$$),
@@ -90,7 +98,8 @@ RESET ROLE;
 GRANT SELECT ON ecpower.orders TO ecpower_reader;
 REVOKE SELECT ON ecpower.customers, ecpower.products, ecpower.order_lines FROM ecpower_reader;
 SET ROLE ecpower_reader;
-SELECT report, outcome FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'journey');
+SELECT report, outcome FROM pg_temp.try_reports()
+ WHERE report IN ('segment_kpis', 'journey', 'segment_members', 'customer_segments');
 RESET ROLE;
 GRANT SELECT ON ecpower.customers, ecpower.products, ecpower.order_lines TO ecpower_reader;
 
@@ -102,7 +111,7 @@ CREATE POLICY orders_rls_reader ON ecpower.orders TO ecp_rls_reader
 CREATE POLICY orders_everyone ON ecpower.orders TO ecpower_reader USING (true);
 SET ROLE ecp_rls_reader;
 SELECT count(*) FILTER (WHERE customer_id % 2 = 1) AS odd_orders_seen_by_sql FROM ecpower.orders;
-SELECT * FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'evaluate', 'cohorts');
+SELECT * FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'evaluate', 'cohorts', 'segment_members');
 SET row_security = off;
 SELECT * FROM pg_temp.try_reports() WHERE report = 'segment_kpis';
 RESET row_security;
