@@ -58,7 +58,6 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "core/access.h"
 #include "segments/limits.h"
 #include "segments/definition.h"
 #include "core/ecpower.h"
@@ -1826,18 +1825,7 @@ evaluate_definition(PG_FUNCTION_ARGS)
 	EcpProgram *prog;
 	EcpEval    *ev;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "definition" : "as_of")));
-	def = PG_GETARG_JSONB_P(0);
-	as_of = PG_GETARG_TIMESTAMPTZ(1);
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite timestamp")));
-	ecp_check_definition_limits(def);
-	ecp_check_input_access(ECP_INPUT_ALL);
+	ecp_adhoc_arguments(fcinfo, &def, &as_of);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower evaluate",
 								 ALLOCSET_DEFAULT_SIZES);

@@ -13,8 +13,8 @@
  * comma-separated list of at most 255 characters each).
  *
  * The row trigger on ecpower.segments calls _segment_limits() for every
- * written row; evaluate() checks the per-definition limits of its
- * argument.  Errors: 54000 for a limit, 22023 for a bad sync tag.  See
+ * written row; evaluate() checks its arguments here, the per-definition
+ * limits among them.  Errors: 54000 for a limit, 22023 for a bad sync tag.  See
  * docs/security.md "Limits".
  *
  * src/segments/limits.c
@@ -31,7 +31,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
+#include "core/access.h"
 #include "segments/definition.h"
 #include "segments/limits.h"
 
@@ -116,6 +118,30 @@ ecp_check_definition_limits(Jsonb *def)
 						filters, ECP_MAX_DEFINITION_FILTERS),
 				 errdetail("Every order filter costs one bit per order in each refresh."),
 				 errhint("Put alternative values in one filter's list instead of one filter per value.")));
+}
+
+/*
+ * ecp_adhoc_arguments
+ *		The arguments of evaluate(definition, as_of), checked: 22023 for a
+ *		NULL argument or an infinite as_of, 54000 over the per-definition
+ *		limits, 42501 unless the caller may read the input tables
+ *		(core/access.c).
+ */
+void
+ecp_adhoc_arguments(FunctionCallInfo fcinfo, Jsonb **def, TimestampTz *as_of)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "definition" : "as_of")));
+	*def = PG_GETARG_JSONB_P(0);
+	*as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (TIMESTAMP_NOT_FINITE(*as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite timestamp")));
+	ecp_check_definition_limits(*def);
+	ecp_check_input_access(ECP_INPUT_ALL);
 }
 
 /* 22023 unless the sync tag is 1 to 255 characters without a comma */

@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 
 /*
@@ -27,5 +29,7 @@
 
 extern int	ecp_definition_filters(Jsonb *def);
 extern void ecp_check_definition_limits(Jsonb *def);
+extern void ecp_adhoc_arguments(FunctionCallInfo fcinfo, Jsonb **def,
+								TimestampTz *as_of);
 
 #endif							/* ECP_LIMITS_H */
