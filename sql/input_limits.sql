@@ -1,8 +1,9 @@
 -- Limits and input checks (docs/security.md "Limits", "Input checks"):
 -- order filters and bytes per definition and per store (54000), sync tags
--- (22023), order dates, refunds and line prices at the door (23514), the
--- period arguments of the KPI functions (22023), evaluate() with NULL, and
--- the definitions' history, which the admin can add to but not change.
+-- (22023), order dates at the door (23514), refunds above the total and
+-- negative prices in Shopify files (22P02), the period arguments of the KPI
+-- functions (22023), evaluate() with NULL, and the definitions' history,
+-- which the admin can add to but not change.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;
@@ -104,20 +105,35 @@ SELECT change, count(*) FROM ecpower.segment_versions GROUP BY change ORDER BY c
 INSERT INTO ecpower.customers (customer_id) VALUES (1);
 INSERT INTO ecpower.products (product_id, title) VALUES (1, 'Tea');
 SELECT pg_temp.err($$INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total, refunded)
-                     VALUES (1, 1, '2024-05-01', 10, 10.01)$$) AS refund_above_total;
-SELECT pg_temp.err($$INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total, refunded)
                      VALUES (1, 1, '2024-05-01', 10, 10)$$) AS full_refund;
-SELECT pg_temp.err($$UPDATE ecpower.orders SET total = 5 WHERE order_id = 1$$) AS total_below_refund;
-SELECT pg_temp.err($$INSERT INTO ecpower.order_lines (order_id, line_no, product_id, quantity, price)
-                     VALUES (1, 1, 1, 1, -0.01)$$) AS negative_price;
-SELECT pg_temp.err($$INSERT INTO ecpower.order_lines (order_id, line_no, product_id, quantity, price)
-                     VALUES (1, 1, 1, 1, 0)$$) AS free_line;
 SELECT pg_temp.err($$INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
                      VALUES (2, 1, '1900-01-01 00:00+00', 1)$$) AS first_allowed_instant;
 SELECT pg_temp.err($$INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
                      VALUES (3, 1, '2200-01-01 00:00+00', 1)$$) AS first_refused_instant;
 SELECT pg_temp.err($$INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
                      VALUES (4, 1, '-infinity', 1)$$) AS minus_infinity;
+
+-- the Shopify importer refuses a refund above the order's total and a
+-- negative line price, naming the row and column; nothing is written
+SELECT count(*) AS orders_before FROM ecpower.orders \gset
+CREATE TEMP TABLE csv (name text, body text);
+INSERT INTO csv VALUES
+('refund', E'Name,Email,Total,Refunded Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price\n'
+       '#7001,ann@example.com,30.00,30.00,2024-03-01 10:00:00 +0000,1,Green Tea,30.00\n'
+       '#7002,bob@example.com,30.00,30.01,2024-03-02 10:00:00 +0000,1,Green Tea,30.00\n'),
+('price', E'Name,Email,Total,Refunded Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price\n'
+       '#7001,ann@example.com,30.00,30.00,2024-03-01 10:00:00 +0000,1,Green Tea,30.00\n'
+       '#7003,cy@example.com,0.00,,2024-03-03 10:00:00 +0000,1,Discount,-5.00\n');
+SELECT name, pg_temp.err(format('SELECT ecpower.import_shopify_orders(%L)', body)) AS import
+  FROM csv ORDER BY name;
+SELECT count(*) - :orders_before AS orders_written FROM ecpower.orders;
+-- a full refund and a free line are fine
+SELECT pg_temp.err(format('SELECT ecpower.import_shopify_orders(%L)',
+    E'Name,Email,Total,Refunded Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price\n'
+     '#7001,ann@example.com,30.00,30.00,2024-03-01 10:00:00 +0000,1,Green Tea,30.00\n'
+     '#7001,,,,,1,Sample,0.00\n')) AS full_refund_and_free_line;
+SELECT order_id, total, refunded FROM ecpower.orders WHERE order_id = 7001;
+DELETE FROM ecpower.orders WHERE order_id = 7001;
 
 -- period arguments: as in the other reports, infinite bounds and from > to
 -- are refused (22023)
@@ -141,13 +157,10 @@ RESET client_min_messages;
 -- them, and goes through once they are fixed
 CREATE EXTENSION ecpower VERSION '0.1.0';
 INSERT INTO ecpower.customers (customer_id) VALUES (1);
-INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total, refunded)
-VALUES (10, 1, '-infinity', 5, 0), (11, 1, '2024-01-01', 5, 6), (12, 1, '2024-01-01', 5, 0);
-INSERT INTO ecpower.order_lines (order_id, line_no, quantity, price) VALUES (12, 1, 1, -1);
+INSERT INTO ecpower.orders (order_id, customer_id, ordered_at, total)
+VALUES (10, 1, '-infinity', 5), (11, 1, '2024-01-01', 5), (12, 1, '200000-01-01', 5);
 ALTER EXTENSION ecpower UPDATE;
-UPDATE ecpower.orders SET ordered_at = '2024-01-01', refunded = 5 WHERE order_id IN (10, 11);
-ALTER EXTENSION ecpower UPDATE;
-UPDATE ecpower.order_lines SET price = 1;
+UPDATE ecpower.orders SET ordered_at = '2024-01-01' WHERE order_id IN (10, 12);
 ALTER EXTENSION ecpower UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'ecpower';
 SELECT conname FROM pg_constraint

@@ -1007,8 +1007,9 @@ start_order(ImportState *st, const char *name)
 		bad_value(st, OC_TOTAL, get_field(st, OC_TOTAL), "an amount of at least 0");
 	if (!get_cents(st, OC_REFUNDED, &o->refunded))
 		o->refunded = 0;
-	if (o->refunded < 0)
-		bad_value(st, OC_REFUNDED, get_field(st, OC_REFUNDED), "an amount of at least 0");
+	if (o->refunded < 0 || o->refunded > o->total)
+		bad_value(st, OC_REFUNDED, get_field(st, OC_REFUNDED),
+				  "an amount from 0 to the order's Total");
 	o->cancelled = get_timestamp(st, OC_CANCELLED_AT, &o->cancelled_at);
 	o->discount_codes = split_list(get_field(st, OC_DISCOUNT));
 	o->tags = split_list(get_field(st, OC_TAGS));
@@ -1080,6 +1081,8 @@ add_line(ImportState *st, ImportOrder *o)
 		bad_value(st, OC_QUANTITY, qty_text, "a whole number");
 	if (!get_cents(st, OC_PRICE, &price))
 		missing_value(st, OC_PRICE, "Every line item needs a price.");
+	if (price < 0)
+		bad_value(st, OC_PRICE, get_field(st, OC_PRICE), "an amount of at least 0");
 	if (quantity <= 0)
 	{
 		st->line_counts.skipped++;
