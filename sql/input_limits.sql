@@ -135,6 +135,14 @@ SELECT pg_temp.err(format('SELECT ecpower.import_shopify_orders(%L)',
 SELECT order_id, total, refunded FROM ecpower.orders WHERE order_id = 7001;
 DELETE FROM ecpower.orders WHERE order_id = 7001;
 
+-- two customers-export rows whose e-mails differ only in case are one
+-- customer: the summary counts the replaced row as skipped, a NOTICE names it
+SELECT * FROM ecpower.import_shopify_customers(
+    E'Customer ID,Email,Accepts Email Marketing,Default Address City,Tags\n'
+     ',Dana@Example.com,yes,Osaka,first\n'
+     ',dana@example.com,no,Kyoto,second\n');
+SELECT email, city, tags, accepts_marketing FROM ecpower.customers WHERE email ILIKE 'dana@%';
+
 -- period arguments: as in the other reports, infinite bounds and from > to
 -- are refused (22023)
 CALL ecpower.refresh('2024-06-01 00:00+00');

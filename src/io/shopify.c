@@ -1913,6 +1913,7 @@ parse_customers(ImportState *st)
 		char	   *id_text;
 		int64		export_id = 0;
 		int			accepts;
+		int			known = st->ncustomers;
 
 		check_field_count(st);
 		id_text = get_field(st, CC_ID);
@@ -1935,7 +1936,15 @@ parse_customers(ImportState *st)
 			st->customer_counts.skipped++;
 			continue;
 		}
-		/* a later row for the same customer wins */
+		/* a later row for the same customer wins: say so, count it */
+		if (st->ncustomers == known)
+		{
+			ereport(NOTICE,
+					(errmsg("row %lld of the customers export is the customer of row %lld, whose values it replaces",
+							(long long) st->reader.row, (long long) c->row),
+					 email ? errdetail("E-mail addresses are matched without regard to case: \"%s\".", email) : 0));
+			st->customer_counts.skipped++;
+		}
 		if (id_text != NULL)
 			c->customer_id = export_id;
 		c->accepts = accepts;
