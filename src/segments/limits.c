@@ -101,16 +101,18 @@ definition_bytes(Jsonb *def)
 void
 ecp_check_definition_limits(Jsonb *def)
 {
-	int64		bytes = definition_bytes(def);
+	int64		bytes;
 	int			filters;
 
+	/* syntax errors (22023) first, as validate_definition() reports them */
+	filters = ecp_definition_filters(def);
+	bytes = definition_bytes(def);
 	if (bytes > ECP_MAX_DEFINITION_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("segment definition of %lld bytes exceeds the limit of %d bytes",
 						(long long) bytes, ECP_MAX_DEFINITION_BYTES),
 				 errhint("Split long value lists over several segments, or group the values (for example with a product type or a tag).")));
-	filters = ecp_definition_filters(def);
 	if (filters > ECP_MAX_DEFINITION_FILTERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
