@@ -19,8 +19,10 @@ BEGIN
         DROP ROLE ecp_rls_reader;
     END IF;
 END $$;
-CREATE ROLE ecp_rls_reader IN ROLE ecpower_reader;
+CREATE ROLE ecp_rls_reader;
 SELECT ecpower.grant_roles() > 0 AS granted;
+-- a second reader role, with the reader's grants but not its policies
+SELECT ecpower.grant_roles('ecp_rls_reader', NULL, NULL) > 0 AS granted;
 SELECT ecpower.generate_demo_store(800, 3) IS NOT NULL AS generated;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
@@ -35,7 +37,8 @@ CALL ecpower.refresh('2025-09-30 12:00+00');
 -- reduced to a row count
 CREATE TEMP TABLE probe AS
 SELECT (SELECT min(customer_id) FROM ecpower.orders) AS customer_id,
-       (SELECT min(as_of_date) FROM ecpower.refresh_runs) AS day;
+       (SELECT min(as_of_date) FROM ecpower.refresh_runs) AS day,
+       (SELECT count(*) FROM ecpower.orders) AS orders;
 GRANT SELECT ON probe TO PUBLIC;
 CREATE TEMP TABLE report_calls (name text, stmt text);
 INSERT INTO report_calls VALUES
@@ -110,11 +113,18 @@ CREATE POLICY orders_rls_reader ON ecpower.orders TO ecp_rls_reader
     USING (customer_id % 2 = 0);
 CREATE POLICY orders_everyone ON ecpower.orders TO ecpower_reader USING (true);
 SET ROLE ecp_rls_reader;
-SELECT count(*) FILTER (WHERE customer_id % 2 = 1) AS odd_orders_seen_by_sql FROM ecpower.orders;
+SELECT count(*) FILTER (WHERE customer_id % 2 = 1) AS odd_orders_seen_by_sql,
+       count(*) > 0 AS even_orders_seen_by_sql FROM ecpower.orders;
 SELECT * FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'evaluate', 'cohorts', 'segment_members');
 SET row_security = off;
 SELECT * FROM pg_temp.try_reports() WHERE report = 'segment_kpis';
 RESET row_security;
+RESET ROLE;
+-- the check does not read the policies: a role whose policy lets it see
+-- every row is subject to row security all the same, and refused
+SET ROLE ecpower_reader;
+SELECT count(*) = (SELECT orders FROM probe) AS reader_sees_every_order FROM ecpower.orders;
+SELECT * FROM pg_temp.try_reports() WHERE report = 'segment_kpis';
 RESET ROLE;
 -- the owner (no FORCE ROW LEVEL SECURITY) is not restricted
 SELECT * FROM pg_temp.try_reports() WHERE report = 'segment_kpis';
