@@ -56,7 +56,8 @@ SELECT kind, name, class AS unknown_class FROM ecpower.privilege_map()
                              ('routine', 'owner'), ('routine', 'internal'),
                              ('relation', 'input'), ('relation', 'definition'),
                              ('relation', 'result'), ('relation', 'view'),
-                             ('relation', 'lock'), ('relation', 'audit'));
+                             ('relation', 'lock'), ('relation', 'refresh lock'),
+                             ('relation', 'audit'));
 -- the map names each object once
 SELECT kind, name, count(*) AS classified_twice FROM ecpower.privilege_map()
  GROUP BY 1, 2 HAVING count(*) > 1;
@@ -71,6 +72,7 @@ INSERT INTO policy VALUES
     ('ecpower_reader',    'result',     '{SELECT}'),
     ('ecpower_reader',    'view',       '{SELECT}'),
     ('ecpower_reader',    'lock',       '{SELECT}'),
+    ('ecpower_reader',    'refresh lock', '{SELECT}'),
     ('ecpower_reader',    'audit',      '{SELECT}'),
     ('ecpower_reader',    'read',       '{EXECUTE}'),
     ('ecpower_admin',     'input',      '{SELECT}'),
@@ -78,6 +80,7 @@ INSERT INTO policy VALUES
     ('ecpower_admin',     'result',     '{SELECT}'),
     ('ecpower_admin',     'view',       '{SELECT}'),
     ('ecpower_admin',     'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_admin',     'refresh lock', '{SELECT}'),
     ('ecpower_admin',     'audit',      '{SELECT,INSERT}'),
     ('ecpower_admin',     'read',       '{EXECUTE}'),
     ('ecpower_admin',     'define',     '{EXECUTE}'),
@@ -86,6 +89,7 @@ INSERT INTO policy VALUES
     ('ecpower_refresher', 'result',     '{SELECT,INSERT,UPDATE,DELETE,USAGE}'),
     ('ecpower_refresher', 'view',       '{SELECT}'),
     ('ecpower_refresher', 'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_refresher', 'refresh lock', '{SELECT,UPDATE}'),
     ('ecpower_refresher', 'audit',      '{SELECT}'),
     ('ecpower_refresher', 'read',       '{EXECUTE}'),
     ('ecpower_refresher', 'refresh',    '{EXECUTE}');

@@ -17,8 +17,8 @@
  *   3. re-raise the error, if there was one.
  *
  * The refresh lock is an EXCLUSIVE lock on the empty table
- * ecpower.refresh_lock, which only roles with UPDATE on it (the refresher
- * and the admin) can take: a role that may merely read, or a stranger,
+ * ecpower.refresh_lock, which only roles with UPDATE on it (the refresher)
+ * can take: a role that may merely read, or a stranger,
  * cannot hold refreshes off (an advisory lock is open to every role).  A
  * table lock lasts one transaction, so between transactions 1 and 2 the
  * run is protected by its 'running' row instead: a refresh that gets the
@@ -35,7 +35,7 @@
 
 CREATE TABLE ecpower.refresh_lock ();
 COMMENT ON TABLE ecpower.refresh_lock IS
-    'empty: a refresh holds an EXCLUSIVE lock on it while it runs (refresher and admin may take it, readers cannot)';
+    'empty: a refresh holds an EXCLUSIVE lock on it while it runs (only the refresher may take it)';
 
 CREATE FUNCTION ecpower._refresh_can_commit()
 RETURNS boolean

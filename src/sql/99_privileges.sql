@@ -24,9 +24,11 @@
  *   audit       the definitions' history: admin may add (the history
  *               trigger runs as the admin), nobody but the owner may change
  *               or delete
- *   lock        empty tables whose locks serialise refreshes and definition
- *               changes: UPDATE (which LOCK TABLE needs) for admin and
- *               refresher, so that no other role can take those locks
+ *   lock        the empty table whose lock serialises definition changes:
+ *               UPDATE (which LOCK TABLE needs) for admin and refresher
+ *   refresh lock  the empty table whose lock keeps refreshes one at a
+ *               time: UPDATE for the refresher only
+ *               (no other role can take those locks)
  */
 
 CREATE FUNCTION ecpower.privilege_map()
@@ -65,7 +67,7 @@ VALUES
     ('relation', 'model_fits_fit_id_seq', 'result'),
     ('relation', 'prediction_scores', 'result'),
     -- locks
-    ('relation', 'refresh_lock', 'lock'),
+    ('relation', 'refresh_lock', 'refresh lock'),
     ('relation', 'definition_lock', 'lock'),
     -- views
     ('relation', 'templates', 'view'),
@@ -207,8 +209,10 @@ SELECT s FROM (
                                   WHEN rel.class OPERATOR(pg_catalog.=) 'audit'
                                    AND r.ord OPERATOR(pg_catalog.=) 2
                                   THEN 'SELECT, INSERT'
-                                  WHEN rel.class OPERATOR(pg_catalog.=) 'lock'
-                                   AND r.ord OPERATOR(pg_catalog.>) 1
+                                  WHEN (rel.class OPERATOR(pg_catalog.=) 'lock'
+                                        AND r.ord OPERATOR(pg_catalog.>) 1)
+                                    OR (rel.class OPERATOR(pg_catalog.=) 'refresh lock'
+                                        AND r.ord OPERATOR(pg_catalog.=) 3)
                                   THEN 'SELECT, UPDATE'
                                   ELSE 'SELECT' END,
                              rel.oid::pg_catalog.regclass, r.role)
