@@ -244,7 +244,7 @@ CALL ecpower.refresh('2025-07-06 12:00:00+00');
 SELECT pg_temp.keep('repaired');
 SELECT * FROM pg_temp.diff('replica-scratch', 'repaired');
 -- a record's date overwritten in place (the checksum catches it; crafted
--- chunks with a matching checksum are fuzzed in test/t/740_timeline_fuzz.pl)
+-- chunks with a matching checksum are fuzzed in test/t/770_timeline_fuzz.pl)
 UPDATE ecpower.order_cache SET data = overlay(data placing '\xffffff7f' from 41 for 4) WHERE chunk = 0;
 SELECT count(*) FROM ecpower.cohorts(NULL);
 SELECT count(*) FROM ecpower.segment_kpis(NULL);

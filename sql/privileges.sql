@@ -55,7 +55,9 @@ SELECT kind, name, class AS unknown_class FROM ecpower.privilege_map()
  WHERE (kind, class) NOT IN (('routine', 'read'), ('routine', 'define'), ('routine', 'refresh'),
                              ('routine', 'owner'), ('routine', 'internal'),
                              ('relation', 'input'), ('relation', 'definition'),
-                             ('relation', 'result'), ('relation', 'view'));
+                             ('relation', 'result'), ('relation', 'view'),
+                             ('relation', 'lock'), ('relation', 'refresh lock'),
+                             ('relation', 'audit'));
 -- the map names each object once
 SELECT kind, name, count(*) AS classified_twice FROM ecpower.privilege_map()
  GROUP BY 1, 2 HAVING count(*) > 1;
@@ -69,17 +71,26 @@ INSERT INTO policy VALUES
     ('ecpower_reader',    'definition', '{SELECT}'),
     ('ecpower_reader',    'result',     '{SELECT}'),
     ('ecpower_reader',    'view',       '{SELECT}'),
+    ('ecpower_reader',    'lock',       '{SELECT}'),
+    ('ecpower_reader',    'refresh lock', '{SELECT}'),
+    ('ecpower_reader',    'audit',      '{SELECT}'),
     ('ecpower_reader',    'read',       '{EXECUTE}'),
     ('ecpower_admin',     'input',      '{SELECT}'),
     ('ecpower_admin',     'definition', '{SELECT,INSERT,UPDATE,DELETE,USAGE}'),
     ('ecpower_admin',     'result',     '{SELECT}'),
     ('ecpower_admin',     'view',       '{SELECT}'),
+    ('ecpower_admin',     'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_admin',     'refresh lock', '{SELECT}'),
+    ('ecpower_admin',     'audit',      '{SELECT,INSERT}'),
     ('ecpower_admin',     'read',       '{EXECUTE}'),
     ('ecpower_admin',     'define',     '{EXECUTE}'),
     ('ecpower_refresher', 'input',      '{SELECT}'),
     ('ecpower_refresher', 'definition', '{SELECT}'),
     ('ecpower_refresher', 'result',     '{SELECT,INSERT,UPDATE,DELETE,USAGE}'),
     ('ecpower_refresher', 'view',       '{SELECT}'),
+    ('ecpower_refresher', 'lock',       '{SELECT,UPDATE}'),
+    ('ecpower_refresher', 'refresh lock', '{SELECT,UPDATE}'),
+    ('ecpower_refresher', 'audit',      '{SELECT}'),
     ('ecpower_refresher', 'read',       '{EXECUTE}'),
     ('ecpower_refresher', 'refresh',    '{EXECUTE}');
 -- ecp_nobody (a role with no grant) and PUBLIC get nothing

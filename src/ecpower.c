@@ -9,14 +9,15 @@
  *
  *	core/		settings, store-local calendar, money in cents, catalog
  *				helpers (store.c); membership bitmaps and their format
- *				(bitmap.c)
+ *				(bitmap.c); the privilege and row security check of the
+ *				readers of input tables (access.c)
  *	timeline/	customer keys (customers.c) and the counted orders of every
  *				customer: the order cache that a refresh keeps (ordercache.c)
  *				and the counted-order reader of the KPI reports (orders.c)
  *	predict/	customer summaries, BG/NBD and Gamma-Gamma fits, scores
- *	segments/	definition language (definition.c), one-pass evaluation
- *				(evaluate.c), RFM (rfm.c, rfmstore.c), membership and its
- *				history (membership.c)
+ *	segments/	definition language (definition.c), its size limits
+ *				(limits.c), one-pass evaluation (evaluate.c), RFM (rfm.c,
+ *				rfmstore.c), membership and its history (membership.c)
  *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts,
  *				journeys, feature reports (report.c over reportdata.c),
  *				distributions, bought-together (basket.c)

@@ -37,6 +37,7 @@
 #include "utils/date.h"
 #include "utils/memutils.h"
 
+#include "core/access.h"
 #include "core/ecpower.h"
 #include "segments/membership.h"
 #include "timeline/customers.h"
@@ -311,6 +312,7 @@ segment_member_since(PG_FUNCTION_ARGS)
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
 	ecp_require_current_run(&run);
 	seg = ecp_segment_id(slug);
 	members = ecp_members_on(seg, run.as_of_date);

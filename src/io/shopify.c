@@ -1007,8 +1007,9 @@ start_order(ImportState *st, const char *name)
 		bad_value(st, OC_TOTAL, get_field(st, OC_TOTAL), "an amount of at least 0");
 	if (!get_cents(st, OC_REFUNDED, &o->refunded))
 		o->refunded = 0;
-	if (o->refunded < 0)
-		bad_value(st, OC_REFUNDED, get_field(st, OC_REFUNDED), "an amount of at least 0");
+	if (o->refunded < 0 || o->refunded > o->total)
+		bad_value(st, OC_REFUNDED, get_field(st, OC_REFUNDED),
+				  "an amount from 0 to the order's Total");
 	o->cancelled = get_timestamp(st, OC_CANCELLED_AT, &o->cancelled_at);
 	o->discount_codes = split_list(get_field(st, OC_DISCOUNT));
 	o->tags = split_list(get_field(st, OC_TAGS));
@@ -1080,6 +1081,8 @@ add_line(ImportState *st, ImportOrder *o)
 		bad_value(st, OC_QUANTITY, qty_text, "a whole number");
 	if (!get_cents(st, OC_PRICE, &price))
 		missing_value(st, OC_PRICE, "Every line item needs a price.");
+	if (price < 0)
+		bad_value(st, OC_PRICE, get_field(st, OC_PRICE), "an amount of at least 0");
 	if (quantity <= 0)
 	{
 		st->line_counts.skipped++;
@@ -1910,6 +1913,7 @@ parse_customers(ImportState *st)
 		char	   *id_text;
 		int64		export_id = 0;
 		int			accepts;
+		int			known = st->ncustomers;
 
 		check_field_count(st);
 		id_text = get_field(st, CC_ID);
@@ -1932,7 +1936,15 @@ parse_customers(ImportState *st)
 			st->customer_counts.skipped++;
 			continue;
 		}
-		/* a later row for the same customer wins */
+		/* a later row for the same customer wins: say so, count it */
+		if (st->ncustomers == known)
+		{
+			ereport(NOTICE,
+					(errmsg("row %lld of the customers export is the customer of row %lld, whose values it replaces",
+							(long long) st->reader.row, (long long) c->row),
+					 email ? errdetail("E-mail addresses are matched without regard to case: \"%s\".", email) : 0));
+			st->customer_counts.skipped++;
+		}
 		if (id_text != NULL)
 			c->customer_id = export_id;
 		c->accepts = accepts;

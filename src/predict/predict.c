@@ -53,6 +53,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/access.h"
 #include "core/ecpower.h"
 #include "predict/predict.h"
 
@@ -613,6 +614,7 @@ customer_summary(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt,
 				old;
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower summary row",
@@ -697,6 +699,7 @@ fit_models(PG_FUNCTION_ARGS)
 				gg;
 	int64		repeaters = 0;
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
 	for (int64 i = 0; i < set->n; i++)
@@ -800,6 +803,7 @@ score_customers(PG_FUNCTION_ARGS)
 	for (int m = 1; m <= 12; m++)
 		disc[m] = disc[m - 1] / (1.0 + discount);
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
 	nc = numcache_create(CurrentMemoryContext, 1024, NULL);

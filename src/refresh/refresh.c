@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "core/access.h"
 #include "segments/definition.h"
 #include "core/ecpower.h"
 #include "segments/evaluate.h"
@@ -123,6 +124,7 @@ refresh_compute(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be a finite timestamp")));
+	ecp_check_input_access(ECP_INPUT_ALL);
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower refresh",
 								 ALLOCSET_DEFAULT_SIZES);

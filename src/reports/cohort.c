@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
+#include "core/access.h"
 #include "reports/cohort.h"
 #include "core/ecpower.h"
 #include "reports/kpi.h"
@@ -53,6 +54,7 @@ cohort_input(FunctionCallInfo fcinfo, CohortInput *in)
 	roaring_bitmap_t *members;
 	int			asof_month;
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&in->run);
 	members = ecp_report_members(slug, &in->run);
 	in->os = ecp_counted_orders(ecp_keymap_load(), members, in->run.as_of,

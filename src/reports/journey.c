@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "core/access.h"
 #include "core/ecpower.h"
 #include "reports/journey.h"
 #include "reports/kpi.h"
@@ -147,6 +148,7 @@ journey(PG_FUNCTION_ARGS)
 		roaring_bitmap_or_inplace(all, on_to[i]);
 	}
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 	os = ecp_counted_orders(ecp_keymap_load(), all, run.as_of, ecp_store_calendar());
 	ks = ecp_report_keys(os, all);

@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "core/access.h"
 #include "core/ecpower.h"
 #include "reports/kpi.h"
 #include "segments/membership.h"
@@ -63,9 +64,17 @@ kpi_acc_keys(KpiAcc *acc, EcpCountedSet *os, EcpKeySet *ks, DateADT from, DateAD
 static DateADT
 date_arg(FunctionCallInfo fcinfo, int argno, bool upper)
 {
+	DateADT		d;
+
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return upper ? DATEVAL_NOEND : DATEVAL_NOBEGIN;
-	return PG_GETARG_DATEADT(argno);
+	d = PG_GETARG_DATEADT(argno);
+	if (DATE_NOT_FINITE(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("period bounds must be finite dates"),
+				 errhint("Pass NULL for an open bound.")));
+	return d;
 }
 
 /* the result tuple descriptor of a function returning a row or a table */
@@ -108,6 +117,7 @@ segment_kpis(PG_FUNCTION_ARGS)
 	bool		nulls[KPI_NCOLUMNS];
 
 	ecp_check_date_range(from, to);
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 	members = ecp_report_members(slug, &run);
 	os = ecp_counted_orders(ecp_keymap_load(), members, run.as_of, ecp_store_calendar());
@@ -146,6 +156,7 @@ ltv_window(PG_FUNCTION_ARGS)
 				 errmsg("months must be between 1 and %d", MAX_MONTHS)));
 	months = PG_GETARG_INT32(1);
 
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 	members = ecp_report_members(slug, &run);
 	os = ecp_counted_orders(ecp_keymap_load(), members, run.as_of, ecp_store_calendar());
@@ -192,6 +203,7 @@ compare_segments(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ecp_slug_array(arr, &elems, &enulls, &nslugs);
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
 
@@ -340,6 +352,7 @@ segment_revenue(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	ecp_slug_array(arr, &elems, &enulls, &nslugs);
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 
 	/* fetch only the listed segments' orders unless the store is listed */

@@ -35,6 +35,7 @@
 #include "utils/numeric.h"
 #include "utils/tuplestore.h"
 
+#include "core/access.h"
 #include "reports/report.h"
 
 PG_FUNCTION_INFO_V1(feature_report);
@@ -166,6 +167,7 @@ ecp_report_resolve_members(text *slug, EcpReportMembers *m)
 		name = text_to_cstring(slug);
 		seg = ecp_segment_id(name);
 	}
+	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&m->run);
 	if (slug == NULL)
 		return;

@@ -37,6 +37,7 @@
 #include "segments/definition.h"
 #include "segments/evalscan.h"
 #include "segments/evaluate.h"
+#include "segments/limits.h"
 #include "segments/membership.h"
 #include "segments/rfm.h"
 
@@ -421,18 +422,15 @@ PG_FUNCTION_INFO_V1(evaluate_definition);
 Datum
 evaluate_definition(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *def = PG_GETARG_JSONB_P(0);
-	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
+	Jsonb	   *def;
+	TimestampTz as_of;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
 	MemoryContext old;
 	EcpProgram *prog;
 	EcpEval    *ev;
 
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite timestamp")));
+	ecp_adhoc_arguments(fcinfo, &def, &as_of);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower evaluate",
 								 ALLOCSET_DEFAULT_SIZES);

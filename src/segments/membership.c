@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "core/access.h"
 #include "core/bitmap.h"
 #include "core/ecpower.h"
 #include "segments/membership.h"
@@ -441,6 +442,7 @@ segment_members_current(PG_FUNCTION_ARGS)
 	int64	   *ids;
 	int			n;
 
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
 	ecp_require_current_run(&run);
 	seg = ecp_segment_id(slug);
 	members = ecp_members_current(seg, slug, &run);
@@ -463,6 +465,7 @@ segment_members_on_date(PG_FUNCTION_ARGS)
 	int64	   *ids;
 	int			n;
 
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
 	seg = ecp_segment_id(slug);
 	members = ecp_members_on(seg, day);
 	if (members == NULL)
@@ -495,6 +498,7 @@ customer_segments(PG_FUNCTION_ARGS)
 	Datum		values[1];
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
 	if (!ecp_current_run(&run))
 		return (Datum) 0;
 

@@ -88,7 +88,9 @@ CREATE TRIGGER refresh_state_guard BEFORE INSERT ON ecpower.refresh_state
 INSERT INTO ecpower.refresh_state DEFAULT VALUES;
 
 CREATE TABLE ecpower.membership (
-    segment_id      integer NOT NULL,
+    -- a dropped segment's history goes with it (the cascade runs as the
+    -- table's owner, so the admin who drops needs no write on membership)
+    segment_id      integer NOT NULL REFERENCES ecpower.segments ON DELETE CASCADE,
     day             date NOT NULL,
     run_id          bigint NOT NULL,
     member_count    integer NOT NULL,

@@ -131,6 +131,9 @@ COMMENT ON FUNCTION ecpower._customer_key() IS
 CREATE TRIGGER customers_key BEFORE INSERT OR UPDATE OF customer_id, ckey
     ON ecpower.customers
     FOR EACH ROW EXECUTE FUNCTION ecpower._customer_key();
+-- also for writers in replica mode (sync tools, logical replication apply,
+-- a parallel restore): rows that carry a key keep it, rows without get one
+ALTER TABLE ecpower.customers ENABLE ALWAYS TRIGGER customers_key;
 
 /*
  * Registered keys are never changed, deleted or truncated: stored history

@@ -52,7 +52,7 @@ COMMENT ON FUNCTION ecpower._definition_references(jsonb) IS
 CREATE FUNCTION ecpower.evaluate(definition jsonb, as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF bigint
 AS 'MODULE_PATHNAME', 'evaluate_definition'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.evaluate(jsonb, timestamptz) IS
     'customer ids matching a definition as of as_of, ascending, evaluated live (nothing stored)';
@@ -70,6 +70,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION ecpower._segments_referencing(text, integer) IS
     'internal: comma-separated slugs of the segments whose definition references p_slug';
+
+/* size limits of definitions and sync tags (src/segments/limits.c) */
+CREATE FUNCTION ecpower._segment_limits(definition jsonb, segment_id integer, sync_tag text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'segment_limits'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._segment_limits(jsonb, integer, text) IS
+    'internal: 54000 when a definition or the store''s definitions exceed their size limits, 22023 for a bad sync_tag';
+
+CREATE FUNCTION ecpower.definition_filters(definition jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'definition_filters'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.definition_filters(jsonb) IS
+    'the number of order filters a definition compiles to (limits: 100 per definition, 400 per store)';
 
 CREATE FUNCTION ecpower._segments_guard() RETURNS trigger
 LANGUAGE plpgsql
@@ -90,6 +107,11 @@ BEGIN
     END IF;
     -- references are checked at commit by segments_references
     PERFORM ecpower._segment_definition_syntax(NEW.definition);
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+       OR NEW.definition OPERATOR(pg_catalog.<>) OLD.definition
+       OR NEW.sync_tag IS DISTINCT FROM OLD.sync_tag THEN
+        PERFORM ecpower._segment_limits(NEW.definition, NEW.segment_id, NEW.sync_tag);
+    END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
         IF NEW.slug OPERATOR(pg_catalog.<>) OLD.slug THEN
             v_users := ecpower._segments_referencing(OLD.slug, OLD.segment_id);
@@ -154,8 +176,7 @@ BEGIN
     IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
         v_row := OLD;
         v_change := 'drop';
-        DELETE FROM ecpower.membership
-         WHERE segment_id OPERATOR(pg_catalog.=) OLD.segment_id;
+        -- its membership goes with it: the foreign key of membership
     ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
         -- a row created before this transaction is a restored (or copied)
         -- segment: its history is in, or comes with, segment_versions
@@ -205,15 +226,45 @@ COMMENT ON FUNCTION ecpower._segments_history() IS
 CREATE TRIGGER segments_history AFTER INSERT OR UPDATE OR DELETE ON ecpower.segments
     FOR EACH ROW EXECUTE FUNCTION ecpower._segments_history();
 
-/* serialises definition changes, so that two concurrent edits cannot close a cycle */
+/*
+ * The definitions lock: a SHARE ROW EXCLUSIVE lock on the empty table
+ * ecpower.definition_lock, held to the end of the transaction.  It
+ * serialises definition changes, so that two concurrent edits cannot close
+ * a cycle, and waits for a running refresh, which holds a SHARE lock on the
+ * same table while it evaluates the segments and stores their results.
+ * Only roles with UPDATE on the table (the admin and the refresher) can
+ * take it: a reader or a stranger cannot hold definition changes off.
+ */
+CREATE TABLE ecpower.definition_lock ();
+COMMENT ON TABLE ecpower.definition_lock IS
+    'empty: definition changes hold a SHARE ROW EXCLUSIVE lock on it, a refresh a SHARE lock (admin and refresher may take them, readers cannot)';
+
 CREATE FUNCTION ecpower._lock_definitions() RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('ecpower.segments'), 0)
+BEGIN
+    LOCK TABLE ecpower.definition_lock IN SHARE ROW EXCLUSIVE MODE;
+END
 $$;
 COMMENT ON FUNCTION ecpower._lock_definitions() IS
-    'internal: transaction lock taken by create_segment, update_segment and drop_segment';
+    'internal: the definitions lock, taken by every write to ecpower.segments';
+
+/* every write to segments, direct or through the functions, takes the lock
+ * before it touches a row */
+CREATE FUNCTION ecpower._segments_lock() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ecpower._lock_definitions();
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._segments_lock() IS
+    'takes the definitions lock before a statement writes ecpower.segments';
+CREATE TRIGGER segments_lock BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ecpower.segments
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._segments_lock();
 
 CREATE FUNCTION ecpower.create_segment(slug text, name text, definition jsonb,
                                        description text DEFAULT NULL)
@@ -281,4 +332,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ecpower.drop_segment(text) IS
-    'drops a segment and its membership history (its versions are kept)';
+    'drops a segment with its membership history and its KPI snapshots (its versions are kept)';

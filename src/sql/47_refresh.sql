@@ -5,24 +5,37 @@
  *
  * Called on its own (psql, pg_cron), the procedure works in three
  * transactions:
- *   1. take the session advisory lock (refused at once with SQLSTATE 55P03
- *      and a 'skipped' row when another refresh holds it), mark stale
+ *   1. take the refresh lock (refused at once with SQLSTATE 55P03 and a
+ *      'skipped' row when another refresh is running), mark stale
  *      'running' rows 'abandoned', insert this run as 'running'; COMMIT;
- *   2. ecpower._refresh_run(): membership, RFM, the post-membership steps,
- *      the refresh_state pointer and the 'succeeded' status, all in one
+ *   2. ecpower._refresh_run(): take the refresh lock again and the
+ *      definitions lock; membership, RFM, the post-membership steps, the
+ *      refresh_state pointer and the 'succeeded' status, all in one
  *      transaction, so readers see the previous or the new result; on any
  *      error (cancel and statement_timeout included) that work is rolled
  *      back and the run is marked 'failed' with the error; COMMIT;
- *   3. release the lock and re-raise the error, if there was one.
+ *   3. re-raise the error, if there was one.
+ *
+ * The refresh lock is an EXCLUSIVE lock on the empty table
+ * ecpower.refresh_lock, which only roles with UPDATE on it (the refresher)
+ * can take: a role that may merely read, or a stranger,
+ * cannot hold refreshes off (an advisory lock is open to every role).  A
+ * table lock lasts one transaction, so between transactions 1 and 2 the
+ * run is protected by its 'running' row instead: a refresh that gets the
+ * lock but finds a 'running' run of another live backend is refused the
+ * same way.
  * A procedure that commits cannot carry a SET clause, so it pins
  * search_path with set_config() at the start of every transaction.
  *
  * Called where it cannot commit (inside BEGIN ... COMMIT, or from a
  * function), it runs entirely in the caller's transaction under a
- * transaction-level advisory lock, and its run row lives or dies with that
- * transaction.  (Deciding this up front matters: a session-level lock taken
- * before a COMMIT that fails would outlive the error.)
+ * transaction-level lock, and its run row lives or dies with that
+ * transaction.
  */
+
+CREATE TABLE ecpower.refresh_lock ();
+COMMENT ON TABLE ecpower.refresh_lock IS
+    'empty: a refresh holds an EXCLUSIVE lock on it while it runs (only the refresher may take it)';
 
 CREATE FUNCTION ecpower._refresh_can_commit()
 RETURNS boolean
@@ -39,14 +52,33 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower._refresh_compute(bigint, timestamptz) IS
     'internal: evaluates every segment and RFM in one pass and stores them for the run';
 
-/* the advisory lock key of refresh (two int4 keys: hashtext of a name, 1) */
-CREATE FUNCTION ecpower._refresh_lock_key()
-RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+/*
+ * Take the refresh lock for this transaction; false, at once, when another
+ * transaction holds it or another live backend has a 'running' run (one
+ * between its first and second transaction).  A 'running' row of this
+ * backend is stale: this backend is not running it.
+ */
+CREATE FUNCTION ecpower._refresh_try_lock()
+RETURNS boolean
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_catalog.hashtext('ecpower.refresh') $$;
-COMMENT ON FUNCTION ecpower._refresh_lock_key() IS
-    'internal: first key of the advisory lock a refresh holds (second key: 1)';
+AS $$
+BEGIN
+    BEGIN
+        LOCK TABLE ecpower.refresh_lock IN EXCLUSIVE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;
+    END;
+    RETURN NOT EXISTS (
+        SELECT 1
+          FROM ecpower.refresh_runs AS r
+          JOIN pg_catalog.pg_stat_activity AS a ON a.pid OPERATOR(pg_catalog.=) r.pid
+         WHERE r.status OPERATOR(pg_catalog.=) 'running'
+           AND r.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid());
+END
+$$;
+COMMENT ON FUNCTION ecpower._refresh_try_lock() IS
+    'internal: takes the refresh lock (EXCLUSIVE on ecpower.refresh_lock) unless another refresh is running';
 
 CREATE FUNCTION ecpower._refresh_run(p_run bigint)
 RETURNS void
@@ -57,6 +89,12 @@ DECLARE
     v_as_of timestamptz;
     v_res record;
 BEGIN
+    -- the refresh lock again (another refresh's first transaction may hold
+    -- it for a moment; it finds this run 'running' and gives up), and the
+    -- definitions lock: segments do not change while they are evaluated
+    -- and their results stored (definition changes wait for the refresh)
+    LOCK TABLE ecpower.refresh_lock IN EXCLUSIVE MODE;
+    LOCK TABLE ecpower.definition_lock IN SHARE MODE;
     SELECT r.as_of INTO STRICT v_as_of
       FROM ecpower.refresh_runs AS r WHERE r.run_id OPERATOR(pg_catalog.=) p_run;
 
@@ -99,7 +137,7 @@ DECLARE
     v_run bigint;
     v_current timestamptz;
 BEGIN
-    -- the caller holds the refresh lock, so no other run is alive
+    -- the caller holds the refresh lock and saw no live run
     SELECT r.as_of INTO v_current
       FROM ecpower.refresh_state AS s
       JOIN ecpower.refresh_runs AS r ON r.run_id OPERATOR(pg_catalog.=) s.current_run_id;
@@ -108,7 +146,7 @@ BEGIN
                         p_as_of, v_current
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A refresh replaces the current membership, RFM and the "as of" of every report, and writes tag changes; it only moves forward.',
-                  HINT = 'To see past days, read the history (ecpower.segment_members(slug, on_date), ecpower.segment_history()); to store it for days before the first refresh, use CALL ecpower.backfill(from_date, to_date).';
+                  HINT = 'To see past days, read the history: ecpower.segment_members(slug, on_date), ecpower.segment_history().';
     END IF;
     UPDATE ecpower.refresh_runs
        SET status = 'abandoned', finished_at = pg_catalog.clock_timestamp(),
@@ -136,10 +174,15 @@ DECLARE
     v_pid integer;
 BEGIN
     SELECT l.pid INTO v_pid FROM pg_catalog.pg_locks AS l
-     WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'
-       AND l.classid OPERATOR(pg_catalog.=) ecpower._refresh_lock_key()::oid
-       AND l.objid OPERATOR(pg_catalog.=) 1::oid AND l.granted
+     WHERE l.locktype OPERATOR(pg_catalog.=) 'relation'
+       AND l.relation OPERATOR(pg_catalog.=) 'ecpower.refresh_lock'::pg_catalog.regclass
+       AND l.mode OPERATOR(pg_catalog.=) 'ExclusiveLock' AND l.granted
      LIMIT 1;
+    IF v_pid IS NULL THEN
+        SELECT r.pid INTO v_pid FROM ecpower.refresh_runs AS r
+         WHERE r.status OPERATOR(pg_catalog.=) 'running'
+         ORDER BY r.run_id DESC LIMIT 1;
+    END IF;
     IF p_log THEN
         INSERT INTO ecpower.refresh_runs (as_of, as_of_date, finished_at, status, error, pid)
         SELECT p_as_of, (p_as_of AT TIME ZONE s.store_timezone)::date,
@@ -159,7 +202,6 @@ AS $$
 DECLARE
     -- declarations are resolved on the caller's search_path (this procedure
     -- cannot pin it with a SET clause): type names are qualified
-    v_key integer;
     v_run bigint;
     v_path pg_catalog.text := pg_catalog.current_setting('search_path');
     v_failed boolean := false;
@@ -172,12 +214,11 @@ BEGIN
     IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) THEN
         RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_key := ecpower._refresh_lock_key();
 
     IF NOT ecpower._refresh_can_commit() THEN
         -- inside the caller's transaction (a transaction block, or called
-        -- from a function): no COMMIT, transaction-level lock
-        IF NOT pg_catalog.pg_try_advisory_xact_lock(v_key, 1) THEN
+        -- from a function): no COMMIT, one transaction
+        IF NOT ecpower._refresh_try_lock() THEN
             RAISE EXCEPTION 'a refresh is already running'
                 USING ERRCODE = 'lock_not_available',
                       HINT = 'See ecpower.refresh_runs; try again when it has finished.';
@@ -189,7 +230,7 @@ BEGIN
     END IF;
 
     -- transaction 1: lock and log
-    IF NOT pg_catalog.pg_try_advisory_lock(v_key, 1) THEN
+    IF NOT ecpower._refresh_try_lock() THEN
         PERFORM ecpower._refresh_busy(as_of, true);
         COMMIT;
         RAISE EXCEPTION 'a refresh is already running'
@@ -197,12 +238,7 @@ BEGIN
                   DETAIL = 'This attempt is logged as skipped in ecpower.refresh_runs.',
                   HINT = 'Try again when the running refresh has finished.';
     END IF;
-    BEGIN
-        v_run := ecpower._refresh_start(as_of);
-    EXCEPTION WHEN OTHERS OR query_canceled THEN
-        PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
-        RAISE;
-    END;
+    v_run := ecpower._refresh_start(as_of);
     COMMIT;
 
     -- transaction 2: the work, all or nothing
@@ -220,9 +256,8 @@ BEGIN
     END;
     COMMIT;
 
-    -- transaction 3: unlock and report
+    -- transaction 3: report
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    PERFORM pg_catalog.pg_advisory_unlock(v_key, 1);
     IF v_failed THEN
         v_hint := pg_catalog.concat_ws(' ', NULLIF(v_hint, ''),
             pg_catalog.format('Refresh run %s is logged as failed in ecpower.refresh_runs.', v_run));

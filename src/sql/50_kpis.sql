@@ -171,6 +171,17 @@ AS $$
 DECLARE
     sid integer;
 BEGIN
+    -- the same period rules as segment_kpis and the other reports
+    IF NOT pg_catalog.isfinite(from_date) OR NOT pg_catalog.isfinite(to_date) THEN
+        RAISE EXCEPTION 'period bounds must be finite dates'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL for an open bound.';
+    END IF;
+    IF from_date OPERATOR(pg_catalog.>) to_date THEN
+        RAISE EXCEPTION 'from date % is after to date %',
+            pg_catalog.to_char(from_date, 'YYYY-MM-DD'), pg_catalog.to_char(to_date, 'YYYY-MM-DD')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF slug IS NOT NULL THEN
         SELECT s.segment_id INTO sid
           FROM ecpower.segments s

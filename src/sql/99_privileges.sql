@@ -21,6 +21,14 @@
  *   definition  definitions and settings: written by admin
  *   result      refresh results and the run log: written by refresher
  *   view        read only
+ *   audit       the definitions' history: admin may add (the history
+ *               trigger runs as the admin), nobody but the owner may change
+ *               or delete
+ *   lock        the empty table whose lock serialises definition changes:
+ *               UPDATE (which LOCK TABLE needs) for admin and refresher
+ *   refresh lock  the empty table whose lock keeps refreshes one at a
+ *               time: UPDATE for the refresher only
+ *               (no other role can take those locks)
  */
 
 CREATE FUNCTION ecpower.privilege_map()
@@ -40,7 +48,7 @@ VALUES
     ('relation', 'settings', 'definition'),
     ('relation', 'segments', 'definition'),
     ('relation', 'segments_segment_id_seq', 'definition'),
-    ('relation', 'segment_versions', 'definition'),
+    ('relation', 'segment_versions', 'audit'),
     ('relation', 'prediction_settings', 'definition'),
     -- refresh results and run log
     ('relation', 'refresh_runs', 'result'),
@@ -59,6 +67,9 @@ VALUES
     ('relation', 'model_fits', 'result'),
     ('relation', 'model_fits_fit_id_seq', 'result'),
     ('relation', 'prediction_scores', 'result'),
+    -- locks
+    ('relation', 'refresh_lock', 'refresh lock'),
+    ('relation', 'definition_lock', 'lock'),
     -- views
     ('relation', 'templates', 'view'),
     ('relation', 'template_parameters', 'view'),
@@ -70,6 +81,7 @@ VALUES
     ('routine', 'segment_members', 'read'),
     ('routine', 'customer_segments', 'read'),
     ('routine', 'validate_definition', 'read'),
+    ('routine', 'definition_filters', 'read'),
     ('routine', 'evaluate', 'read'),
     ('routine', 'segment_kpis', 'read'),
     ('routine', 'segment_history', 'read'),
@@ -88,6 +100,7 @@ VALUES
     ('routine', 'customer_summary', 'read'),
     ('routine', 'score_customers', 'read'),
     ('routine', 'backtest_bgnbd', 'read'),
+    ('routine', 'fit_models', 'read'),        -- computes, saves nothing
     ('routine', 'bgnbd_expected_purchases', 'read'),
     ('routine', 'bgnbd_log_likelihood', 'read'),
     ('routine', 'bgnbd_p_alive', 'read'),
@@ -95,7 +108,6 @@ VALUES
     ('routine', 'freshness', 'read'),
     ('routine', 'privilege_map', 'read'),
     ('routine', '_kpis_state_rows', 'read'),
-    ('routine', '_refresh_lock_key', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
     ('routine', '_rfm_unpack', 'read'),
@@ -112,13 +124,13 @@ VALUES
     ('routine', '_segment_definition_syntax', 'define'),
     ('routine', '_segments_referencing', 'define'),
     ('routine', '_lock_definitions', 'define'),
+    ('routine', '_segment_limits', 'define'),
     -- refresh
     ('routine', 'refresh', 'refresh'),
     ('routine', 'refresh_if_stale', 'refresh'),
     ('routine', 'reset_order_cache', 'refresh'),
     ('routine', 'schedule_refresh', 'refresh'),
     ('routine', 'unschedule_refresh', 'refresh'),
-    ('routine', 'fit_models', 'refresh'),
     ('routine', 'fit_predictions', 'refresh'),
     ('routine', 'refresh_predictions', 'refresh'),
     ('routine', '_require_pg_cron', 'refresh'),
@@ -127,6 +139,7 @@ VALUES
     ('routine', '_refresh_run', 'refresh'),
     ('routine', '_refresh_start', 'refresh'),
     ('routine', '_refresh_busy', 'refresh'),
+    ('routine', '_refresh_try_lock', 'refresh'),
     ('routine', '_snapshot_kpis', 'refresh'),
     ('routine', '_record_tag_changes', 'refresh'),
     -- owner only
@@ -147,6 +160,7 @@ VALUES
     ('routine', '_log_key_change_row', 'internal'),
     ('routine', '_refresh_state_guard', 'internal'),
     ('routine', '_segments_guard', 'internal'),
+    ('routine', '_segments_lock', 'internal'),
     ('routine', '_segments_history', 'internal'),
     ('routine', '_segments_check_references', 'internal'),
     ('routine', '_prediction_settings_guard', 'internal'),
@@ -204,6 +218,14 @@ SELECT s FROM (
                                     OR (rel.class OPERATOR(pg_catalog.=) 'result'
                                         AND r.ord OPERATOR(pg_catalog.=) 3)
                                   THEN 'SELECT, INSERT, UPDATE, DELETE'
+                                  WHEN rel.class OPERATOR(pg_catalog.=) 'audit'
+                                   AND r.ord OPERATOR(pg_catalog.=) 2
+                                  THEN 'SELECT, INSERT'
+                                  WHEN (rel.class OPERATOR(pg_catalog.=) 'lock'
+                                        AND r.ord OPERATOR(pg_catalog.>) 1)
+                                    OR (rel.class OPERATOR(pg_catalog.=) 'refresh lock'
+                                        AND r.ord OPERATOR(pg_catalog.=) 3)
+                                  THEN 'SELECT, UPDATE'
                                   ELSE 'SELECT' END,
                              rel.oid::pg_catalog.regclass, r.role)
       FROM rel, roles AS r

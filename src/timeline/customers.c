@@ -237,6 +237,19 @@ customer_key_trigger(PG_FUNCTION_ARGS)
 	if (isnull)
 		return PointerGetDatum(tuple);
 
+	/*
+	 * In replica mode (a restore, a replica applying its origin's rows) a
+	 * row that carries a key keeps it: the registry it came from is loaded
+	 * or replicated too.  A row without one, as a sync tool writes it, is
+	 * given its key as anywhere else.
+	 */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+	{
+		(void) heap_getattr(tuple, att_ckey, desc, &isnull);
+		if (!isnull)
+			return PointerGetDatum(tuple);
+	}
+
 	key = registered_key(DatumGetInt64(id));
 	if (key < 0)
 	{

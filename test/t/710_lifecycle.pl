@@ -1,12 +1,17 @@
 # Lifecycle (README "Backups" and "Uninstalling"):
 #  - pg_dump | psql and pg_dump -Fc | pg_restore (each also with
-#    --single-transaction, pg_restore also with -j 2 and with segments loaded
-#    before segment_versions) into a new database keep every ecpower table
+#    --single-transaction, pg_restore also with -j 2 under
+#    session_replication_role = replica and with segments loaded before
+#    segment_versions) of a database that also holds pg_cron and the
+#    refresh jobs, dumped with --extension=ecpower as README "Backups" says,
+#    into a new database keep every ecpower table
 #    (input data, definitions and their history, membership history, KPI
 #    snapshots, run log: count and md5 of the ordered rows of every table of
 #    the schema), what segment_members() returns, the sequences (no
 #    duplicate key afterwards, history continues) and the GRANTs given to
 #    roles; the reference checks work after the restore;
+#  - a dump that includes pg_cron cannot be restored into another database
+#    (pg_cron runs in one database only): the reason for --extension;
 #  - DROP EXTENSION leaves no object behind; a reinstall works.
 use strict;
 use warnings;
@@ -17,7 +22,8 @@ use IPC::Run;
 
 my $node = PostgreSQL::Test::Cluster->new('lifecycle');
 $node->init;
-$node->append_conf('postgresql.conf', "fsync = off\nTimeZone = 'UTC'\n");
+$node->append_conf('postgresql.conf',
+	"fsync = off\nTimeZone = 'UTC'\nshared_preload_libraries = 'pg_cron'\ncron.database_name = 'src'\n");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE src');
@@ -88,6 +94,15 @@ $node->safe_psql('src',
 	q{SELECT ecpower.grant_roles('ecpower_reader', 'ecpower_admin', 'ecpower_refresher')});
 $node->safe_psql('src', q{GRANT SELECT ON ecpower.orders TO PUBLIC});
 
+# pg_cron in the store's database, with the refresh jobs (kept inactive, so
+# that no job runs during the test)
+$node->safe_psql('src', q{CREATE EXTENSION pg_cron});
+$node->safe_psql('src', q{GRANT USAGE ON SCHEMA cron TO ecpower_refresher});
+$node->safe_psql('src', q{SELECT ecpower.schedule_refresh()});
+$node->safe_psql('src', q{UPDATE cron.job SET active = false});
+is($node->safe_psql('src', q{SELECT count(*) FROM cron.job WHERE jobname LIKE 'ecpower-%'}),
+	'2', 'the store database holds the refresh jobs of pg_cron');
+
 # md5 of the ordered contents of every table of the schema, and every
 # sequence's position, in one text; not the refresh's order cache, which is
 # not dumped by design (a restored database starts without one and its first
@@ -155,8 +170,25 @@ cmp_ok($versions_before, '>=', 5, 'the source store has segment history');
 
 my $dump = $node->basedir . '/src.dump';
 my $plain = $node->basedir . '/src.sql';
-$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ], 'pg_dump -Fc');
-$node->command_ok([ 'pg_dump', '-f', $plain, '-d', $node->connstr('src') ], 'pg_dump (plain)');
+my $dump_all = $node->basedir . '/src_all.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '--extension=ecpower', '-f', $dump, '-d', $node->connstr('src') ],
+	'pg_dump -Fc --extension=ecpower');
+$node->command_ok([ 'pg_dump', '--extension=ecpower', '-f', $plain, '-d', $node->connstr('src') ],
+	'pg_dump --extension=ecpower (plain)');
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump_all, '-d', $node->connstr('src') ],
+	'pg_dump -Fc of every extension');
+
+# without --extension the dump holds pg_cron, which cannot be created in
+# another database than cron.database_name: the restore stops
+$node->safe_psql('postgres', 'CREATE DATABASE dst_cron');
+{
+	my ($stdout, $stderr);
+	my $ok = IPC::Run::run([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst_cron'), $dump_all ],
+		'>', \$stdout, '2>', \$stderr);
+	ok(!$ok, 'a dump with pg_cron does not restore into another database');
+	like($stderr, qr/can only create extension in database src/, 'pg_cron refuses the other database');
+}
+$node->safe_psql('postgres', 'DROP DATABASE dst_cron');
 
 # pg_dump loads segments before segment_versions (the foreign keys to
 # segments pull it forward); a restore list with segment_versions moved to
@@ -191,6 +223,9 @@ my @restores = (
 	  [ 'pg_restore', '--exit-on-error', $dump ] ],
 	[ 'dst_fc1', 'pg_restore --single-transaction',
 	  [ 'pg_restore', '--exit-on-error', '--single-transaction', $dump ] ],
+	[ 'dst_j2', 'pg_restore -j 2 (session_replication_role = replica)',
+	  [ 'env', 'PGOPTIONS=-c session_replication_role=replica',
+		'pg_restore', '--exit-on-error', '-j', '2', $dump ] ],
 	[ 'dst_rev', "pg_restore, segment_versions on the other side of segments (pg_dump: $dump_order)",
 	  [ 'pg_restore', '--exit-on-error', '-L', $list, $dump ] ]);
 

@@ -1,6 +1,7 @@
 # Fuzz (README "Security"): thousands of mutated definitions and random
-# jsonb thrown at validate_definition(), evaluate() and create_segment()
-# (fixed seed, bounded count for CI).  The server never crashes and every
+# jsonb thrown at validate_definition(), evaluate(), definition_filters()
+# and create_segment() (whose trigger checks the size limits) (fixed seed,
+# bounded count for CI).  The server never crashes and every
 # rejection is a clean error of class 22 (bad definition), 54 (too deep /
 # too large) or 42704 (unknown segment).
 use strict;
@@ -149,6 +150,7 @@ BEGIN
         END IF;
         PERFORM pg_temp.try('validate_definition', 'SELECT ecpower.validate_definition(\$1)', d);
         PERFORM pg_temp.try('evaluate', 'SELECT count(*) FROM ecpower.evaluate(\$1, ''2025-06-01 12:00+00'')', d);
+        PERFORM pg_temp.try('definition_filters', 'SELECT ecpower.definition_filters(\$1)', d);
         IF i % 5 = 0 THEN
             PERFORM pg_temp.try('create_segment', 'SELECT ecpower.create_segment(''fuzz'', ''Fuzz'', \$1)', d);
         END IF;

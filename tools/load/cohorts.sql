@@ -1,0 +1,2 @@
+-- tools/load.sh: the store's cohort table
+SELECT count(*) FROM ecpower.cohorts(NULL);

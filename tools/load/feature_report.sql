@@ -1,0 +1,4 @@
+-- tools/load.sh: products of a random segment
+\set k random(1, :nseg)
+SELECT count(*) FROM ecpower.feature_report(
+    (SELECT slug FROM ecpower.segments ORDER BY segment_id OFFSET :k - 1 LIMIT 1), 'product');

@@ -1,0 +1,2 @@
+-- tools/load.sh: the whole store's KPI row
+SELECT * FROM ecpower.segment_kpis(NULL);
