@@ -120,7 +120,7 @@ CALL ecpower.refresh('2024-03-27 12:00+00');
 ROLLBACK;
 RESET ROLE;
 
--- Fuzz: thousands of mutated bitmaps written by the refresher, each read by
+-- Fuzz: 1,200 mutated bitmaps written by the refresher, each read by
 -- every reader of stored bitmaps, each reader in a subtransaction of its
 -- own, all inside one that is then rolled back (so every mutation starts
 -- from the sound bytes).  Outcomes are counted by SQLSTATE: EC000 is a
