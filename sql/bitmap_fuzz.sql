@@ -120,7 +120,7 @@ CALL ecpower.refresh('2024-03-27 12:00+00');
 ROLLBACK;
 RESET ROLE;
 
--- Fuzz: 1,200 mutated bitmaps written by the refresher, each read by
+-- Fuzz: 2,000 mutated bitmaps written by the refresher, each read by
 -- every reader of stored bitmaps, each reader in a subtransaction of its
 -- own, all inside one that is then rolled back (so every mutation starts
 -- from the sound bytes).  Outcomes are counted by SQLSTATE: EC000 is a
@@ -167,7 +167,7 @@ DECLARE
     v_msgs text[];
 BEGIN
     SELECT current_run_id INTO v_run FROM ecpower.refresh_state;
-    FOR i IN 1..1200 LOOP
+    FOR i IN 1..2000 LOOP
         -- a stored row: a membership keyframe or delta, or a tag sync state
         -- (tag sync states are a third of the mutations)
         v_tab := CASE WHEN random() < 0.33 THEN 'tag_sync_state' ELSE 'membership' END;
