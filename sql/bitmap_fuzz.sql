@@ -120,12 +120,13 @@ CALL ecpower.refresh('2024-03-27 12:00+00');
 ROLLBACK;
 RESET ROLE;
 
--- Fuzz: thousands of mutated bitmaps written by the refresher, each read by
--- every reader of stored bitmaps in a subtransaction that is then rolled
--- back (so every mutation starts from the sound bytes).  Outcomes are
--- counted by SQLSTATE: EC000 is a reader that answered (the mutation left
--- a sound bitmap), XX001 a refusal; anything else is listed below.
-CREATE TEMP TABLE fuzz_outcome (target text, mutation text, sqlstate text, message text);
+-- Fuzz: 2,000 mutated bitmaps written by the refresher, each read by
+-- every reader of stored bitmaps, each reader in a subtransaction of its
+-- own, all inside one that is then rolled back (so every mutation starts
+-- from the sound bytes).  Outcomes are counted by SQLSTATE: EC000 is a
+-- reader that answered (the mutation left a sound bitmap), XX001 a
+-- refusal; anything else is listed below.
+CREATE TEMP TABLE fuzz_outcome (target text, mutation text, reader text, sqlstate text, message text);
 CREATE TEMP TABLE fuzz_target AS
 SELECT row_number() OVER (ORDER BY r.tab, r.segment_id, r.day)::int AS n, r.*
   FROM (SELECT 'membership' AS tab, m.segment_id, m.day, s.slug, m.members AS bytes
@@ -133,7 +134,19 @@ SELECT row_number() OVER (ORDER BY r.tab, r.segment_id, r.day)::int AS n, r.*
         UNION ALL
         SELECT 'tag_sync_state', g.segment_id, NULL, g.slug, g.members
           FROM ecpower.tag_sync_state g) AS r;
-GRANT ALL ON fuzz_outcome, fuzz_target TO ecp_fuzz_refresher;
+-- every reader of stored bitmaps: %1$L is the segment, %2$L the day, %3$s the run
+CREATE TEMP TABLE fuzz_reader (name text, query text);
+INSERT INTO fuzz_reader VALUES
+    ('segment_members(slug, day)', 'SELECT count(*) FROM ecpower.segment_members(%1$L, %2$L)'),
+    ('segment_members(slug)', 'SELECT count(*) FROM ecpower.segment_members(%1$L)'),
+    ('customer_segments', 'SELECT count(*) FROM ecpower.customer_segments(1)'),
+    ('segment_customers', 'SELECT count(*) FROM ecpower.segment_customers(%1$L)'),
+    ('segment_kpis', 'SELECT ecpower.segment_kpis(%1$L)'),
+    ('cohorts', 'SELECT count(*) FROM ecpower.cohorts(%1$L)'),
+    ('journey', 'SELECT count(*) FROM ecpower.journey(ARRAY[%1$L, CASE WHEN %1$L = ''buyers'' THEN ''block'' ELSE ''buyers'' END], ''2024-03-10'', ''2024-03-26'')'),
+    ('feature_report', 'SELECT count(*) FROM ecpower.feature_report(%1$L, ''customer_tag'')'),
+    ('tag feed', 'SELECT ecpower._record_tag_changes(%3$s)');
+GRANT ALL ON fuzz_outcome, fuzz_target, fuzz_reader TO ecp_fuzz_refresher;
 SELECT setseed(0.25);
 SET ROLE ecp_fuzz_refresher;
 DO $$
@@ -144,19 +157,21 @@ DECLARE
     len int;
     kind int;
     pos int;
-    i int;
     v_state text;
     v_msg text;
-    v_mutation text;
     v_run bigint;
+    v_reader record;
+    v_tab text;
+    v_names text[];
+    v_states text[];
+    v_msgs text[];
 BEGIN
     SELECT current_run_id INTO v_run FROM ecpower.refresh_state;
-    FOR i IN 1..3000 LOOP
+    FOR i IN 1..2000 LOOP
         -- a stored row: a membership keyframe or delta, or a tag sync state
         -- (tag sync states are a third of the mutations)
-        SELECT * INTO t FROM fuzz_target
-         WHERE tab = CASE WHEN random() < 0.33 THEN 'tag_sync_state' ELSE 'membership' END
-         ORDER BY random() LIMIT 1;
+        v_tab := CASE WHEN random() < 0.33 THEN 'tag_sync_state' ELSE 'membership' END;
+        SELECT * INTO t FROM fuzz_target WHERE tab = v_tab ORDER BY random() LIMIT 1;
         orig := t.bytes;
         len := length(orig);
         kind := floor(random() * 8)::int;
@@ -182,27 +197,37 @@ BEGIN
             ELSE set_byte(set_byte(orig, pos, get_byte(orig, len - 1 - pos)),
                           len - 1 - pos, get_byte(orig, pos))
         END;
-        v_mutation := kind::text;
+        v_names := '{}';
+        v_states := '{}';
+        v_msgs := '{}';
         BEGIN
             IF t.tab = 'membership' THEN
                 UPDATE ecpower.membership SET members = mutated
                  WHERE segment_id = t.segment_id AND day = t.day;
-                PERFORM count(*) FROM ecpower.segment_members(t.slug, t.day);
-                PERFORM count(*) FROM ecpower.segment_members(t.slug);
-                PERFORM count(*) FROM ecpower.customer_segments(1);
-                PERFORM count(*) FROM ecpower.segment_customers(t.slug);
-                PERFORM count(*) FROM ecpower.segment_kpis(t.slug);
-                PERFORM ecpower._record_tag_changes(v_run);
             ELSE
                 UPDATE ecpower.tag_sync_state SET members = mutated
                  WHERE segment_id = t.segment_id;
-                PERFORM ecpower._record_tag_changes(v_run);
             END IF;
+            FOR v_reader IN SELECT * FROM fuzz_reader
+                             WHERE t.tab = 'membership' OR name = 'tag feed' LOOP
+                BEGIN
+                    EXECUTE format(v_reader.query, t.slug, t.day, v_run);
+                    v_state := 'EC000';
+                    v_msg := NULL;
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+                END;
+                v_names := v_names || v_reader.name;
+                v_states := v_states || v_state;
+                v_msgs := v_msgs || v_msg;
+            END LOOP;
             RAISE SQLSTATE 'EC000';
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
-            INSERT INTO fuzz_outcome VALUES (t.tab, v_mutation, v_state, v_msg);
+        EXCEPTION WHEN SQLSTATE 'EC000' THEN
+            NULL;
         END;
+        INSERT INTO fuzz_outcome
+        SELECT t.tab, kind::text, r.name, r.state, r.msg
+          FROM unnest(v_names, v_states, v_msgs) AS r (name, state, msg);
     END LOOP;
 END
 $$;
@@ -238,7 +263,7 @@ BEGIN
             RAISE SQLSTATE 'EC000';
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
-            INSERT INTO fuzz_outcome VALUES ('rfm_blocks', (i % 4)::text, v_state, v_msg);
+            INSERT INTO fuzz_outcome VALUES ('rfm_blocks', (i % 4)::text, 'customer_rfm, rfm_groups', v_state, v_msg);
         END;
     END LOOP;
 END
@@ -246,14 +271,14 @@ $$;
 RESET ROLE;
 
 -- outcomes: answered or refused, nothing else
-SELECT target, count(*) >= 500 AS many,
-       count(*) FILTER (WHERE sqlstate = 'XX001') > 100 AS refusals,
+SELECT target, reader, count(*) >= 250 AS many,
+       count(*) FILTER (WHERE sqlstate = 'XX001') > 50 AS refusals,
        count(*) FILTER (WHERE sqlstate = 'EC000') > 0 AS answers
-  FROM fuzz_outcome GROUP BY target ORDER BY target;
-SELECT count(*) AS mutations FROM fuzz_outcome;
-SELECT target, mutation, sqlstate, message
+  FROM fuzz_outcome GROUP BY target, reader ORDER BY target, reader COLLATE "C";
+SELECT count(*) AS reads FROM fuzz_outcome;
+SELECT target, mutation, reader, sqlstate, message
   FROM fuzz_outcome WHERE sqlstate NOT IN ('EC000', 'XX001')
- ORDER BY 1, 2, 3 LIMIT 20;
+ ORDER BY 1, 2, 3, 4 LIMIT 20;
 -- every refusal of a bitmap names the table and the segment
 SELECT count(*) AS unnamed
   FROM fuzz_outcome
