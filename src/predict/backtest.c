@@ -225,6 +225,7 @@ compare_models(PG_FUNCTION_ARGS)
 	RfSummarySet *hoset,
 			   *calset,
 				hocal;
+	int64		repeaters = 0;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -282,6 +283,17 @@ compare_models(PG_FUNCTION_ARGS)
 
 	calset = rf_summarize_orders(cal_end);
 	h = (hoset->as_of_date - calset->as_of_date) / unit;
+	for (int64 i = 0; i < calset->n; i++)
+		repeaters += (calset->rows[i].x > 0);
+	if (calset->n < PREDICT_MIN_CUSTOMERS || repeaters < PREDICT_MIN_REPEATERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("not enough purchase history up to the calibration end %s to compare models: %lld customers, %lld with repeat purchases",
+						timestamptz_to_str(cal_end), (long long) calset->n,
+						(long long) repeaters),
+				 errdetail("Each fit needs at least %d customers with a counted order, at least %d of them with purchases on more than one day.",
+						   PREDICT_MIN_CUSTOMERS, PREDICT_MIN_REPEATERS),
+				 errhint("Use an earlier calibration end or a later holdout end, or name a model, for example model => 'bgnbd'.")));
 
 	/* the holdout summaries of the calibration customers */
 	hocal.as_of_date = hoset->as_of_date;
@@ -303,7 +315,6 @@ compare_models(PG_FUNCTION_ARGS)
 					ga[NGROUPS],
 					gp[NGROUPS];
 
-		predict_check_history(calset, (PredictModel) m);
 		predict_model_fit((PredictModel) m, calset, unit, penalizer, &c.fit);
 		score_holdout((PredictModel) m, &c, calset, hoset, &hocal, unit, h);
 
