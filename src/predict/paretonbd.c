@@ -26,8 +26,11 @@
  * purchases give finite log-likelihoods.
  *
  * The fit minimises the mean negative log-likelihood over log-parameters
- * by BFGS (ecp_fit_model) with a central-difference gradient; customers
- * with the same (x, t_x, T) count once with a weight.
+ * by BFGS (ecp_fit_model) with an analytic gradient: the series of 2F1 is
+ * summed together with its derivatives in its parameters and argument.
+ * Customers with the same (x, t_x, T) count once with a weight, and each
+ * A0 term, which depends on x and one day (t_x or T), is computed once per
+ * distinct (x, day) in every evaluation.
  *
  * src/predict/paretonbd.c
  *
@@ -41,16 +44,29 @@
 
 #include "predict/predict.h"
 
-/* step of the central-difference gradient, in log-parameters */
-#define GRAD_STEP	1e-5
+/* series terms before the hypergeometric sum of the fit gives up */
+#define SERIES_MAX_TERMS	1000000
 
-/* the data of a fit */
+/* the largest ratio of alpha to beta (or beta to alpha) the fit explores */
+#define MAX_SCALE_RATIO		100.0
+
+/*
+ * The fit's data: distinct (x, t_x, T) triples, and the distinct (x, day)
+ * pairs their t_x and T make, whose A0 terms each evaluation computes once.
+ */
 typedef struct PnData
 {
 	RfTriple   *triples;
 	int64		ntriples;
+	int32	   *pair_tx;		/* per triple: its (x, t_x) pair */
+	int32	   *pair_T;			/* per triple: its (x, T) pair */
+	uint64	   *pairs;			/* x << 32 | day, sorted */
+	int64		npairs;
+	double	   *u;				/* per pair: the A0 term, log */
+	double	   *du;				/* per pair: its gradient in r, alpha, s, beta */
 	double		total_w;
 	double		unit;
+	bool		at_wall;		/* an evaluation was refused for the ratio */
 } PnData;
 
 /* log(exp(u) - exp(v)) for u >= v; -infinity when they are equal */
@@ -201,16 +217,142 @@ paretonbd_expected_numerator(const double *prm, double x, double T, double t)
 	return (r + x) * (beta + T) / (alpha + T) * g;
 }
 
-/* the mean negative log-likelihood at log-parameters theta */
-static double
-pn_value(const double *theta, const PnData *d)
+/*
+ * log 2F1(a, b; a + 1; z) for a, b > 0 and 0 <= z < 1 by its series (all
+ * terms positive), and its derivatives in a (through both a and a + 1), b
+ * and z: the running sums of d log(term) are carried along, and the sum is
+ * rescaled whenever it grows past 1e280.  False when the series did not
+ * converge.
+ */
+static bool
+log_f_with_derivatives(double a, double b, double z, double *lf, double *da,
+					   double *db, double *dz)
 {
+	double		term = 1.0,
+				sum = 1.0,
+				sa = 0.0,
+				sb = 0.0,
+				sz = 0.0;
+	double		ta = 0.0,		/* d log(term) / da */
+				tb = 0.0;		/* d log(term) / db */
+	double		logscale = 0.0;
+
+	if (z == 0.0)
+	{
+		*lf = 0.0;
+		*da = *db = 0.0;
+		*dz = a * b / (a + 1.0);
+		return true;
+	}
+	for (int j = 0; j < SERIES_MAX_TERMS; j++)
+	{
+		double		aj = a + j,
+					aj1 = a + 1.0 + j,
+					bj = b + j,
+					j1 = j + 1.0;
+		double		inv = 1.0 / (aj * aj1 * bj * j1);	/* the one division */
+		double		ratio = aj * aj * bj * bj * z * inv;
+
+		/*
+		 * term j + 1 from term j: a appears as (a + j) / (a + 1 + j), whose
+		 * log has derivative 1 / (a + j) - 1 / (a + 1 + j) =
+		 * 1 / ((a + j)(a + 1 + j))
+		 */
+		ta += bj * j1 * inv;
+		tb += aj * aj1 * j1 * inv;
+		term *= ratio;
+		sum += term;
+		sa += term * ta;
+		sb += term * tb;
+		sz += term * (j + 1.0);
+		if (sum > 1e280)
+		{
+			logscale += log(sum);
+			term /= sum;
+			sa /= sum;
+			sb /= sum;
+			sz /= sum;
+			sum = 1.0;
+		}
+		if (term <= 1e-17 * sum && ratio < 1.0 && j > 2)
+		{
+			*lf = logscale + log(sum);
+			*da = sa / sum;
+			*db = sb / sum;
+			*dz = sz / sum / z;
+			return true;
+		}
+		if ((j & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return false;
+}
+
+/*
+ * One A0 term of a pair (x, day t): u = log 2F1(c, g; c + 1; D / (M + t))
+ * - c log(M + t) with its gradient in (r, alpha, s, beta) into du.
+ */
+static bool
+a0_term_with_gradient(const double *prm, double x, double t, double *u,
+					  double *du)
+{
+	double		r = prm[0],
+				alpha = prm[1],
+				s = prm[2],
+				beta = prm[3];
+	double		c = r + s + x;
+	bool		alpha_max = alpha >= beta;
+	double		M = alpha_max ? alpha : beta;
+	double		D = alpha_max ? alpha - beta : beta - alpha;
+	double		g = alpha_max ? s + 1.0 : r + x;
+	double		q = M + t;
+	double		lf,
+				dc,
+				dg,
+				dz;
+	double		dz_alpha,
+				dz_beta;
+
+	if (!log_f_with_derivatives(c, g, D / q, &lf, &dc, &dg, &dz))
+		return false;
+	*u = lf - c * log(q);
+	/* z = D / (M + t) */
+	if (alpha_max)
+	{
+		dz_alpha = (beta + t) / (q * q);
+		dz_beta = -1.0 / q;
+	}
+	else
+	{
+		dz_alpha = -1.0 / q;
+		dz_beta = (alpha + t) / (q * q);
+	}
+	/* c = r + s + x; g = s + 1 or r + x; M = alpha or beta */
+	du[0] = dc - log(q) + (alpha_max ? 0.0 : dg);
+	du[1] = dz * dz_alpha - (alpha_max ? c / q : 0.0);
+	du[2] = dc - log(q) + (alpha_max ? dg : 0.0);
+	du[3] = dz * dz_beta - (alpha_max ? 0.0 : c / q);
+	return true;
+}
+
+/*
+ * The objective at log-parameters theta: the mean negative log-likelihood
+ * of the file header's formula, with its analytic gradient in theta.
+ */
+static double
+pn_objective(const double *theta, double *grad, void *arg)
+{
+	PnData	   *d = (PnData *) arg;
 	double		prm[4];
-	double		lg_r,
-				base;
+	double		g[4] = {0.0, 0.0, 0.0, 0.0};
 	double		ll = 0.0;
+	double		r,
+				alpha,
+				s,
+				beta;
 	int32		last_x = -1;
-	double		lg_rx = 0.0;
+	double		lg_rx = 0.0,
+				ps_rx = 0.0;
 
 	for (int i = 0; i < 4; i++)
 	{
@@ -218,60 +360,179 @@ pn_value(const double *theta, const PnData *d)
 		if (!isfinite(prm[i]) || prm[i] <= 0)
 			return NAN;
 	}
-	lg_r = lgamma(prm[0]);
-	base = -lg_r + prm[0] * log(prm[1]) + prm[2] * log(prm[3]);
+	r = prm[0];
+	alpha = prm[1];
+	s = prm[2];
+	beta = prm[3];
+
+	/*
+	 * alpha and beta further apart than MAX_SCALE_RATIO: the fit is running
+	 * off to the no-heterogeneity boundary (s and beta, or r and alpha, to
+	 * infinity together), where the series of 2F1 needs ever more terms.
+	 * Refusing the step stops the fit there, unconverged.
+	 */
+	if (alpha > MAX_SCALE_RATIO * beta || beta > MAX_SCALE_RATIO * alpha)
+	{
+		d->at_wall = true;
+		return NAN;
+	}
+
+	for (int64 k = 0; k < d->npairs; k++)
+	{
+		if (!a0_term_with_gradient(prm, (double) (d->pairs[k] >> 32),
+								   (uint32) d->pairs[k] / d->unit,
+								   &d->u[k], &d->du[4 * k]))
+			return NAN;
+		if ((k & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
 
 	for (int64 i = 0; i < d->ntriples; i++)
 	{
 		const RfTriple *t = &d->triples[i];
-		double		b;
+		double		x = t->x;
+		double		T = t->T / d->unit;
+		double		f1 = -(r + x) * log(alpha + T) - s * log(beta + T);
+		double		df1[4];
+		double		dl[4];
+		double		b,
+					p1;
 
 		if (t->x != last_x)
 		{
-			lg_rx = lgamma(prm[0] + t->x);
+			lg_rx = lgamma(r + x);
+			ps_rx = ecp_digamma(r + x);
 			last_x = t->x;
 		}
-		b = log_bracket(prm, t->x, t->t_x / d->unit, t->T / d->unit);
+		df1[0] = -log(alpha + T);
+		df1[1] = -(r + x) / (alpha + T);
+		df1[2] = -log(beta + T);
+		df1[3] = -s / (beta + T);
+
+		if (t->t_x == t->T)
+		{
+			/* A0 = 0: only the first term */
+			b = f1;
+			memcpy(dl, df1, sizeof(dl));
+		}
+		else
+		{
+			int32		k1 = d->pair_tx[i],
+						k2 = d->pair_T[i];
+			double		u1 = d->u[k1],
+						u2 = d->u[k2];
+			double		qq = exp(u2 - u1);
+			double		la0 = log_diff_exp(u1, u2);
+			double		l2 = log(s) - log(r + s + x) + la0;
+
+			if (!isfinite(la0))
+				return NAN;
+			b = log_sum_exp(f1, l2);
+			p1 = exp(f1 - b);
+			for (int j = 0; j < 4; j++)
+			{
+				double		dl2 = (d->du[4 * k1 + j] - qq * d->du[4 * k2 + j]) / (1.0 - qq);
+
+				if (j == 0)
+					dl2 -= 1.0 / (r + s + x);
+				else if (j == 2)
+					dl2 += 1.0 / s - 1.0 / (r + s + x);
+				dl[j] = p1 * df1[j] + (1.0 - p1) * dl2;
+			}
+		}
 		if (!isfinite(b))
 			return NAN;
-		ll += t->w * (lg_rx + base + b);
-		if ((i & 4095) == 4095)
+		ll += t->w * (lg_rx + b);
+		g[0] += t->w * (ps_rx + dl[0]);
+		g[1] += t->w * dl[1];
+		g[2] += t->w * dl[2];
+		g[3] += t->w * dl[3];
+		if ((i & 65535) == 65535)
 			CHECK_FOR_INTERRUPTS();
 	}
+
+	/* the terms common to every customer */
+	ll += d->total_w * (-lgamma(r) + r * log(alpha) + s * log(beta));
+	g[0] += d->total_w * (-ecp_digamma(r) + log(alpha));
+	g[1] += d->total_w * r / alpha;
+	g[2] += d->total_w * log(beta);
+	g[3] += d->total_w * s / beta;
+
+	for (int j = 0; j < 4; j++)
+		grad[j] = -g[j] * prm[j] / d->total_w;
 	return -ll / d->total_w;
 }
 
-/*
- * The objective at log-parameters theta with its central-difference
- * gradient.  (The derivatives of 2F1 in its parameters have no closed
- * form; at a step of 1e-5 the difference is accurate to about 1e-10,
- * far inside the minimiser's tolerance.)
- */
-static double
-pn_objective(const double *theta, double *grad, void *arg)
+/* qsort comparator of uint64 */
+static int
+u64_cmp(const void *a, const void *b)
 {
-	PnData	   *d = (PnData *) arg;
-	double		f = pn_value(theta, d);
-	double		th[4];
+	uint64		ua = *(const uint64 *) a;
+	uint64		ub = *(const uint64 *) b;
 
-	if (!isfinite(f))
-		return NAN;
-	memcpy(th, theta, sizeof(th));
-	for (int i = 0; i < 4; i++)
+	return (ua > ub) - (ua < ub);
+}
+
+/* index of key in the sorted pairs */
+static int32
+pair_index(const PnData *d, uint64 key)
+{
+	int64		lo = 0,
+				hi = d->npairs - 1;
+
+	while (lo <= hi)
 	{
-		double		hi,
-					lo;
+		int64		mid = (lo + hi) / 2;
 
-		th[i] = theta[i] + GRAD_STEP;
-		hi = pn_value(th, d);
-		th[i] = theta[i] - GRAD_STEP;
-		lo = pn_value(th, d);
-		th[i] = theta[i];
-		if (!isfinite(hi) || !isfinite(lo))
-			return NAN;
-		grad[i] = (hi - lo) / (2 * GRAD_STEP);
+		if (d->pairs[mid] == key)
+			return (int32) mid;
+		if (d->pairs[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
 	}
-	return f;
+	elog(ERROR, "pair of the Pareto/NBD fit is missing");
+	return -1;
+}
+
+/* collapse the summaries into triples and their distinct (x, day) pairs */
+static void
+pn_prepare(const RfSummarySet *set, double unit, PnData *d)
+{
+	int32		max_x,
+				max_day;
+	int64		n = 0;
+
+	d->triples = rf_collapse_triples(set, &d->ntriples, &max_x, &max_day);
+	d->total_w = (double) set->n;
+	d->unit = unit;
+	d->pairs = palloc_extended(sizeof(uint64) * Max(2 * d->ntriples, 1),
+							   MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < d->ntriples; i++)
+	{
+		const RfTriple *t = &d->triples[i];
+
+		d->pairs[n++] = ((uint64) (uint32) t->x << 32) | (uint32) t->t_x;
+		d->pairs[n++] = ((uint64) (uint32) t->x << 32) | (uint32) t->T;
+	}
+	qsort(d->pairs, n, sizeof(uint64), u64_cmp);
+	d->npairs = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		if (d->npairs == 0 || d->pairs[d->npairs - 1] != d->pairs[i])
+			d->pairs[d->npairs++] = d->pairs[i];
+	}
+	d->pair_tx = palloc_extended(sizeof(int32) * Max(d->ntriples, 1), MCXT_ALLOC_HUGE);
+	d->pair_T = palloc_extended(sizeof(int32) * Max(d->ntriples, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < d->ntriples; i++)
+	{
+		const RfTriple *t = &d->triples[i];
+
+		d->pair_tx[i] = pair_index(d, ((uint64) (uint32) t->x << 32) | (uint32) t->t_x);
+		d->pair_T[i] = pair_index(d, ((uint64) (uint32) t->x << 32) | (uint32) t->T);
+	}
+	d->u = palloc_extended(sizeof(double) * Max(d->npairs, 1), MCXT_ALLOC_HUGE);
+	d->du = palloc_extended(sizeof(double) * 4 * Max(d->npairs, 1), MCXT_ALLOC_HUGE);
 }
 
 /*
@@ -285,8 +546,6 @@ paretonbd_fit(const RfSummarySet *set, double unit, double penalizer,
 			  ModelFit *fit)
 {
 	PnData		d;
-	int32		max_x,
-				max_day;
 	double		mean_T = 0.0;
 	double		starts[4][4] = {
 		/* log r, log alpha, log s, log beta (alpha and beta scaled below) */
@@ -296,9 +555,7 @@ paretonbd_fit(const RfSummarySet *set, double unit, double penalizer,
 		{-1.61, -3.0, -1.2, -1.0},	/* 0.2, T/20, 0.3, T/2.7 */
 	};
 
-	d.triples = rf_collapse_triples(set, &d.ntriples, &max_x, &max_day);
-	d.total_w = (double) set->n;
-	d.unit = unit;
+	pn_prepare(set, unit, &d);
 	for (int64 i = 0; i < set->n; i++)
 		mean_T += set->rows[i].T / unit;
 	mean_T = Max(mean_T / Max(set->n, 1), 1.0);
@@ -310,7 +567,25 @@ paretonbd_fit(const RfSummarySet *set, double unit, double penalizer,
 		starts[s][3] += log(mean_T);
 	}
 
-	ecp_fit_model(pn_objective, &d, 4, &starts[0][0], 4, penalizer,
+	/*
+	 * One start at a time: a run that ends unconverged against the ratio
+	 * limit has found the maximum at the boundary, and the other starts
+	 * would only walk there again, at the highest cost per evaluation.
+	 */
+	d.at_wall = false;
+	ecp_fit_model(pn_objective, &d, 4, &starts[0][0], 1, penalizer,
 				  d.total_w, fit);
+	if (!fit->converged && !d.at_wall)
+	{
+		ModelFit	more;
+
+		ecp_fit_model(pn_objective, &d, 4, &starts[1][0], 3, penalizer,
+					  d.total_w, &more);
+		more.iterations += fit->iterations;
+		if (more.converged || more.log_likelihood > fit->log_likelihood)
+			*fit = more;
+		else
+			fit->iterations = more.iterations;
+	}
 	fit->customers = set->n;
 }
