@@ -100,11 +100,12 @@ summary_loglik(PredictModel model, const double *prm, const RfSummarySet *set,
 	int32		max_x,
 				max_day;
 	RfTriple   *t = rf_collapse_triples(set, &n, &max_x, &max_day);
+	PnTermCache *cache = predict_cache_create(model, prm);
 	double		ll = 0.0;
 
 	for (int64 i = 0; i < n; i++)
 	{
-		ll += t[i].w * predict_loglik_one(model, prm, t[i].x, t[i].t_x / unit,
+		ll += t[i].w * predict_loglik_one(model, prm, cache, t[i].x, t[i].t_x / unit,
 										  t[i].T / unit);
 		if ((i & 4095) == 4095)
 			CHECK_FOR_INTERRUPTS();
@@ -126,6 +127,7 @@ score_holdout(PredictModel model, Comparison *c, const RfSummarySet *cal,
 {
 	const double *prm = c->fit.params;
 	hocache_hash *hc = hocache_create(CurrentMemoryContext, 1024, NULL);
+	PnTermCache *cache = predict_cache_create(model, prm);
 	int64		j = 0;
 
 	c->actual = c->predicted = c->abs_error = 0.0;
@@ -151,7 +153,7 @@ score_holdout(PredictModel model, Comparison *c, const RfSummarySet *cal,
 						   &found);
 		if (!found)
 			e->num = predict_expected_numerator(model, prm, s->x, s->T / unit, h);
-		pred = e->num / (1.0 + exp(predict_log_p_alive_odds(model, prm, s->x,
+		pred = e->num / (1.0 + exp(predict_log_p_alive_odds(model, prm, cache, s->x,
 															 s->t_x / unit,
 															 s->T / unit)));
 

@@ -123,8 +123,8 @@ predict_model_fit(PredictModel model, const RfSummarySet *set, double unit,
  *		P(alive) = 1 / (1 + exp(result)).
  */
 double
-predict_log_p_alive_odds(PredictModel model, const double *prm, double x,
-						 double t_x, double T)
+predict_log_p_alive_odds(PredictModel model, const double *prm,
+						 PnTermCache *cache, double x, double t_x, double T)
 {
 	switch (model)
 	{
@@ -133,7 +133,7 @@ predict_log_p_alive_odds(PredictModel model, const double *prm, double x,
 		case MODEL_MBGNBD:
 			return mbgnbd_log_p_alive_odds(prm, x, t_x, T);
 		case MODEL_PARETONBD:
-			return paretonbd_log_p_alive_odds(prm, x, t_x, T);
+			return paretonbd_log_p_alive_odds(prm, cache, x, t_x, T);
 		default:
 			break;
 	}
@@ -165,10 +165,22 @@ predict_expected_numerator(PredictModel model, const double *prm, double x,
 	return NAN;
 }
 
-/* one customer's log-likelihood under model */
+/*
+ * predict_cache_create
+ *		A cache for scoring many customers with the same model and
+ *		parameters (predict_log_p_alive_odds, predict_loglik_one); NULL when
+ *		the model needs none.
+ */
+PnTermCache *
+predict_cache_create(PredictModel model, const double *prm)
+{
+	return model == MODEL_PARETONBD ? paretonbd_cache_create(prm) : NULL;
+}
+
+/* one customer's log-likelihood under model (cache as above, or NULL) */
 double
-predict_loglik_one(PredictModel model, const double *prm, double x,
-				   double t_x, double T)
+predict_loglik_one(PredictModel model, const double *prm, PnTermCache *cache,
+				   double x, double t_x, double T)
 {
 	switch (model)
 	{
@@ -177,7 +189,7 @@ predict_loglik_one(PredictModel model, const double *prm, double x,
 		case MODEL_MBGNBD:
 			return mbgnbd_loglik_one(prm, x, t_x, T);
 		case MODEL_PARETONBD:
-			return paretonbd_loglik_one(prm, x, t_x, T);
+			return paretonbd_loglik_one(prm, cache, x, t_x, T);
 		default:
 			break;
 	}
@@ -242,7 +254,7 @@ predict_p_alive(PG_FUNCTION_ARGS)
 	double		odds;
 
 	rf_args(fcinfo, 2, &x, &t_x, &T);
-	odds = predict_log_p_alive_odds(model, prm, x, t_x, T);
+	odds = predict_log_p_alive_odds(model, prm, NULL, x, t_x, T);
 	if (isnan(odds))
 		PG_RETURN_NULL();		/* the series could not be summed */
 	PG_RETURN_FLOAT8(1.0 / (1.0 + exp(odds)));
@@ -271,7 +283,7 @@ predict_expected_purchases(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("t must be a finite number >= 0, not %g", t)));
 	result = predict_expected_numerator(model, prm, x, T, t) /
-		(1.0 + exp(predict_log_p_alive_odds(model, prm, x, t_x, T)));
+		(1.0 + exp(predict_log_p_alive_odds(model, prm, NULL, x, t_x, T)));
 	if (!isfinite(result))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(result);
@@ -294,7 +306,7 @@ predict_log_likelihood(PG_FUNCTION_ARGS)
 	double		result;
 
 	rf_args(fcinfo, 2, &x, &t_x, &T);
-	result = predict_loglik_one(model, prm, x, t_x, T);
+	result = predict_loglik_one(model, prm, NULL, x, t_x, T);
 	if (isnan(result))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(result);

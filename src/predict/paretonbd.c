@@ -42,6 +42,7 @@
 
 #include "miscadmin.h"
 
+#include "core/ecpower.h"
 #include "predict/predict.h"
 
 /* series terms before the hypergeometric sum of the fit gives up */
@@ -68,6 +69,50 @@ typedef struct PnData
 	double		unit;
 	bool		at_wall;		/* an evaluation was refused for the ratio */
 } PnData;
+
+/*
+ * Scoring cache of A0 terms: for given parameters, the term of (x, t)
+ * (t in the unit), so that scoring every customer sums the series once per
+ * distinct (x, t_x) and (x, T) rather than twice per customer.
+ */
+typedef struct PnTermKey
+{
+	double		t;
+	int64		x;
+} PnTermKey;
+
+typedef struct PnTermEntry
+{
+	PnTermKey	key;
+	char		status;
+	double		u;
+} PnTermEntry;
+
+static inline uint32
+pn_key_hash(PnTermKey k)
+{
+	uint64		bits;
+
+	memcpy(&bits, &k.t, sizeof(bits));
+	return ecp_hash_int64(bits ^ ((uint64) k.x * UINT64CONST(0x9E3779B97F4A7C15)));
+}
+
+#define SH_PREFIX		pnterm
+#define SH_ELEMENT_TYPE	PnTermEntry
+#define SH_KEY_TYPE		PnTermKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	pn_key_hash(k)
+#define SH_EQUAL(tb, a, b)	((a).t == (b).t && (a).x == (b).x)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct PnTermCache
+{
+	double		prm[4];
+	pnterm_hash *hash;
+};
 
 /* log(exp(u) - exp(v)) for u >= v; -infinity when they are equal */
 static inline double
@@ -102,11 +147,46 @@ a0_term(double c, double g, double M, double D, double t)
 }
 
 /*
+ * paretonbd_cache_create
+ *		A scoring cache of A0 terms for the parameters prm, in the current
+ *		memory context.
+ */
+PnTermCache *
+paretonbd_cache_create(const double *prm)
+{
+	PnTermCache *cache = palloc(sizeof(PnTermCache));
+
+	memcpy(cache->prm, prm, sizeof(cache->prm));
+	cache->hash = pnterm_create(CurrentMemoryContext, 1024, NULL);
+	return cache;
+}
+
+/* a0_term through the cache (when there is one) */
+static double
+a0_term_cached(PnTermCache *cache, double x, double c, double g, double M,
+			   double D, double t)
+{
+	PnTermKey	key;
+	PnTermEntry *e;
+	bool		found;
+
+	if (cache == NULL)
+		return a0_term(c, g, M, D, t);
+	key.t = t;
+	key.x = (int64) x;
+	e = pnterm_insert(cache->hash, key, &found);
+	if (!found)
+		e->u = a0_term(c, g, M, D, t);
+	return e->u;
+}
+
+/*
  * log A0 given the parameters and (x, t_x, T), for the larger of alpha
- * and beta (see the file header); -infinity when t_x = T.
+ * and beta (see the file header); -infinity when t_x = T.  cache, when not
+ * NULL, must have been made for prm.
  */
 static double
-log_a0(const double *prm, double x, double t_x, double T)
+log_a0(const double *prm, PnTermCache *cache, double x, double t_x, double T)
 {
 	double		r = prm[0],
 				alpha = prm[1],
@@ -129,7 +209,9 @@ log_a0(const double *prm, double x, double t_x, double T)
 		D = beta - alpha;
 		g = r + x;
 	}
-	return log_diff_exp(a0_term(c, g, M, D, t_x), a0_term(c, g, M, D, T));
+	Assert(cache == NULL || memcmp(cache->prm, prm, sizeof(cache->prm)) == 0);
+	return log_diff_exp(a0_term_cached(cache, x, c, g, M, D, t_x),
+						a0_term_cached(cache, x, c, g, M, D, T));
 }
 
 /*
@@ -137,14 +219,15 @@ log_a0(const double *prm, double x, double t_x, double T)
  * + s / (r + s + x) A0).
  */
 static double
-log_bracket(const double *prm, double x, double t_x, double T)
+log_bracket(const double *prm, PnTermCache *cache, double x, double t_x,
+			double T)
 {
 	double		r = prm[0],
 				alpha = prm[1],
 				s = prm[2],
 				beta = prm[3];
 	double		first = -(r + x) * log(alpha + T) - s * log(beta + T);
-	double		la0 = log_a0(prm, x, t_x, T);
+	double		la0 = log_a0(prm, cache, x, t_x, T);
 
 	if (isinf(la0) && la0 < 0)
 		return first;
@@ -157,7 +240,8 @@ log_bracket(const double *prm, double x, double t_x, double T)
  *		hypergeometric series cannot be summed.
  */
 double
-paretonbd_loglik_one(const double *prm, double x, double t_x, double T)
+paretonbd_loglik_one(const double *prm, PnTermCache *cache, double x,
+					 double t_x, double T)
 {
 	double		r = prm[0],
 				alpha = prm[1],
@@ -165,7 +249,7 @@ paretonbd_loglik_one(const double *prm, double x, double t_x, double T)
 				beta = prm[3];
 
 	return lgamma(r + x) - lgamma(r) + r * log(alpha) + s * log(beta) +
-		log_bracket(prm, x, t_x, T);
+		log_bracket(prm, cache, x, t_x, T);
 }
 
 /*
@@ -176,13 +260,14 @@ paretonbd_loglik_one(const double *prm, double x, double t_x, double T)
  *		sure) when t_x = T.
  */
 double
-paretonbd_log_p_alive_odds(const double *prm, double x, double t_x, double T)
+paretonbd_log_p_alive_odds(const double *prm, PnTermCache *cache, double x,
+						   double t_x, double T)
 {
 	double		r = prm[0],
 				alpha = prm[1],
 				s = prm[2],
 				beta = prm[3];
-	double		la0 = log_a0(prm, x, t_x, T);
+	double		la0 = log_a0(prm, cache, x, t_x, T);
 
 	if (isinf(la0) && la0 < 0)
 		return -INFINITY;

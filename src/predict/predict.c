@@ -770,6 +770,7 @@ score_customers(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RfSummarySet *set;
 	numcache_hash *nc;
+	PnTermCache *cache;
 	MemoryContext rowcxt,
 				old;
 
@@ -797,6 +798,7 @@ score_customers(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
 	nc = numcache_create(CurrentMemoryContext, 1024, NULL);
+	cache = predict_cache_create(model, bg);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower score row",
 								   ALLOCSET_SMALL_SIZES);
 
@@ -804,7 +806,7 @@ score_customers(PG_FUNCTION_ARGS)
 	{
 		RfSummary  *s = &set->rows[i];
 		const double *num = cached_numerators(nc, model, bg, unit, s->x, s->T);
-		double		odds = predict_log_p_alive_odds(model, bg, s->x,
+		double		odds = predict_log_p_alive_odds(model, bg, cache, s->x,
 													s->t_x / unit, s->T / unit);
 		double		p_alive = 1.0 / (1.0 + exp(odds));
 		double		mean_spend = s->x > 0 ? (double) s->repeat_cents / s->x / 100.0 : 0.0;

@@ -65,6 +65,9 @@ typedef struct RfTriple
 	double		w;
 } RfTriple;
 
+/* scoring cache of the Pareto/NBD A0 terms (paretonbd.c) */
+typedef struct PnTermCache PnTermCache;
+
 /* the repeat-purchase models, in the order of predict_model_names */
 typedef enum PredictModel
 {
@@ -141,11 +144,14 @@ extern void predict_check_history(const RfSummarySet *set, PredictModel model);
 extern void predict_model_fit(PredictModel model, const RfSummarySet *set,
 							  double unit, double penalizer, ModelFit *fit);
 extern double predict_log_p_alive_odds(PredictModel model, const double *prm,
-									   double x, double t_x, double T);
+									   PnTermCache *cache, double x, double t_x,
+									   double T);
 extern double predict_expected_numerator(PredictModel model, const double *prm,
 										 double x, double T, double t);
 extern double predict_loglik_one(PredictModel model, const double *prm,
-								 double x, double t_x, double T);
+								 PnTermCache *cache, double x, double t_x,
+								 double T);
+extern PnTermCache *predict_cache_create(PredictModel model, const double *prm);
 
 /* bgnbd.c */
 extern RfTriple *rf_collapse_triples(const RfSummarySet *set, int64 *ntriples,
@@ -172,12 +178,13 @@ extern double mbgnbd_loglik_one(const double *prm, double x, double t_x,
 /* paretonbd.c */
 extern void paretonbd_fit(const RfSummarySet *set, double unit,
 						  double penalizer, ModelFit *fit);
-extern double paretonbd_log_p_alive_odds(const double *prm, double x,
-										 double t_x, double T);
+extern PnTermCache *paretonbd_cache_create(const double *prm);
+extern double paretonbd_log_p_alive_odds(const double *prm, PnTermCache *cache,
+										 double x, double t_x, double T);
 extern double paretonbd_expected_numerator(const double *prm, double x,
 										   double T, double t);
-extern double paretonbd_loglik_one(const double *prm, double x, double t_x,
-								   double T);
+extern double paretonbd_loglik_one(const double *prm, PnTermCache *cache,
+								   double x, double t_x, double T);
 
 /* gammagamma.c */
 extern void gammagamma_fit(const RfSummarySet *set, double penalizer,
