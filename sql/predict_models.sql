@@ -364,6 +364,39 @@ SELECT c.model
     OR c.group_actual <> a.ga::bigint[]
     OR (SELECT max(abs(x - y)) FROM unnest(c.group_predicted, a.gp) u(x, y)) > 1e-6;
 
+-- the same after moving the early orders of half the customers to the end
+-- of the table: the scan then meets their purchase days out of order
+UPDATE ecpower.orders SET total = total
+ WHERE customer_id % 2 = 0 AND ordered_at < '2024-09-01';
+DROP TABLE cmp;
+CREATE TEMP TABLE cmp AS
+SELECT * FROM ecpower.compare_models('2024-12-31 23:59:59+00', '2025-06-30 23:59:59+00');
+WITH cal AS (SELECT * FROM ecpower.customer_summary('2024-12-31 23:59:59+00')),
+ho AS (SELECT * FROM ecpower.customer_summary('2025-06-30 23:59:59+00')),
+per AS (SELECT c.model, cal.customer_id, cal.x, ho.x - cal.x AS actual,
+               ecpower.predict_expected_purchases(c.model, c.parameters, 181, cal.x, cal.t_x, cal.t) AS predicted,
+               ecpower.predict_log_likelihood(c.model, c.parameters, ho.x, ho.t_x, ho.t)
+               - ecpower.predict_log_likelihood(c.model, c.parameters, cal.x, cal.t_x, cal.t) AS ll
+          FROM cmp c, cal JOIN ho USING (customer_id)),
+agg AS (SELECT model, array_agg(n ORDER BY g) AS gn, array_agg(ga ORDER BY g) AS ga,
+               array_agg(gp ORDER BY g) AS gp
+          FROM (SELECT model, least(x, 7) AS g, count(*) AS n, sum(actual) AS ga,
+                       sum(predicted) AS gp
+                  FROM per GROUP BY 1, 2) g
+         GROUP BY model)
+SELECT c.model
+  FROM cmp c JOIN (SELECT p.model, sum(p.actual) AS actual, sum(p.predicted) AS predicted,
+                          avg(abs(p.actual - p.predicted)) AS mae, sum(p.ll) AS ll
+                     FROM per p GROUP BY 1) s USING (model)
+  JOIN agg a USING (model)
+ WHERE c.holdout_actual <> s.actual
+    OR abs(c.holdout_predicted - s.predicted) > 1e-6
+    OR abs(c.holdout_mae - s.mae) > 1e-9
+    OR abs(c.holdout_log_likelihood - s.ll) > 1e-6
+    OR c.group_customers <> a.gn::bigint[]
+    OR c.group_actual <> a.ga::bigint[]
+    OR (SELECT max(abs(x - y)) FROM unnest(c.group_predicted, a.gp) u(x, y)) > 1e-6;
+
 -- the side-by-side backtest is the same comparison by calibration x
 SELECT * FROM ecpower.backtest('2024-12-31', '2025-06-30');
 SELECT b.repeat_purchases FROM ecpower.backtest('2024-12-31', '2025-06-30') b, cmp c

@@ -18,9 +18,9 @@
  *	  whole purchase history, so the difference is the conditional
  *	  density of the holdout part.)
  *
- * Both summaries are built by the one-pass scan of ecpower.orders
- * (rf_summarize_orders); the holdout one first, since with no calibration
- * end given the calibration end is derived from its first purchase day.
+ * Both summaries come from one scan of ecpower.orders
+ * (rf_summarize_orders_split) when the calibration ends with a store-local
+ * day, as it always does when derived from the history.
  *
  * src/predict/backtest.c
  *
@@ -251,39 +251,49 @@ compare_models(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	cal = ecp_store_calendar();
-	hoset = rf_summarize_orders(ho_end);
 
 	if (PG_ARGISNULL(0))
 	{
-		DateADT		first = hoset->as_of_date;
-		int32		holdout;
+		hoset = rf_summarize_orders_split(ho_end, 0, true, &calset);
+		if (calset->as_of_date >= hoset->as_of_date)
+		{
+			DateADT		first = hoset->as_of_date;
 
-		for (int64 i = 0; i < hoset->n; i++)
-			first = Min(first, hoset->rows[i].first_day);
-		holdout = Min((hoset->as_of_date - first) / 3, MAX_HOLDOUT_DAYS);
-		if (holdout < 1)
+			for (int64 i = 0; i < hoset->n; i++)
+				first = Min(first, hoset->rows[i].first_day);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("not enough purchase history to compare models: %d days of orders",
 							hoset->as_of_date - first),
 					 errdetail("A third of the history is held out to score the models; it must be at least one day."),
 					 errhint("Name a model, for example model => 'bgnbd', or wait for more orders.")));
-		cal_end = day_end(cal, hoset->as_of_date - holdout);
+		}
+		cal_end = day_end(cal, calset->as_of_date);
 	}
 	else
 	{
+		DateADT		cal_date;
+
 		cal_end = PG_GETARG_TIMESTAMPTZ(0);
 		if (TIMESTAMP_NOT_FINITE(cal_end) ||
-			ecp_local_date(cal, cal_end) >= hoset->as_of_date)
+			ecp_local_date(cal, cal_end) >= ecp_local_date(cal, ho_end))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("holdout end %s must be on a later store-local day than calibration end %s",
 							timestamptz_to_str(ho_end),
 							timestamptz_to_str(cal_end)),
 					 errhint("The models are fitted up to the calibration end and scored on the days after it.")));
+		cal_date = ecp_local_date(cal, cal_end);
+		if (cal_end == day_end(cal, cal_date))
+			hoset = rf_summarize_orders_split(ho_end, cal_date, false, &calset);
+		else
+		{
+			/* a calibration end within a day: its own scan */
+			hoset = rf_summarize_orders(ho_end);
+			calset = rf_summarize_orders(cal_end);
+		}
 	}
 
-	calset = rf_summarize_orders(cal_end);
 	h = (hoset->as_of_date - calset->as_of_date) / unit;
 	for (int64 i = 0; i < calset->n; i++)
 		repeaters += (calset->rows[i].x > 0);

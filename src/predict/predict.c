@@ -290,6 +290,37 @@ expected_customers(Oid nsp)
 RfSummarySet *
 rf_summarize_orders(TimestampTz as_of)
 {
+	return rf_summarize_orders_split(as_of, 0, false, NULL);
+}
+
+/*
+ * rf_auto_calibration_date
+ *		The calibration end of a model comparison whose holdout ends on
+ *		as_of_date and whose history starts on first_day: as_of_date minus
+ *		a third of the history, at most 365 days (whole days, rounded
+ *		down).  as_of_date itself when that leaves no holdout.
+ */
+DateADT
+rf_auto_calibration_date(DateADT first_day, DateADT as_of_date)
+{
+	int32		holdout = Min((as_of_date - first_day) / 3, 365);
+
+	return as_of_date - Max(holdout, 0);
+}
+
+/*
+ * rf_summarize_orders_split
+ *		rf_summarize_orders(as_of) and, when cal_out is not NULL, from the
+ *		same scan the (x, t_x, T) of every customer with a purchase day up
+ *		to cal_date (the end of that store-local day; with cal_auto, the
+ *		rf_auto_calibration_date of the history instead) into *cal_out, in
+ *		customer_id order.  The calibration rows carry no spend
+ *		(repeat_cents 0): they serve the purchase models only.
+ */
+RfSummarySet *
+rf_summarize_orders_split(TimestampTz as_of, DateADT cal_date, bool cal_auto,
+						  RfSummarySet **cal_out)
+{
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
 	EcpCalendar *cal;
@@ -381,17 +412,84 @@ rf_summarize_orders(TimestampTz as_of)
 	set->n = ch->members;
 	elog(DEBUG1, "summary scan: %u customers in a hash of %llu, %zu extra days", ch->members, (unsigned long long) ch->size, extra.n);
 
+	if (cal_out != NULL)
+	{
+		RfSummarySet *cs = palloc0(sizeof(RfSummarySet));
+
+		if (cal_auto)
+		{
+			DateADT		first = set->as_of_date;
+
+			for (int64 i = 0; i < set->n; i++)
+				first = Min(first, set->rows[i].first_day);
+			cal_date = rf_auto_calibration_date(first, set->as_of_date);
+		}
+		cs->as_of_date = cal_date;
+		/* seq order for now; x counts the inline days up to cal_date */
+		cs->rows = palloc_extended(sizeof(RfSummary) * Max(ch->members, 1),
+								   MCXT_ALLOC_HUGE);
+		custhash_start_iterate(ch, &it);
+		while ((s = custhash_iterate(ch, &it)) != NULL)
+		{
+			RfSummary  *row = &cs->rows[s->seq];
+			DateADT		last = s->first_day;
+
+			row->customer_id = s->customer_id;
+			row->first_day = s->first_day;
+			row->repeat_cents = 0;
+			row->x = -1;
+			for (int i = 0; i < s->ndays; i++)
+			{
+				if (s->days[i] <= cal_date)
+				{
+					row->x++;
+					last = Max(last, s->days[i]);
+				}
+			}
+			row->t_x = last - s->first_day;
+			row->T = cal_date - s->first_day;
+		}
+		cs->n = ch->members;
+		*cal_out = cs;
+	}
+
 	/* distinct days beyond the inline ones (none of which they repeat) */
 	sort_extra_days(extra.v, extra.n);
 	for (Size i = 0; i < extra.n; i++)
 	{
 		if (i == 0 || extra.v[i] != extra.v[i - 1])
-			set->rows[extra.v[i] >> 32].x++;
+		{
+			uint32		seq = extra.v[i] >> 32;
+			DateADT		day = (DateADT) (uint32) extra.v[i];
+
+			set->rows[seq].x++;
+			if (cal_out != NULL && day <= (*cal_out)->as_of_date)
+			{
+				RfSummary  *row = &(*cal_out)->rows[seq];
+
+				row->x++;
+				row->t_x = Max(row->t_x, day - row->first_day);
+			}
+		}
 	}
 	MemoryContextDelete(work);
 
 	/* customer_id order: callers' index insertions then append */
 	qsort(set->rows, set->n, sizeof(RfSummary), summary_cmp);
+	if (cal_out != NULL)
+	{
+		RfSummarySet *cs = *cal_out;
+		int64		n = 0;
+
+		/* keep the customers whose first purchase is in the calibration */
+		for (int64 i = 0; i < cs->n; i++)
+		{
+			if (cs->rows[i].x >= 0)
+				cs->rows[n++] = cs->rows[i];
+		}
+		cs->n = n;
+		qsort(cs->rows, cs->n, sizeof(RfSummary), summary_cmp);
+	}
 	return set;
 }
 

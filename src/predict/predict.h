@@ -122,6 +122,10 @@ extern const char *const predicted_field_names[PREDICTED_NFIELDS];
 
 /* predict.c */
 extern RfSummarySet *rf_summarize_orders(TimestampTz as_of);
+extern RfSummarySet *rf_summarize_orders_split(TimestampTz as_of,
+											   DateADT cal_date, bool cal_auto,
+											   RfSummarySet **cal_out);
+extern DateADT rf_auto_calibration_date(DateADT first_day, DateADT as_of_date);
 extern double unit_days(const char *unit);
 extern int	predicted_field_by_name(const char *name, int len);
 extern PredictedScores *predicted_scores_load(int64 *n);
