@@ -203,7 +203,8 @@ float_or_null(double v, bool *isnull)
 
 /*
  * compare_models(calibration_end timestamptz, holdout_end timestamptz,
- *				  unit text, penalizer float8) returns setof record
+ *				  unit text, penalizer float8, refit boolean)
+ *		returns setof record
  *		Fit every model to the orders up to calibration_end and score it
  *		on the holdout up to holdout_end.  A NULL calibration_end means
  *		holdout_end minus one third of the history (from the first counted
@@ -211,8 +212,12 @@ float_or_null(double v, bool *isnull)
  *		One row per model: model, calibration_end, parameters,
  *		log_likelihood, customers, converged, iterations,
  *		holdout_actual, holdout_predicted, holdout_mae,
- *		holdout_log_likelihood, and per calibration x (0 .. 6, 7+)
- *		group_customers, group_actual, group_predicted.
+ *		holdout_log_likelihood, per calibration x (0 .. 6, 7+)
+ *		group_customers, group_actual, group_predicted, and selected (the
+ *		converged model of lowest holdout_mae).  With refit, two more rows
+ *		(calibration_end and the holdout columns NULL): the selected model
+ *		and Gamma-Gamma fitted to all the data up to holdout_end, from the
+ *		same scan; 22000 when no model converged.
  */
 Datum
 compare_models(PG_FUNCTION_ARGS)
@@ -228,6 +233,10 @@ compare_models(PG_FUNCTION_ARGS)
 			   *calset,
 				hocal;
 	int64		repeaters = 0;
+	bool		refit = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	Comparison	cmp[MODEL_NMODELS];
+	double		mae[MODEL_NMODELS];
+	int			chosen = -1;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -320,40 +329,90 @@ compare_models(PG_FUNCTION_ARGS)
 
 	for (int m = 0; m < MODEL_NMODELS; m++)
 	{
-		Comparison	c;
-		Datum		values[14];
-		bool		nulls[14] = {0};
+		predict_model_fit((PredictModel) m, calset, unit, penalizer, &cmp[m].fit);
+		score_holdout((PredictModel) m, &cmp[m], calset, hoset, &hocal, unit, h);
+		mae[m] = cmp[m].abs_error / Max(calset->n, 1);
+		if (cmp[m].fit.converged && isfinite(mae[m]) &&
+			(chosen < 0 || mae[m] < mae[chosen]))
+			chosen = m;
+	}
+
+	for (int m = 0; m < MODEL_NMODELS; m++)
+	{
+		Comparison *c = &cmp[m];
+		Datum		values[15];
+		bool		nulls[15] = {0};
 		Datum		gc[NGROUPS],
 					ga[NGROUPS],
 					gp[NGROUPS];
 
-		predict_model_fit((PredictModel) m, calset, unit, penalizer, &c.fit);
-		score_holdout((PredictModel) m, &c, calset, hoset, &hocal, unit, h);
-
 		for (int g = 0; g < NGROUPS; g++)
 		{
-			gc[g] = Int64GetDatum(c.g_customers[g]);
-			ga[g] = Int64GetDatum(c.g_actual[g]);
-			gp[g] = Float8GetDatum(c.g_predicted[g]);
+			gc[g] = Int64GetDatum(c->g_customers[g]);
+			ga[g] = Int64GetDatum(c->g_actual[g]);
+			gp[g] = Float8GetDatum(c->g_predicted[g]);
 		}
 		values[0] = CStringGetTextDatum(predict_model_names[m]);
 		values[1] = TimestampTzGetDatum(cal_end);
-		values[2] = params_jsonb(&c.fit, predict_model_param_names((PredictModel) m));
-		values[3] = float_or_null(c.fit.log_likelihood, &nulls[3]);
-		values[4] = Int64GetDatum(c.fit.customers);
-		values[5] = BoolGetDatum(c.fit.converged);
-		values[6] = Int32GetDatum(c.fit.iterations);
-		values[7] = Int64GetDatum((int64) c.actual);
-		values[8] = float_or_null(c.predicted, &nulls[8]);
-		values[9] = float_or_null(c.abs_error / Max(calset->n, 1), &nulls[9]);
-		values[10] = float_or_null(c.holdout_ll, &nulls[10]);
+		values[2] = params_jsonb(&c->fit, predict_model_param_names((PredictModel) m));
+		values[3] = float_or_null(c->fit.log_likelihood, &nulls[3]);
+		values[4] = Int64GetDatum(c->fit.customers);
+		values[5] = BoolGetDatum(c->fit.converged);
+		values[6] = Int32GetDatum(c->fit.iterations);
+		values[7] = Int64GetDatum((int64) c->actual);
+		values[8] = float_or_null(c->predicted, &nulls[8]);
+		values[9] = float_or_null(mae[m], &nulls[9]);
+		values[10] = float_or_null(c->holdout_ll, &nulls[10]);
 		values[11] = PointerGetDatum(construct_array(gc, NGROUPS, INT8OID, 8,
 													 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[12] = PointerGetDatum(construct_array(ga, NGROUPS, INT8OID, 8,
 													 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[13] = PointerGetDatum(construct_array(gp, NGROUPS, FLOAT8OID, 8,
 													 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[14] = BoolGetDatum(m == chosen);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	if (refit)
+	{
+		static const char *const gg_names[] = {"p", "q", "v"};
+		ModelFit	fits[2];
+
+		if (chosen < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("no prediction model could be fitted to the calibration period up to %s",
+							timestamptz_to_str(cal_end)),
+					 errdetail("None of the bgnbd, mbgnbd and paretonbd fits converged."),
+					 errhint("Try a small penalizer such as 0.001, or name a model.")));
+		/* the selected model and Gamma-Gamma on all data to holdout_end */
+		predict_model_fit((PredictModel) chosen, hoset, unit, penalizer, &fits[0]);
+		gammagamma_fit(hoset, penalizer, &fits[1]);
+		if (fits[1].customers < PREDICT_MIN_REPEATERS)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("not enough repeat purchases to fit the Gamma-Gamma model: %lld customers with positive repeat spend",
+							(long long) fits[1].customers),
+					 errdetail("The fit needs at least %d customers with repeat purchases of positive net amount.",
+							   PREDICT_MIN_REPEATERS)));
+		for (int k = 0; k < 2; k++)
+		{
+			Datum		values[15];
+			bool		nulls[15];
+
+			for (int i = 0; i < 15; i++)
+				nulls[i] = true;
+			values[0] = CStringGetTextDatum(k == 0 ? predict_model_names[chosen] : "gammagamma");
+			values[2] = params_jsonb(&fits[k], k == 0 ?
+									 predict_model_param_names((PredictModel) chosen) :
+									 gg_names);
+			values[3] = float_or_null(fits[k].log_likelihood, &nulls[3]);
+			values[4] = Int64GetDatum(fits[k].customers);
+			values[5] = BoolGetDatum(fits[k].converged);
+			values[6] = Int32GetDatum(fits[k].iterations);
+			nulls[0] = nulls[2] = nulls[4] = nulls[5] = nulls[6] = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	return (Datum) 0;
 }

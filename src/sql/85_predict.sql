@@ -213,19 +213,20 @@ COMMENT ON FUNCTION ecpower.predict_log_likelihood(text, jsonb, double precision
 CREATE FUNCTION ecpower.compare_models(
     calibration_end timestamptz, holdout_end timestamptz DEFAULT pg_catalog.now(),
     unit text DEFAULT 'day', penalizer double precision DEFAULT 0,
+    refit boolean DEFAULT false,
     OUT model text, OUT calibration_end timestamptz, OUT parameters jsonb,
     OUT log_likelihood double precision, OUT customers bigint,
     OUT converged boolean, OUT iterations integer,
     OUT holdout_actual bigint, OUT holdout_predicted double precision,
     OUT holdout_mae double precision, OUT holdout_log_likelihood double precision,
     OUT group_customers bigint[], OUT group_actual bigint[],
-    OUT group_predicted double precision[])
+    OUT group_predicted double precision[], OUT selected boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'compare_models'
 LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION ecpower.compare_models(timestamptz, timestamptz, text, double precision) IS
-    'fit bgnbd, mbgnbd and paretonbd up to calibration_end (NULL: a third of the history before holdout_end, at most 365 days) and score each on the holdout: purchases, mean absolute error, log-likelihood, by calibration x';
+COMMENT ON FUNCTION ecpower.compare_models(timestamptz, timestamptz, text, double precision, boolean) IS
+    'fit bgnbd, mbgnbd and paretonbd up to calibration_end (NULL: a third of the history before holdout_end, at most 365 days) and score each on the holdout: purchases, mean absolute error, log-likelihood, by calibration x; the converged model of lowest error is selected; with refit, also the selected model and Gamma-Gamma fitted to all data';
 
 CREATE FUNCTION ecpower.fit_predictions(
     as_of timestamptz DEFAULT pg_catalog.now(), unit text DEFAULT 'day',
@@ -239,7 +240,6 @@ DECLARE
     fit     record;
     cmp     record;
     chosen  text;
-    best    double precision;
     bg_id   bigint;
     gg_id   bigint;
     first_id bigint;
@@ -269,57 +269,68 @@ BEGIN
 
     chosen := model;
     IF model OPERATOR(pg_catalog.=) 'auto' THEN
-        /* every model on the calibration period, scored on the holdout */
-        FOR cmp IN SELECT * FROM ecpower.compare_models(NULL, as_of, unit, penalizer) LOOP
+        /*
+         * Every model on the calibration period, scored on the holdout; the
+         * selected one and Gamma-Gamma refitted to all data (one scan)
+         */
+        FOR cmp IN SELECT * FROM ecpower.compare_models(NULL, as_of, unit, penalizer, true) LOOP
+            IF cmp.calibration_end IS NOT NULL THEN
+                INSERT INTO ecpower.model_fits (model, as_of, unit, parameters, penalizer,
+                                                log_likelihood, customers, converged,
+                                                iterations, holdout_end, holdout_mae,
+                                                holdout_log_likelihood, selected)
+                VALUES (cmp.model, cmp.calibration_end, fit_predictions.unit, cmp.parameters,
+                        fit_predictions.penalizer, cmp.log_likelihood, cmp.customers,
+                        cmp.converged, cmp.iterations, fit_predictions.as_of, cmp.holdout_mae,
+                        cmp.holdout_log_likelihood, cmp.selected)
+                RETURNING fit_id INTO STRICT gg_id;
+                first_id := COALESCE(first_id, gg_id);
+                CONTINUE;
+            END IF;
+            IF NOT cmp.converged THEN
+                RAISE EXCEPTION 'the % fit as of % did not converge', cmp.model, as_of
+                    USING ERRCODE = '22000',
+                          DETAIL = pg_catalog.format('Last parameters: %s, log-likelihood %s.',
+                                                     cmp.parameters, cmp.log_likelihood),
+                          HINT = 'Try a small penalizer such as 0.001, or a later as_of.';
+            END IF;
             INSERT INTO ecpower.model_fits (model, as_of, unit, parameters, penalizer,
-                                            log_likelihood, customers, converged,
-                                            iterations, holdout_end, holdout_mae,
-                                            holdout_log_likelihood, selected)
-            VALUES (cmp.model, cmp.calibration_end, fit_predictions.unit, cmp.parameters,
+                                            log_likelihood, customers, converged, iterations)
+            VALUES (cmp.model, fit_predictions.as_of, fit_predictions.unit, cmp.parameters,
                     fit_predictions.penalizer, cmp.log_likelihood, cmp.customers,
-                    cmp.converged, cmp.iterations, fit_predictions.as_of, cmp.holdout_mae,
-                    cmp.holdout_log_likelihood, false)
-            RETURNING fit_id INTO STRICT bg_id;
-            first_id := COALESCE(first_id, bg_id);
-            IF cmp.converged AND cmp.holdout_mae IS NOT NULL
-               AND (best IS NULL OR cmp.holdout_mae OPERATOR(pg_catalog.<) best) THEN
-                best := cmp.holdout_mae;
+                    cmp.converged, cmp.iterations)
+            RETURNING fit_id INTO STRICT gg_id;
+            IF cmp.model OPERATOR(pg_catalog.<>) 'gammagamma' THEN
+                bg_id := gg_id;
+                bg := cmp.parameters;
                 chosen := cmp.model;
+            ELSE
+                gg := cmp.parameters;
             END IF;
         END LOOP;
-        IF best IS NULL THEN
-            RAISE EXCEPTION 'no prediction model could be fitted to the calibration period before %', as_of
-                USING ERRCODE = '22000',
-                      DETAIL = 'None of the bgnbd, mbgnbd and paretonbd fits converged.',
-                      HINT = 'Try a small penalizer such as 0.001, or name a model.';
-        END IF;
-        UPDATE ecpower.model_fits f SET selected = true
-         WHERE f.fit_id OPERATOR(pg_catalog.>=) first_id
-           AND f.model OPERATOR(pg_catalog.=) chosen;
+    ELSE
+        FOR fit IN SELECT * FROM ecpower.fit_models(as_of, unit, penalizer, true, chosen) LOOP
+            IF NOT fit.converged THEN
+                RAISE EXCEPTION 'the % fit as of % did not converge', fit.model, as_of
+                    USING ERRCODE = '22000',
+                          DETAIL = pg_catalog.format('Last parameters: %s, log-likelihood %s.',
+                                                     fit.parameters, fit.log_likelihood),
+                          HINT = 'Try a small penalizer such as 0.001, or a later as_of.';
+            END IF;
+            INSERT INTO ecpower.model_fits (model, as_of, unit, parameters, penalizer,
+                                            log_likelihood, customers, converged, iterations)
+            VALUES (fit.model, fit_predictions.as_of, fit_predictions.unit, fit.parameters,
+                    fit_predictions.penalizer, fit.log_likelihood, fit.customers,
+                    fit.converged, fit.iterations)
+            RETURNING fit_id INTO STRICT gg_id;
+            IF fit.model OPERATOR(pg_catalog.<>) 'gammagamma' THEN
+                bg_id := gg_id;
+                bg := fit.parameters;
+            ELSE
+                gg := fit.parameters;
+            END IF;
+        END LOOP;
     END IF;
-
-    bg_id := NULL;
-    FOR fit IN SELECT * FROM ecpower.fit_models(as_of, unit, penalizer, true, chosen) LOOP
-        IF NOT fit.converged THEN
-            RAISE EXCEPTION 'the % fit as of % did not converge', fit.model, as_of
-                USING ERRCODE = '22000',
-                      DETAIL = pg_catalog.format('Last parameters: %s, log-likelihood %s.',
-                                                 fit.parameters, fit.log_likelihood),
-                      HINT = 'Try a small penalizer such as 0.001, or a later as_of.';
-        END IF;
-        INSERT INTO ecpower.model_fits (model, as_of, unit, parameters, penalizer,
-                                        log_likelihood, customers, converged, iterations)
-        VALUES (fit.model, fit_predictions.as_of, fit_predictions.unit, fit.parameters,
-                fit_predictions.penalizer, fit.log_likelihood, fit.customers,
-                fit.converged, fit.iterations)
-        RETURNING fit_id INTO STRICT gg_id;
-        IF fit.model OPERATOR(pg_catalog.<>) 'gammagamma' THEN
-            bg_id := gg_id;
-            bg := fit.parameters;
-        ELSE
-            gg := fit.parameters;
-        END IF;
-    END LOOP;
 
     DELETE FROM ecpower.prediction_scores;
     INSERT INTO ecpower.prediction_scores
