@@ -269,7 +269,7 @@ UNION ALL
 
 -- fit and score as of 2024-12-31
 SELECT fit_id, model, as_of, unit, customers, converged
-  FROM ecpower.fit_predictions('2024-12-31 23:59:59+00');
+  FROM ecpower.fit_predictions('2024-12-31 23:59:59+00', model => 'bgnbd');
 
 -- parameters recovered: |log(estimate / truth)| within tolerance
 SELECT model, key, round(value::numeric, 1) AS rounded,
@@ -325,7 +325,9 @@ o AS (SELECT p.*,
              CASE WHEN x = 0 THEN gv * gp / (gq - 1)
                   ELSE (gq - 1) / (gp * x + gq - 1) * gv * gp / (gq - 1)
                        + gp * x / (gp * x + gq - 1) * monetary_value::float8 END AS o_spend,
-             '2024-12-31'::date + greatest(1, ceil((alpha + t) * (2 ^ (1 / (r + x)) - 1)))::int AS o_next
+             -- the last purchase day plus the median gap at rate Gamma(r + x, alpha + T)
+             '2024-12-31'::date - (t - t_x)::int
+                 + ceil((alpha + t) * (2 ^ (1 / (r + x)) - 1))::int AS o_next
         FROM p)
 SELECT customer_id, x, t_x, t FROM o
  WHERE abs(p_alive - o_alive) > 1e-12
@@ -334,6 +336,7 @@ SELECT customer_id, x, t_x, t FROM o
     OR abs(expected_orders_365d - o_365) > 1e-9
     OR abs(expected_avg_spend - o_spend::numeric) > 0.011   -- the SQL side uses the rounded mean
     OR expected_next_order_date <> o_next
+    OR days_overdue <> '2024-12-31'::date - o_next
  ORDER BY customer_id LIMIT 5;
 
 -- 12-month CLV: monthly (365/12 days) expected purchases times expected
@@ -357,7 +360,7 @@ SELECT count(*) AS checked,
 
 -- re-fitting replaces the scores; the unit changes alpha by 7, not the scores
 SELECT model, customers, converged
-  FROM ecpower.fit_predictions('2024-12-31 23:59:59+00', 'week');
+  FROM ecpower.fit_predictions('2024-12-31 23:59:59+00', 'week', model => 'bgnbd');
 SELECT count(*) AS scores,
        (SELECT round(((b.parameters->>'alpha')::float8 / (w.parameters->>'alpha')::float8)::numeric, 4)
           FROM ecpower.model_fits b, ecpower.model_fits w
@@ -378,14 +381,14 @@ SELECT (SELECT sum(customers) FROM bt WHERE repeat_purchases <> 'all')
 
 -- opt-in refresh of the scores
 SELECT ecpower.refresh_predictions('2025-03-31 23:59:59+00') AS ran_when_disabled;
-UPDATE ecpower.prediction_settings SET refresh_enabled = true;
+UPDATE ecpower.prediction_settings SET refresh_enabled = true, model = 'bgnbd';
 SELECT ecpower.refresh_predictions('2025-03-31 23:59:59+00') AS ran_when_enabled;
 SELECT DISTINCT as_of, unit FROM ecpower.customer_predictions;
 
 ------------------------------------------------------------------------
 -- The segment condition {"predicted": NAME, <CMP keys>}
 ------------------------------------------------------------------------
-SELECT fit_id, model FROM ecpower.fit_predictions('2024-12-31 23:59:59+00');
+SELECT fit_id, model FROM ecpower.fit_predictions('2024-12-31 23:59:59+00', model => 'bgnbd');
 
 -- evaluate() against the view in plain SQL: mismatches only (the scores are
 -- those of the last fit, whatever the as_of of the evaluation)

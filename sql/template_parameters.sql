@@ -71,6 +71,8 @@ SELECT s.slug FROM ecpower.segments s
 -- every example selects customers (the examples are values the demo store
 -- carries), so a new user trying them sees members: (0 rows)
 SELECT customer_rows FROM ecpower.generate_demo_store(3000, 11);
+-- (the prediction templates read the scores of the last fit)
+SELECT count(*) > 0 AS scored FROM ecpower.fit_predictions('2025-12-31 23:59:59+00');
 CALL ecpower.refresh('2025-12-31 23:59:59+00');
 SELECT status, segments FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
 SELECT s.slug FROM ecpower.segments s

@@ -21,6 +21,10 @@
 #              against its plain-SQL equivalent (tools/bench/reports.sql)
 #   memory     peak private memory (RssAnon, sampled every 20 ms) and VmHWM
 #              of the backend during a refresh
+#   predict_auto  fit_predictions(model => 'auto'): the three models fitted
+#              on the calibration period and scored on the holdout, the
+#              best refitted, Gamma-Gamma, every customer re-scored
+#   fit_MODEL  fit_models() of bgnbd, mbgnbd and paretonbd alone
 #
 # Every figure is given as wall time and as the backend's CPU time (user +
 # system, from /proc/self/stat): on a machine shared with other work the
@@ -227,6 +231,18 @@ SELECT $size, 'report', '$label', (SELECT count(*) FROM ($ours) a), (SELECT coun
 SQL
         fi
     done
+    log "predictions: fit_predictions(model => 'auto') and each model's fit"
+    measure predict_auto "$size" "$REPS" "SELECT count(*) FROM ecpower.fit_predictions('$AS_OF', model => 'auto');"
+    for m in bgnbd mbgnbd paretonbd; do
+        measure "fit_$m" "$size" "$REPS" "SELECT count(*) FROM ecpower.fit_models('$AS_OF', 'day', 0, false, '$m');"
+    done
+    q >/dev/null <<SQL
+INSERT INTO bench.facts
+SELECT 'predict_auto_selected', $size, (SELECT model FROM ecpower.model_fits WHERE selected ORDER BY fit_id DESC LIMIT 1)
+UNION ALL
+SELECT 'predict_distinct_triples', $size, (SELECT count(*) FROM (SELECT DISTINCT x, t_x, t FROM ecpower.customer_summary('$AS_OF')) d);
+SQL
+
     # last, because a refresh only moves forward: the checks and reports
     # above answer as of AS_OF; each repetition adds the next day, refreshes
     # it, takes it out again and re-runs that day, so that every nightly

@@ -4,9 +4,10 @@
 # build, install into tmp_install/, start a throwaway cluster in tmp_cdnow/,
 # load the 2,357-customer CDNOW sample into ecpower.customers and orders (one
 # customer per sample_id, one order per row, ordered_at = the day at 00:00
-# UTC, total = dollars), fit BG/NBD and Gamma-Gamma with calibration to
-# 1997-09-30 in weeks and print the reproduction table, the comparison with
-# lifetimes' per-customer summary, the holdout backtest and the top CLVs
+# UTC, total = dollars), fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma
+# with calibration to 1997-09-30 in weeks and print the reproduction table,
+# the comparison with lifetimes' per-customer summary, the holdout
+# backtests, the top CLVs and the automatic model choice as of 1998-06-30
 # (tools/check_cdnow.sql).  The data is not part of the project.
 #
 # Environment: ECP_CDNOW_DIR (default /work/shared/data/cdnow), ECP_PORT.

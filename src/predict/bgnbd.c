@@ -32,25 +32,17 @@
 
 #include "predict/predict.h"
 
-/* a distinct (x, t_x, T) triple, times in days, with its customer count */
-typedef struct BgTriple
-{
-	int32		x;
-	int32		t_x;
-	int32		T;
-	double		w;
-} BgTriple;
-
 /* everything the objective needs, precomputed from the summaries */
 typedef struct BgData
 {
-	BgTriple   *triples;
+	RfTriple   *triples;
 	int64		ntriples;
 	double		total_w;		/* number of customers */
 	int32		max_x;
 	int32		max_day;		/* largest T (and t_x) in days */
 	double	   *w_x;			/* customers per x, [max_x + 1] */
 	double		unit;			/* days per time unit */
+	int			shift;			/* 0: BG/NBD, 1: MBG/NBD (see bg_objective) */
 	/* scratch, reused by each evaluation */
 	double	   *log_at;			/* log(alpha + d / unit), [max_day + 1] */
 	double	   *inv_at;			/* 1 / (alpha + d / unit) */
@@ -67,8 +59,8 @@ typedef struct BgData
 static int
 triple_cmp(const void *a, const void *b)
 {
-	const BgTriple *ta = (const BgTriple *) a;
-	const BgTriple *tb = (const BgTriple *) b;
+	const RfTriple *ta = (const RfTriple *) a;
+	const RfTriple *tb = (const RfTriple *) b;
 
 	if (ta->x != tb->x)
 		return ta->x < tb->x ? -1 : 1;
@@ -80,20 +72,23 @@ triple_cmp(const void *a, const void *b)
 }
 
 /*
- * Collapse the summaries into distinct weighted triples and allocate the
- * per-evaluation scratch arrays.
+ * rf_collapse_triples
+ *		The summaries as distinct (x, t_x, T) triples in (x, t_x, T) order,
+ *		each weighted by its number of customers; *ntriples receives the
+ *		count, *max_x and *max_day the largest x and T.
  */
-static void
-bg_prepare(const RfSummarySet *set, double unit, BgData *d)
+RfTriple *
+rf_collapse_triples(const RfSummarySet *set, int64 *ntriples, int32 *max_x,
+					int32 *max_day)
 {
-	BgTriple   *t;
+	RfTriple   *t;
 	int64		n = 0;
 
-	if ((Size) set->n > MaxAllocHugeSize / sizeof(BgTriple))
+	if ((Size) set->n > MaxAllocHugeSize / sizeof(RfTriple))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many customers for a fit: %lld", (long long) set->n)));
-	t = palloc_extended(sizeof(BgTriple) * Max(set->n, 1), MCXT_ALLOC_HUGE);
+	t = palloc_extended(sizeof(RfTriple) * Max(set->n, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < set->n; i++)
 	{
 		t[i].x = set->rows[i].x;
@@ -101,23 +96,39 @@ bg_prepare(const RfSummarySet *set, double unit, BgData *d)
 		t[i].T = set->rows[i].T;
 		t[i].w = 1.0;
 	}
-	qsort(t, set->n, sizeof(BgTriple), triple_cmp);
+	qsort(t, set->n, sizeof(RfTriple), triple_cmp);
 
-	d->max_x = 0;
-	d->max_day = 0;
+	*max_x = 0;
+	*max_day = 0;
 	for (int64 i = 0; i < set->n; i++)
 	{
 		if (n > 0 && triple_cmp(&t[n - 1], &t[i]) == 0)
 			t[n - 1].w += 1.0;
 		else
 			t[n++] = t[i];
-		d->max_x = Max(d->max_x, t[i].x);
-		d->max_day = Max(d->max_day, t[i].T);
+		*max_x = Max(*max_x, t[i].x);
+		*max_day = Max(*max_day, t[i].T);
 	}
+	*ntriples = n;
+	return t;
+}
+
+/*
+ * Collapse the summaries into distinct weighted triples and allocate the
+ * per-evaluation scratch arrays.
+ */
+static void
+bg_prepare(const RfSummarySet *set, double unit, bool modified, BgData *d)
+{
+	RfTriple   *t;
+	int64		n;
+
+	t = rf_collapse_triples(set, &n, &d->max_x, &d->max_day);
 	d->triples = t;
 	d->ntriples = n;
 	d->total_w = (double) set->n;
 	d->unit = unit;
+	d->shift = modified ? 1 : 0;
 
 	d->w_x = palloc0(sizeof(double) * (d->max_x + 1));
 	for (int64 i = 0; i < n; i++)
@@ -136,11 +147,23 @@ bg_prepare(const RfSummarySet *set, double unit, BgData *d)
 /*
  * The objective at log-parameters theta: the mean negative log-likelihood;
  * its gradient with respect to theta into grad.
+ *
+ * BG/NBD and MBG/NBD share it.  With k = shift (0 or 1), a customer's
+ * log-likelihood is
+ *		A1 + A2 + log(exp(A3) + delta exp(A4))
+ *		A1 = lgamma(r + x) - lgamma(r) + r log(alpha)
+ *		A2 = lgamma(a + b) + lgamma(b + x + k) - lgamma(b) - lgamma(a + b + x + k)
+ *		A3 = -(r + x) log(alpha + T)
+ *		A4 = log(a) - log(b + x - 1 + k) - (r + x) log(alpha + t_x)
+ * with delta = 1 when x + k > 0: BG/NBD (k = 0) is the paper's (6); MBG/NBD
+ * (k = 1, Batislam, Denizel & Filiztekin 2007) lets a customer drop out at
+ * time zero too, so its A4 term exists for x = 0 as well.
  */
 static double
 bg_objective(const double *theta, double *grad, void *arg)
 {
 	BgData	   *d = (BgData *) arg;
+	int			k = d->shift;
 	double		r = exp(theta[0]),
 				alpha = exp(theta[1]),
 				a = exp(theta[2]),
@@ -171,7 +194,7 @@ bg_objective(const double *theta, double *grad, void *arg)
 		d->inv_at[dd] = 1.0 / at;
 	}
 
-	/* terms that depend on x only: A1 + A2 of the paper's (6) */
+	/* terms that depend on x only: A1 + A2 */
 	for (int x = 0; x <= d->max_x; x++)
 	{
 		double		w = d->w_x[x];
@@ -179,12 +202,12 @@ bg_objective(const double *theta, double *grad, void *arg)
 		if (w == 0.0)
 			continue;
 		d->lgr[x] = lgamma(r + x);
-		d->lgb[x] = lgamma(b + x);
-		d->lgab[x] = lgamma(a + b + x);
+		d->lgb[x] = lgamma(b + x + k);
+		d->lgab[x] = lgamma(a + b + x + k);
 		d->psr[x] = ecp_digamma(r + x);
-		d->psb[x] = ecp_digamma(b + x);
-		d->psab[x] = ecp_digamma(a + b + x);
-		d->lbx[x] = x > 0 ? log(b + x - 1) : 0.0;
+		d->psb[x] = ecp_digamma(b + x + k);
+		d->psab[x] = ecp_digamma(a + b + x + k);
+		d->lbx[x] = x + k > 0 ? log(b + x - 1 + k) : 0.0;
 		ll += w * (d->lgr[x] - lg_r + r * log_alpha +
 				   lg_ab + d->lgb[x] - lg_b - d->lgab[x]);
 		gr += w * (d->psr[x] - ps_r + log_alpha);
@@ -196,11 +219,11 @@ bg_objective(const double *theta, double *grad, void *arg)
 	/* log(exp(A3) + delta exp(A4)) per distinct triple */
 	for (int64 i = 0; i < d->ntriples; i++)
 	{
-		const BgTriple *t = &d->triples[i];
+		const RfTriple *t = &d->triples[i];
 		double		rx = r + t->x;
 		double		a3 = -rx * d->log_at[t->T];
 
-		if (t->x == 0)
+		if (t->x + k == 0)
 		{
 			ll += t->w * a3;
 			gr -= t->w * d->log_at[t->T];
@@ -219,7 +242,7 @@ bg_objective(const double *theta, double *grad, void *arg)
 			gr -= t->w * (p3 * d->log_at[t->T] + p4 * d->log_at[t->t_x]);
 			galpha -= t->w * rx * (p3 * d->inv_at[t->T] + p4 * d->inv_at[t->t_x]);
 			ga += t->w * p4 / a;
-			gb -= t->w * p4 / (b + t->x - 1);
+			gb -= t->w * p4 / (b + t->x - 1 + k);
 		}
 		if ((i & 65535) == 65535)
 			CHECK_FOR_INTERRUPTS();
@@ -234,14 +257,14 @@ bg_objective(const double *theta, double *grad, void *arg)
 
 /*
  * bgnbd_fit
- *		Maximum likelihood fit of the BG/NBD model to the summaries, times
- *		divided by unit (days per time unit), from a few starting points.
- *		The caller checks the data is not too thin and reports
- *		non-convergence.
+ *		Maximum likelihood fit of the BG/NBD model (or, when modified, the
+ *		MBG/NBD model) to the summaries, times divided by unit (days per
+ *		time unit), from a few starting points.  The caller checks the data
+ *		is not too thin and reports non-convergence.
  */
 void
 bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,
-		  ModelFit *fit)
+		  bool modified, ModelFit *fit)
 {
 	BgData		d;
 	double		mean_T = 0.0;
@@ -253,7 +276,7 @@ bgnbd_fit(const RfSummarySet *set, double unit, double penalizer,
 		{-1.61, -3.0, 0.69, 0.0},	/* 0.2, T/20, 2, 1 */
 	};
 
-	bg_prepare(set, unit, &d);
+	bg_prepare(set, unit, modified, &d);
 	for (int64 i = 0; i < set->n; i++)
 		mean_T += set->rows[i].T / unit;
 	mean_T = Max(mean_T / Max(set->n, 1), 1.0);

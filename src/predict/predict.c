@@ -134,7 +134,7 @@ typedef struct NumEntry
 #include "lib/simplehash.h"
 
 const char *const predicted_field_names[PREDICTED_NFIELDS] = {
-	"p_alive", "expected_orders_90d", "clv_365d"
+	"p_alive", "expected_orders_90d", "clv_365d", "days_overdue"
 };
 
 PG_FUNCTION_INFO_V1(customer_summary);
@@ -294,6 +294,37 @@ expected_customers(Oid nsp)
 RfSummarySet *
 rf_summarize_orders(TimestampTz as_of)
 {
+	return rf_summarize_orders_split(as_of, 0, false, NULL);
+}
+
+/*
+ * rf_auto_calibration_date
+ *		The calibration end of a model comparison whose holdout ends on
+ *		as_of_date and whose history starts on first_day: as_of_date minus
+ *		a third of the history, at most 365 days (whole days, rounded
+ *		down).  as_of_date itself when that leaves no holdout.
+ */
+DateADT
+rf_auto_calibration_date(DateADT first_day, DateADT as_of_date)
+{
+	int32		holdout = Min((as_of_date - first_day) / 3, 365);
+
+	return as_of_date - Max(holdout, 0);
+}
+
+/*
+ * rf_summarize_orders_split
+ *		rf_summarize_orders(as_of) and, when cal_out is not NULL, from the
+ *		same scan the (x, t_x, T) of every customer with a purchase day up
+ *		to cal_date (the end of that store-local day; with cal_auto, the
+ *		rf_auto_calibration_date of the history instead) into *cal_out, in
+ *		customer_id order.  The calibration rows carry no spend
+ *		(repeat_cents 0): they serve the purchase models only.
+ */
+RfSummarySet *
+rf_summarize_orders_split(TimestampTz as_of, DateADT cal_date, bool cal_auto,
+						  RfSummarySet **cal_out)
+{
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
 	EcpCalendar *cal;
@@ -385,17 +416,84 @@ rf_summarize_orders(TimestampTz as_of)
 	set->n = ch->members;
 	elog(DEBUG1, "summary scan: %u customers in a hash of %llu, %zu extra days", ch->members, (unsigned long long) ch->size, extra.n);
 
+	if (cal_out != NULL)
+	{
+		RfSummarySet *cs = palloc0(sizeof(RfSummarySet));
+
+		if (cal_auto)
+		{
+			DateADT		first = set->as_of_date;
+
+			for (int64 i = 0; i < set->n; i++)
+				first = Min(first, set->rows[i].first_day);
+			cal_date = rf_auto_calibration_date(first, set->as_of_date);
+		}
+		cs->as_of_date = cal_date;
+		/* seq order for now; x counts the inline days up to cal_date */
+		cs->rows = palloc_extended(sizeof(RfSummary) * Max(ch->members, 1),
+								   MCXT_ALLOC_HUGE);
+		custhash_start_iterate(ch, &it);
+		while ((s = custhash_iterate(ch, &it)) != NULL)
+		{
+			RfSummary  *row = &cs->rows[s->seq];
+			DateADT		last = s->first_day;
+
+			row->customer_id = s->customer_id;
+			row->first_day = s->first_day;
+			row->repeat_cents = 0;
+			row->x = -1;
+			for (int i = 0; i < s->ndays; i++)
+			{
+				if (s->days[i] <= cal_date)
+				{
+					row->x++;
+					last = Max(last, s->days[i]);
+				}
+			}
+			row->t_x = last - s->first_day;
+			row->T = cal_date - s->first_day;
+		}
+		cs->n = ch->members;
+		*cal_out = cs;
+	}
+
 	/* distinct days beyond the inline ones (none of which they repeat) */
 	sort_extra_days(extra.v, extra.n);
 	for (Size i = 0; i < extra.n; i++)
 	{
 		if (i == 0 || extra.v[i] != extra.v[i - 1])
-			set->rows[extra.v[i] >> 32].x++;
+		{
+			uint32		seq = extra.v[i] >> 32;
+			DateADT		day = (DateADT) (uint32) extra.v[i];
+
+			set->rows[seq].x++;
+			if (cal_out != NULL && day <= (*cal_out)->as_of_date)
+			{
+				RfSummary  *row = &(*cal_out)->rows[seq];
+
+				row->x++;
+				row->t_x = Max(row->t_x, day - row->first_day);
+			}
+		}
 	}
 	MemoryContextDelete(work);
 
 	/* customer_id order: callers' index insertions then append */
 	qsort(set->rows, set->n, sizeof(RfSummary), summary_cmp);
+	if (cal_out != NULL)
+	{
+		RfSummarySet *cs = *cal_out;
+		int64		n = 0;
+
+		/* keep the customers whose first purchase is in the calibration */
+		for (int64 i = 0; i < cs->n; i++)
+		{
+			if (cs->rows[i].x >= 0)
+				cs->rows[n++] = cs->rows[i];
+		}
+		cs->n = n;
+		qsort(cs->rows, cs->n, sizeof(RfSummary), summary_cmp);
+	}
 	return set;
 }
 
@@ -484,6 +582,8 @@ predicted_scores_load(int64 *n)
 				row->v[i] = NAN;
 			else if (TupleDescAttr(slot->tts_tupleDescriptor, att[i] - 1)->atttypid == NUMERICOID)
 				row->v[i] = ecp_numeric_to_cents(d) / 100.0;
+			else if (TupleDescAttr(slot->tts_tupleDescriptor, att[i] - 1)->atttypid == INT4OID)
+				row->v[i] = DatumGetInt32(d);
 			else
 				row->v[i] = DatumGetFloat8(d);
 		}
@@ -676,8 +776,9 @@ emit_fit(ReturnSetInfo *rsinfo, const char *model, const ModelFit *fit,
 
 /*
  * fit_models(as_of timestamptz, unit text, penalizer float8,
- *			  spend_model boolean) returns setof record
- *		Fit BG/NBD (and Gamma-Gamma unless spend_model is false) to the
+ *			  spend_model boolean, model text) returns setof record
+ *		Fit the repeat-purchase model (bgnbd, mbgnbd or paretonbd; NULL
+ *		means bgnbd) and, unless spend_model is false, Gamma-Gamma to the
  *		summaries as of as_of.  Rows: model, parameters jsonb,
  *		log_likelihood, customers, converged, iterations.  Too few
  *		customers (or repeat customers) is an error, 22000; a fit that did
@@ -686,35 +787,26 @@ emit_fit(ReturnSetInfo *rsinfo, const char *model, const ModelFit *fit,
 Datum
 fit_models(PG_FUNCTION_ARGS)
 {
-	static const char *const bg_names[] = {"r", "alpha", "a", "b"};
 	static const char *const gg_names[] = {"p", "q", "v"};
 	TimestampTz as_of = as_of_arg(fcinfo, 0);
 	char	   *unit_name = text_arg(fcinfo, 1, "day");
 	double		unit = unit_days(unit_name);
 	double		penalizer = nonneg_arg(fcinfo, 2, "penalizer", 0.0);
 	bool		spend_model = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
+	PredictModel model = predict_model_by_name(text_arg(fcinfo, 4, "bgnbd"));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RfSummarySet *set;
 	ModelFit	bg,
 				gg;
-	int64		repeaters = 0;
 
 	ecp_check_input_access(ECP_INPUT_ALL);
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
-	for (int64 i = 0; i < set->n; i++)
-		repeaters += (set->rows[i].x > 0);
-	if (set->n < PREDICT_MIN_CUSTOMERS || repeaters < PREDICT_MIN_REPEATERS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("not enough purchase history to fit the BG/NBD model: %lld customers, %lld with repeat purchases",
-						(long long) set->n, (long long) repeaters),
-				 errdetail("The fit needs at least %d customers with a counted order, at least %d of them with purchases on more than one day.",
-						   PREDICT_MIN_CUSTOMERS, PREDICT_MIN_REPEATERS),
-				 errhint("Use a later as_of, or wait for more orders.")));
+	predict_check_history(set, model);
 
-	bgnbd_fit(set, unit, penalizer, &bg);
-	emit_fit(rsinfo, "bgnbd", &bg, bg_names);
+	predict_model_fit(model, set, unit, penalizer, &bg);
+	emit_fit(rsinfo, predict_model_names[model], &bg,
+			 predict_model_param_names(model));
 
 	if (spend_model)
 	{
@@ -733,8 +825,8 @@ fit_models(PG_FUNCTION_ARGS)
 
 /* the E[Y(t)] numerators of a (x, T) pair for every horizon, cached */
 static const double *
-cached_numerators(numcache_hash *nc, const double *bg, double unit,
-				  int32 x, int32 T)
+cached_numerators(numcache_hash *nc, PredictModel model, const double *bg,
+				  double unit, int32 x, int32 T)
 {
 	bool		found;
 	NumEntry   *e = numcache_insert(nc, ((uint64) (uint32) x << 32) | (uint32) T,
@@ -742,27 +834,31 @@ cached_numerators(numcache_hash *nc, const double *bg, double unit,
 
 	if (!found)
 	{
-		e->num[H_30] = bgnbd_expected_numerator(bg, x, T / unit, 30.0 / unit);
-		e->num[H_90] = bgnbd_expected_numerator(bg, x, T / unit, 90.0 / unit);
+		e->num[H_30] = predict_expected_numerator(model, bg, x, T / unit,
+												  30.0 / unit);
+		e->num[H_90] = predict_expected_numerator(model, bg, x, T / unit,
+												  90.0 / unit);
 		for (int m = 1; m <= 12; m++)
-			e->num[H_MONTH(m)] = bgnbd_expected_numerator(bg, x, T / unit,
-														  365.0 * m / 12.0 / unit);
+			e->num[H_MONTH(m)] = predict_expected_numerator(model, bg, x, T / unit,
+															365.0 * m / 12.0 / unit);
 	}
 	return e->num;
 }
 
 /*
- * score_customers(as_of, unit, r, alpha, a, b, p, q, v, discount_rate)
- *		returns setof record
- *		Score every customer with the given BG/NBD parameters (in unit) and
- *		Gamma-Gamma parameters: customer_id, x, t_x, t, monetary_value,
- *		p_alive, expected_orders_30d/_90d/_365d, expected_avg_spend,
- *		clv_365d (12 months of 365/12 days, each month's expected purchases
- *		times expected spend, discounted by (1 + discount_rate)^month),
- *		expected_next_order_date (as_of_date plus the median time to the
- *		next purchase of a customer who is still active, rounded up to whole
- *		days; NULL beyond 100 years).  Gamma-Gamma parameters may be NULL:
- *		spend and CLV are then NULL.
+ * score_customers(as_of, unit, r, alpha, a, b, p, q, v, discount_rate,
+ *				   model) returns setof record
+ *		Score every customer with the given repeat-purchase model (bgnbd,
+ *		mbgnbd or paretonbd; for paretonbd a and b carry s and beta), its
+ *		parameters in unit, and Gamma-Gamma parameters: customer_id, x,
+ *		t_x, t, monetary_value, p_alive, expected_orders_30d/_90d/_365d,
+ *		expected_avg_spend, clv_365d (12 months of 365/12 days, each
+ *		month's expected purchases times expected spend, discounted by
+ *		(1 + discount_rate)^month), expected_next_order_date (the last
+ *		purchase day plus the median time between purchases at the
+ *		customer's posterior purchase rate, rounded up to whole days; NULL
+ *		beyond 100 years) and days_overdue (as_of_date minus that date).
+ *		Gamma-Gamma parameters may be NULL: spend and CLV are then NULL.
  */
 Datum
 score_customers(PG_FUNCTION_ARGS)
@@ -770,6 +866,8 @@ score_customers(PG_FUNCTION_ARGS)
 	TimestampTz as_of = as_of_arg(fcinfo, 0);
 	char	   *unit_name = text_arg(fcinfo, 1, "day");
 	double		unit = unit_days(unit_name);
+	PredictModel model = predict_model_by_name(text_arg(fcinfo, 10, "bgnbd"));
+	const char *const *names = predict_model_param_names(model);
 	double		bg[4],
 				gg[3];
 	bool		have_gg;
@@ -778,17 +876,17 @@ score_customers(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RfSummarySet *set;
 	numcache_hash *nc;
+	PnTermCache *cache;
 	MemoryContext rowcxt,
 				old;
 
 	for (int i = 0; i < 4; i++)
 	{
-		static const char *const names[] = {"r", "alpha", "a", "b"};
-
 		if (PG_ARGISNULL(2 + i))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("BG/NBD parameter %s must not be NULL", names[i])));
+					 errmsg("%s parameter %s must not be NULL",
+							predict_model_names[model], names[i])));
 		bg[i] = param_arg(fcinfo, 2 + i, names[i]);
 	}
 	have_gg = !PG_ARGISNULL(6) && !PG_ARGISNULL(7) && !PG_ARGISNULL(8);
@@ -807,32 +905,34 @@ score_customers(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	set = rf_summarize_orders(as_of);
 	nc = numcache_create(CurrentMemoryContext, 1024, NULL);
+	cache = predict_cache_create(model, bg);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower score row",
 								   ALLOCSET_SMALL_SIZES);
 
 	for (int64 i = 0; i < set->n; i++)
 	{
 		RfSummary  *s = &set->rows[i];
-		const double *num = cached_numerators(nc, bg, unit, s->x, s->T);
-		double		odds = bgnbd_log_p_alive_odds(bg, s->x, s->t_x / unit,
-												  s->T / unit);
+		const double *num = cached_numerators(nc, model, bg, unit, s->x, s->T);
+		double		odds = predict_log_p_alive_odds(model, bg, cache, s->x,
+													s->t_x / unit, s->T / unit);
 		double		p_alive = 1.0 / (1.0 + exp(odds));
 		double		mean_spend = s->x > 0 ? (double) s->repeat_cents / s->x / 100.0 : 0.0;
-		double		wait;
-		Datum		values[12];
-		bool		nulls[12] = {0};
+		double		gap;
+		Datum		values[13];
+		bool		nulls[13] = {0};
 
 		if ((i & 65535) == 65535)
 			CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(rowcxt);
 		summary_values(s, unit, values, nulls);
 		values[5] = Float8GetDatum(p_alive);
+		nulls[5] = isnan(p_alive);
 		values[6] = Float8GetDatum(num[H_30] * p_alive);
 		values[7] = Float8GetDatum(num[H_90] * p_alive);
 		values[8] = Float8GetDatum(num[H_MONTH(12)] * p_alive);
-		nulls[6] = !isfinite(num[H_30]);
-		nulls[7] = !isfinite(num[H_90]);
-		nulls[8] = !isfinite(num[H_MONTH(12)]);
+		nulls[6] = !isfinite(num[H_30] * p_alive);
+		nulls[7] = !isfinite(num[H_90] * p_alive);
+		nulls[8] = !isfinite(num[H_MONTH(12)] * p_alive);
 
 		nulls[9] = nulls[10] = true;
 		if (have_gg)
@@ -853,13 +953,21 @@ score_customers(PG_FUNCTION_ARGS)
 			}
 		}
 
-		/* median wait of an active customer: rate ~ Gamma(r + x, alpha + T) */
-		wait = (bg[1] + s->T / unit) * expm1(M_LN2 / (bg[0] + s->x)) * unit;
-		if (isfinite(wait) && wait < MAX_NEXT_ORDER_DAYS)
-			values[11] = DateADTGetDatum(set->as_of_date +
-										 Max(1, (int32) ceil(wait - 1e-9)));
+		/*
+		 * The median gap between purchases at the posterior rate
+		 * Gamma(r + x, alpha + T) of a customer still active: (alpha + T)
+		 * (2^(1/(r + x)) - 1), counted from the last purchase day.
+		 */
+		gap = (bg[1] + s->T / unit) * expm1(M_LN2 / (bg[0] + s->x)) * unit;
+		if (isfinite(gap) && gap < MAX_NEXT_ORDER_DAYS)
+		{
+			int32		due = s->first_day + s->t_x + (int32) ceil(gap - 1e-9);
+
+			values[11] = DateADTGetDatum(due);
+			values[12] = Int32GetDatum(set->as_of_date - due);
+		}
 		else
-			nulls[11] = true;
+			nulls[11] = nulls[12] = true;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
@@ -878,8 +986,11 @@ bg_params(FunctionCallInfo fcinfo, double *prm)
 		prm[i] = param_arg(fcinfo, i, names[i]);
 }
 
-/* a customer's (x, t_x, T) from arguments n..n+2, validated */
-static void
+/*
+ * rf_args
+ *		A customer's (x, t_x, T) from arguments n..n+2, validated (22023).
+ */
+void
 rf_args(FunctionCallInfo fcinfo, int n, double *x, double *t_x, double *T)
 {
 	*x = PG_GETARG_FLOAT8(n);

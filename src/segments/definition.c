@@ -586,12 +586,12 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 		node = new_node(prog, ECP_N_PREDICTED);
 		len = defp_push_key(ps, "predicted");
 		if (pv->type != jbvString)
-			defp_bad(ps, "expected p_alive, expected_orders_90d or clv_365d, found %s",
-				defp_type_name(pv));
+			defp_bad(ps, "expected p_alive, expected_orders_90d, clv_365d or days_overdue, found %s",
+					 defp_type_name(pv));
 		prog->nodes[node].arg = predicted_field_by_name(pv->val.string.val,
 														pv->val.string.len);
 		if (prog->nodes[node].arg < 0)
-			defp_bad(ps, "unknown prediction \"%.*s\"; expected p_alive, expected_orders_90d or clv_365d",
+			defp_bad(ps, "unknown prediction \"%.*s\"; expected p_alive, expected_orders_90d, clv_365d or days_overdue",
 				Min(pv->val.string.len, 100), pv->val.string.val);
 		defp_pop(ps, len);
 		if (ncmp == 0)

@@ -200,7 +200,17 @@ SELECT t.template, t.category, t.name, t.name_ja, t.description, t.parameters, t
  'Accept marketing and have ordered.', '{}',
  '{"all": [{"accepts_marketing": true}, {"orders": {}}]}'),
 ('marketing_opt_out', 'customer', 'Marketing opt-out', 'メルマガ未許諾', 'Do not accept marketing.', '{}',
- '{"accepts_marketing": false}')
+ '{"accepts_marketing": false}'),
+-- predictions (ecpower.customer_predictions of the last fit_predictions())
+('likely_lost_one_time_buyers', 'prediction', 'Likely lost one-time buyers', '離反濃厚な1回購入者',
+ 'Exactly one counted order and a predicted probability of still being a customer below p_alive (needs the mbgnbd or paretonbd model: under bgnbd every one-time buyer has p_alive 1).', '{p_alive}',
+ '{"all": [{"orders": {}, "count": {"eq": 1}}, {"predicted": "p_alive", "lt": "$p_alive"}]}'),
+('overdue_loyal_customers', 'prediction', 'Overdue loyal customers', '購入予定日を過ぎたロイヤル顧客',
+ 'At least orders counted orders and at least days days past the expected next order date.', '{orders,days}',
+ '{"all": [{"orders": {}, "count": {"gte": "$orders"}}, {"predicted": "days_overdue", "gte": "$days"}]}'),
+('high_value_low_p_alive', 'prediction', 'High predicted value, low p_alive', '高予測価値・離反リスク顧客',
+ 'Predicted 12-month value of at least clv and a probability of still being a customer below p_alive.', '{clv,p_alive}',
+ '{"all": [{"predicted": "clv_365d", "gte": "$clv"}, {"predicted": "p_alive", "lt": "$p_alive"}]}')
 ) AS t(template, category, name, name_ja, description, parameters, definition);
 COMMENT ON VIEW ecpower.templates IS
     'ready-made segment definitions with "$param" placeholders (SPEC 3.2)';

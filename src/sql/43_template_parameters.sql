@@ -80,7 +80,12 @@ SELECT p.template, p.position, p.parameter, p.type, p.description, p.example
 ('city', 1, 'cities', 'text[]', 'cities, matched case-insensitively', '["Tokyo"]'),
 ('domestic_repeaters', 1, 'countries', 'text[]', 'countries as stored in ecpower.customers.country, matched case-insensitively', '["JP"]'),
 ('customer_tag', 1, 'tags', 'text[]', 'customer tags, matched case-insensitively', '["newsletter"]'),
-('email_domain', 1, 'domains', 'text[]', 'email domains (the part after "@"), matched case-insensitively', '["example.com"]')
+('email_domain', 1, 'domains', 'text[]', 'email domains (the part after "@"), matched case-insensitively', '["example.com"]'),
+('likely_lost_one_time_buyers', 1, 'p_alive', 'numeric', 'predicted probability of still being a customer below this (0 to 1)', '0.3'),
+('overdue_loyal_customers', 1, 'orders', 'integer', 'at least this many counted orders', '3'),
+('overdue_loyal_customers', 2, 'days', 'integer', 'at least this many days past the expected next order date', '30'),
+('high_value_low_p_alive', 1, 'clv', 'numeric', 'predicted value of the next 365 days at least this, in the store currency', '100'),
+('high_value_low_p_alive', 2, 'p_alive', 'numeric', 'predicted probability of still being a customer below this (0 to 1)', '0.5')
 ) AS p(template, position, parameter, type, description, example);
 COMMENT ON VIEW ecpower.template_parameters IS
     'one row per parameter of a segment template: position, type, meaning and an example value';

@@ -101,6 +101,11 @@ VALUES
     ('routine', 'score_customers', 'read'),
     ('routine', 'backtest_bgnbd', 'read'),
     ('routine', 'fit_models', 'read'),        -- computes, saves nothing
+    ('routine', 'backtest', 'read'),
+    ('routine', 'compare_models', 'read'),
+    ('routine', 'predict_p_alive', 'read'),
+    ('routine', 'predict_expected_purchases', 'read'),
+    ('routine', 'predict_log_likelihood', 'read'),
     ('routine', 'bgnbd_expected_purchases', 'read'),
     ('routine', 'bgnbd_log_likelihood', 'read'),
     ('routine', 'bgnbd_p_alive', 'read'),
@@ -275,11 +280,12 @@ ALTER FUNCTION ecpower._refresh_can_commit()
     SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ecpower.customer_summary(timestamptz, text)
     SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION ecpower.fit_models(timestamptz, text, double precision, boolean)
+ALTER FUNCTION ecpower.fit_models(timestamptz, text, double precision, boolean, text)
     SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ecpower.score_customers(timestamptz, text, double precision, double precision,
                                        double precision, double precision, double precision,
-                                       double precision, double precision, double precision)
+                                       double precision, double precision, double precision,
+                                       text)
     SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON SCHEMA ecpower FROM PUBLIC;

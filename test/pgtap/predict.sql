@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS ecpower;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
-SELECT plan(44);
+SELECT plan(51);
 
 -- objects
 SELECT has_table('ecpower', t, 'table ecpower.' || t)
@@ -14,17 +14,20 @@ SELECT has_view('ecpower', 'customer_predictions', 'view ecpower.customer_predic
 SELECT columns_are('ecpower', 'customer_predictions',
     ARRAY['customer_id', 'x', 't_x', 't', 'monetary_value', 'p_alive',
           'expected_orders_30d', 'expected_orders_90d', 'expected_orders_365d',
-          'expected_avg_spend', 'clv_365d', 'expected_next_order_date',
-          'as_of', 'unit', 'bgnbd_fit_id', 'gammagamma_fit_id'],
+          'expected_avg_spend', 'clv_365d', 'expected_next_order_date', 'days_overdue',
+          'model', 'as_of', 'unit', 'fit_id', 'gammagamma_fit_id'],
     'customer_predictions columns');
 SELECT columns_are('ecpower', 'model_fits',
     ARRAY['fit_id', 'model', 'as_of', 'unit', 'parameters', 'penalizer',
-          'log_likelihood', 'customers', 'converged', 'iterations', 'fitted_at'],
+          'log_likelihood', 'customers', 'converged', 'iterations', 'fitted_at',
+          'holdout_end', 'holdout_mae', 'holdout_log_likelihood', 'selected'],
     'model_fits columns');
 SELECT has_function('ecpower', f, 'function ecpower.' || f)
   FROM unnest(ARRAY['customer_summary', 'fit_models', 'score_customers', 'fit_predictions',
                     'refresh_predictions', 'backtest_bgnbd', 'bgnbd_expected_purchases',
-                    'bgnbd_p_alive', 'bgnbd_log_likelihood', 'gammagamma_expected_spend']) AS f;
+                    'bgnbd_p_alive', 'bgnbd_log_likelihood', 'gammagamma_expected_spend',
+                    'compare_models', 'backtest', 'predict_p_alive',
+                    'predict_expected_purchases', 'predict_log_likelihood']) AS f;
 SELECT col_default_is('ecpower', 'prediction_settings', 'refresh_enabled', 'false',
                       'predictions are not refreshed unless the store opts in');
 
@@ -70,8 +73,8 @@ SELECT throws_ok($$UPDATE ecpower.prediction_settings SET unit = 'month'$$, '235
 
 -- the demo store, end to end
 SELECT lives_ok($$SELECT ecpower.generate_demo_store(1500, 7)$$, 'demo store');
-SELECT is((SELECT count(*) FROM ecpower.fit_predictions('2025-06-30')), 2::bigint,
-          'fit_predictions records two fits');
+SELECT is((SELECT count(*) FROM ecpower.fit_predictions('2025-06-30', model => 'bgnbd')), 2::bigint,
+          'fit_predictions of one model records two fits');
 SELECT ok((SELECT bool_and(converged) FROM ecpower.model_fits), 'both fits converged');
 SELECT is((SELECT count(*) FROM ecpower.customer_predictions),
           (SELECT count(DISTINCT customer_id) FROM ecpower.orders
@@ -80,21 +83,29 @@ SELECT is((SELECT count(*) FROM ecpower.customer_predictions),
 SELECT ok((SELECT bool_and(p_alive > 0 AND p_alive <= 1) FROM ecpower.customer_predictions),
           'P(alive) in (0, 1]');
 SELECT ok((SELECT bool_and(clv_365d >= 0 AND expected_avg_spend > 0
-                           AND expected_next_order_date > '2025-06-30')
+                           AND days_overdue = '2025-06-30'::date - expected_next_order_date)
              FROM ecpower.customer_predictions),
-          'CLV, spend and next order date are plausible');
+          'CLV, spend and days overdue are plausible');
 SELECT is((SELECT count(*) FROM ecpower.customer_predictions
             WHERE (x = 0) <> (p_alive = 1)), 0::bigint, 'P(alive) = 1 exactly when x = 0');
 
 -- refresh only when the store opts in; a restore's INSERT updates the one row
 SELECT is(ecpower.refresh_predictions('2025-09-30'), false, 'refresh off by default');
-INSERT INTO ecpower.prediction_settings (refresh_enabled, unit) VALUES (true, 'week');
+INSERT INTO ecpower.prediction_settings (refresh_enabled, unit, model) VALUES (true, 'week', 'bgnbd');
 SELECT is((SELECT count(*) FROM ecpower.prediction_settings), 1::bigint,
           'prediction_settings keeps one row');
 SELECT is(ecpower.refresh_predictions('2025-09-30'), true, 'refresh when enabled');
 SELECT is((SELECT DISTINCT unit FROM ecpower.customer_predictions), 'week',
           'refresh used the settings');
 SELECT is((SELECT count(*) FROM ecpower.model_fits), 4::bigint, 'every fit is kept');
+
+-- the automatic choice: three comparison fits, one selected, scores from it
+SELECT is((SELECT count(*) FILTER (WHERE holdout_end IS NOT NULL)
+             FROM ecpower.fit_predictions('2025-06-30', model => 'auto')), 3::bigint,
+          'auto records the comparison of the three models');
+SELECT is((SELECT model FROM ecpower.model_fits WHERE selected),
+          (SELECT DISTINCT model FROM ecpower.customer_predictions),
+          'auto scores with the model it selected');
 
 SELECT * FROM finish();
 ROLLBACK;
