@@ -1,4 +1,4 @@
--- Every aggregate of the extension under parallel query (issue 8): the
+-- Every aggregate of the extension under parallel query: the
 -- catalog says PARALLEL SAFE with combine (and, for an internal state,
 -- serial/deserial) functions; every aggregate has a case below (a new
 -- aggregate without one shows up as missing); and for each case a forced

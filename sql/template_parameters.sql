@@ -21,7 +21,7 @@ SELECT template FROM ecpower.template_parameters
  EXCEPT SELECT template FROM ecpower.templates;
 -- positions are 1..n without gaps, every row is described
 SELECT template FROM ecpower.template_parameters GROUP BY template
-HAVING array_agg(position ORDER BY position) <> ARRAY(SELECT generate_series(1, count(*)::int));
+HAVING array_agg(position ORDER BY position) <> ARRAY(SELECT generate_series(1, count(position)::int));
 SELECT template, parameter FROM ecpower.template_parameters
  WHERE description IS NULL OR description = '' OR example IS NULL;
 

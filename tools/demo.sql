@@ -33,7 +33,7 @@ SELECT p.title, p.product_type, sum(l.quantity) AS units
  GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 5;
 
 -- ------------------------------------------------------------------
--- Segments (issue 3): a dozen template segments, one refresh as of the
+-- Segments: a dozen template segments, one refresh as of the
 -- end of the demo store's history, their sizes and the RFM groups.
 -- ------------------------------------------------------------------
 \echo
@@ -82,7 +82,7 @@ SELECT g.rfm_group, count(c.customer_id) AS customers,
  GROUP BY g.ord, g.rfm_group ORDER BY g.ord;
 
 -- ------------------------------------------------------------------
--- Feature reports (issue 5): what the repeat buyers bought first, where
+-- Feature reports: what the repeat buyers bought first, where
 -- they came from, how much they spend, what they buy together; against
 -- the whole store (store_pct, lift).
 -- ------------------------------------------------------------------
@@ -127,7 +127,7 @@ SELECT b.rank, pa.title AS product_a, pb.title AS product_b, b.customers,
  ORDER BY b.rank;
 \endif
 
--- KPIs, cohorts and journeys (issue 4), as of the last refresh.
+-- KPIs, cohorts and journeys, as of the last refresh.
 -- ------------------------------------------------------------------
 \echo
 \echo '== KPIs of the demo segments (the last row is the whole store)'

@@ -266,7 +266,7 @@ is_form_key(const char *key)
 		"all", "any", "not", "metric", "orders", "customer_tag", "country",
 		"province", "city", "email_domain", "accepts_marketing",
 		"customer_created", "rfm_group", "rfm", "segment",
-		"predicted"				/* predictions (issue 9) */
+		"predicted"				/* predictions */
 	};
 
 	for (int i = 0; i < lengthof(forms); i++)
@@ -563,7 +563,7 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 		return node;
 	}
 
-	/* predictions (issue 9): {"predicted": NAME, CMP...} */
+	/* predictions: {"predicted": NAME, CMP...} */
 	if (strcmp(form, "predicted") == 0)
 	{
 		Pair	   *cmps = palloc(sizeof(Pair) * n);

@@ -93,7 +93,7 @@ typedef enum EcpNodeKind
 	ECP_N_RFM_GROUP,
 	ECP_N_RFM,
 	ECP_N_SEGMENT,				/* member of another root */
-	ECP_N_PREDICTED				/* predictions (issue 9): {"predicted": NAME,
+	ECP_N_PREDICTED				/* predictions: {"predicted": NAME,
 								 * CMP...}; arg = PredictedField */
 } EcpNodeKind;
 
@@ -218,7 +218,7 @@ typedef struct EcpProgram
 	bool		needs_lines;	/* a product key or the items metric */
 	bool		needs_items;
 	bool		needs_rfm;
-	bool		needs_predicted;	/* predictions (issue 9) */
+	bool		needs_predicted;	/* predictions */
 	bool		needs_custattrs;
 	uint32		order_textkeys; /* union over filters */
 } EcpProgram;

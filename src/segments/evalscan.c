@@ -506,7 +506,7 @@ index_customers(EvalScan *sc)
 
 
 /*
- * predictions (issue 9): the stored scores of the last fit_predictions(),
+ * predictions: the stored scores of the last fit_predictions(),
  * PREDICTED_NFIELDS per customer index; NaN for customers without a score.
  */
 static void

@@ -245,7 +245,7 @@ eval_node(int node, CustView *cv)
 			}
 		case ECP_N_SEGMENT:
 			return cv->res[nd->arg];
-		case ECP_N_PREDICTED:	/* predictions (issue 9) */
+		case ECP_N_PREDICTED:	/* predictions */
 			{
 				double		v = cv->ev->predicted[(int64) cv->c * PREDICTED_NFIELDS + nd->arg];
 

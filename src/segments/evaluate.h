@@ -66,7 +66,7 @@ typedef struct EcpEval
 	int32	   *recency;		/* days since last order (when n > 0) */
 	int64	   *revenue;		/* net cents over all counted orders */
 	EcpRfm	   *rfm;
-	/* predictions (issue 9): PREDICTED_NFIELDS scores per customer, NaN = none */
+	/* predictions: PREDICTED_NFIELDS scores per customer, NaN = none */
 	double	   *predicted;
 
 	/* results per root */

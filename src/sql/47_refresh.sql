@@ -98,7 +98,7 @@ BEGIN
     SELECT r.as_of INTO STRICT v_as_of
       FROM ecpower.refresh_runs AS r WHERE r.run_id OPERATOR(pg_catalog.=) p_run;
 
-    -- predictions (issue 9): when the store opts in, re-fit and re-score
+    -- predictions: when the store opts in, re-fit and re-score
     -- first, so that "predicted" conditions see this as_of
     PERFORM ecpower.refresh_predictions(v_as_of);
 
