@@ -535,7 +535,8 @@ shp_grow(void *array, int count, int *max, Size elsize)
 
 /*
  * shp_import_state_create
- *		Set up the reader and the hash tables of one import.
+ *		Set up the reader (none when csv is NULL: an Admin API pull) and
+ *		the hash tables of one import.
  */
 ImportState *
 shp_import_state_create(text *csv, const char *what)
@@ -544,7 +545,8 @@ shp_import_state_create(text *csv, const char *what)
 	HASHCTL		ctl;
 
 	st->what = what;
-	csv_init(&st->reader, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv), what);
+	if (csv != NULL)
+		csv_init(&st->reader, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv), what);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int64);
@@ -646,6 +648,7 @@ shp_customer_entry(ImportState *st, int64 key, CustomerKind kind,
 		c->accepts = -1;
 		c->tags = (Datum) 0;
 		c->row = st->reader.row;
+		c->has_created = false;
 		st->customers = shp_grow(st->customers, st->ncustomers, &st->maxcustomers,
 							 sizeof(ImportCustomer *));
 		st->customers[st->ncustomers++] = c;

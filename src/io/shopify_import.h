@@ -33,7 +33,7 @@
 
 /* rows written per SQL statement, and the most columns of one */
 #define BATCH_ROWS			1000
-#define MAX_BATCH_COLUMNS	9
+#define MAX_BATCH_COLUMNS	17
 
 /*
  * Columns the importers read.  Each role lists the header names Shopify
@@ -71,6 +71,8 @@ typedef struct ImportCustomer
 	int			accepts;		/* -1 unknown, 0 no, 1 yes */
 	Datum		tags;			/* customers export: text[] */
 	int64		row;			/* row it was first seen on */
+	bool		has_created;	/* Admin API: created_at is known */
+	TimestampTz created_at;
 } ImportCustomer;
 
 typedef struct ImportProduct
@@ -97,6 +99,14 @@ typedef struct ImportOrder
 	Datum		discount_codes;
 	Datum		tags;
 	char	   *sales_channel;
+	/* Admin API only (CSV exports do not have them) */
+	char	   *acquisition_channel;
+	char	   *referring_site;
+	char	   *landing_site;
+	char	   *utm_source;
+	char	   *utm_medium;
+	char	   *utm_campaign;
+	bool		is_subscription;
 	int			nrows;			/* line item rows, kept or not */
 	int			first_line;		/* its lines: lines[first_line ..] */
 	int			nlines;
@@ -106,10 +116,13 @@ typedef struct ImportLine
 {
 	ImportOrder *order;
 	int32		line_no;
-	ImportProduct *product;
+	ImportProduct *product;		/* NULL: no product (custom or deleted) */
 	char	   *sku;
 	int32		quantity;
 	int64		price;
+	int64		variant_id;		/* 0: unknown */
+	bool		has_cost;
+	int64		unit_cost;		/* cents */
 } ImportLine;
 
 /* counts returned to the caller, one row per table */
@@ -123,6 +136,7 @@ typedef struct ImportCounts
 /* one import: the file being read and what has been gathered */
 typedef struct ImportState
 {
+	bool		api;			/* loaded from the Admin API, not a CSV export */
 	CsvReader	reader;
 	const char *what;			/* "orders export" or "customers export" */
 	int			ncolumns;		/* fields in the header */
@@ -182,6 +196,8 @@ extern bool shp_get_timestamp(ImportState *st, int role, TimestampTz *result);
 extern bool shp_get_cents(ImportState *st, int role, int64 *result);
 extern int shp_get_bool(ImportState *st, int role);
 extern ImportCustomer *shp_customer_entry(ImportState *st, int64 key, CustomerKind kind, const char *email);
+
+/* shopify_upsert.c: writing the gathered rows */
 extern void shp_spi_check(int ret, int expected, const char *what);
 extern SPIPlanPtr shp_prepare(const char *sql, int nargs, Oid *types);
 extern Datum shp_make_array(Datum *values, bool *nulls, int n, Oid elemtype);

@@ -232,6 +232,9 @@ start_order(ImportState *st, const char *name)
 	o->discount_codes = shp_split_list(shp_get_field(st, OC_DISCOUNT));
 	o->tags = shp_split_list(shp_get_field(st, OC_TAGS));
 	o->sales_channel = shp_keep(shp_get_field(st, OC_SOURCE));
+	o->acquisition_channel = o->referring_site = o->landing_site = NULL;
+	o->utm_source = o->utm_medium = o->utm_campaign = NULL;
+	o->is_subscription = false;
 	accepts = shp_get_bool(st, OC_ACCEPTS);
 	if (st->currency == NULL)
 		st->currency = shp_keep(shp_get_field(st, OC_CURRENCY));
@@ -336,6 +339,8 @@ add_line(ImportState *st, ImportOrder *o)
 	line->sku = shp_keep(sku);
 	line->quantity = (int32) quantity;
 	line->price = price;
+	line->variant_id = 0;
+	line->has_cost = false;
 }
 
 /*

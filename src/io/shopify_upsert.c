@@ -246,12 +246,12 @@ COUNT_RESULT ", "
 static const char *const customers_sql =
 "WITH r AS ("
 "  INSERT INTO ecpower.customers AS c "
-"    (customer_id, email, tags, country, province, city, accepts_marketing) "
+"    (customer_id, email, tags, country, province, city, accepts_marketing, created_at) "
 "  SELECT u.customer_id, u.email, CAST(u.tags AS pg_catalog.text[]), "
 "         u.country, u.province, u.city, "
-"         COALESCE(u.accepts, false) "
-"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) "
-"         AS u(customer_id, email, tags, country, province, city, accepts) "
+"         COALESCE(u.accepts, false), u.created_at "
+"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)) "
+"         AS u(customer_id, email, tags, country, province, city, accepts, created_at) "
 "  ON CONFLICT (customer_id) DO UPDATE SET "
 "    email = COALESCE(excluded.email, c.email), "
 "    tags = excluded.tags, "
@@ -261,12 +261,13 @@ static const char *const customers_sql =
 "                     AND excluded.city IS NULL THEN c.province ELSE excluded.province END, "
 "    city = CASE WHEN excluded.country IS NULL AND excluded.province IS NULL "
 "                 AND excluded.city IS NULL THEN c.city ELSE excluded.city END, "
-"    accepts_marketing = CASE WHEN excluded.customer_id OPERATOR(pg_catalog.=) ANY ($8) "
-"                             THEN c.accepts_marketing ELSE excluded.accepts_marketing END "
+"    accepts_marketing = CASE WHEN excluded.customer_id OPERATOR(pg_catalog.=) ANY ($9) "
+"                             THEN c.accepts_marketing ELSE excluded.accepts_marketing END, "
+"    created_at = COALESCE(excluded.created_at, c.created_at) "
 "  RETURNING c.customer_id, c.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
 COUNT_RESULT ", "
 "       pg_catalog.min(r.customer_id) FILTER (WHERE NOT r.inserted "
-"           AND r.customer_id OPERATOR(pg_catalog.=) ANY ($9)) "
+"           AND r.customer_id OPERATOR(pg_catalog.=) ANY ($10)) "
 "FROM r";
 
 static const char *const products_sql =
@@ -280,18 +281,27 @@ static const char *const products_sql =
 "  RETURNING p.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
 COUNT_RESULT " FROM r";
 
-/* text[] columns travel as their text form (array_out), one per order */
+/*
+ * text[] columns travel as their text form (array_out), one per order.
+ * The acquisition columns and is_subscription come from the Admin API
+ * only ($17 true): a CSV import leaves them as they are.
+ */
 static const char *const orders_sql =
 "WITH r AS ("
 "  INSERT INTO ecpower.orders AS o "
 "    (order_id, customer_id, ordered_at, total, refunded, discount_codes, tags, "
-"     sales_channel, cancelled_at) "
+"     sales_channel, cancelled_at, acquisition_channel, referring_site, landing_site, "
+"     utm_source, utm_medium, utm_campaign, is_subscription) "
 "  SELECT u.order_id, u.customer_id, u.ordered_at, u.total, u.refunded, "
 "         CAST(u.discount_codes AS pg_catalog.text[]), CAST(u.tags AS pg_catalog.text[]), "
-"         u.sales_channel, u.cancelled_at "
-"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) "
+"         u.sales_channel, u.cancelled_at, u.acquisition_channel, u.referring_site, "
+"         u.landing_site, u.utm_source, u.utm_medium, u.utm_campaign, "
+"         COALESCE(u.is_subscription, false) "
+"    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "
+"                    pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14), pg_catalog.unnest($15), pg_catalog.unnest($16)) "
 "         AS u(order_id, customer_id, ordered_at, total, refunded, discount_codes, "
-"              tags, sales_channel, cancelled_at) "
+"              tags, sales_channel, cancelled_at, acquisition_channel, referring_site, "
+"              landing_site, utm_source, utm_medium, utm_campaign, is_subscription) "
 "  ON CONFLICT (order_id) DO UPDATE SET "
 "    customer_id = excluded.customer_id, "
 "    ordered_at = excluded.ordered_at, "
@@ -300,7 +310,14 @@ static const char *const orders_sql =
 "    discount_codes = excluded.discount_codes, "
 "    tags = excluded.tags, "
 "    sales_channel = excluded.sales_channel, "
-"    cancelled_at = excluded.cancelled_at "
+"    cancelled_at = excluded.cancelled_at, "
+"    acquisition_channel = CASE WHEN $17 THEN excluded.acquisition_channel ELSE o.acquisition_channel END, "
+"    referring_site = CASE WHEN $17 THEN excluded.referring_site ELSE o.referring_site END, "
+"    landing_site = CASE WHEN $17 THEN excluded.landing_site ELSE o.landing_site END, "
+"    utm_source = CASE WHEN $17 THEN excluded.utm_source ELSE o.utm_source END, "
+"    utm_medium = CASE WHEN $17 THEN excluded.utm_medium ELSE o.utm_medium END, "
+"    utm_campaign = CASE WHEN $17 THEN excluded.utm_campaign ELSE o.utm_campaign END, "
+"    is_subscription = CASE WHEN $17 THEN excluded.is_subscription ELSE o.is_subscription END "
 "  RETURNING o.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
 COUNT_RESULT " FROM r";
 
@@ -312,16 +329,22 @@ static const char *const prune_lines_sql =
 "                    WHERE k.order_id OPERATOR(pg_catalog.=) l.order_id "
 "                      AND k.line_no OPERATOR(pg_catalog.=) l.line_no)";
 
+/*
+ * a line keeps the first unit cost it was loaded with (the cost when sold);
+ * a load without variant or cost (CSV) keeps what the line has
+ */
 static const char *const lines_sql =
 "WITH r AS ("
 "  INSERT INTO ecpower.order_lines AS l "
-"    (order_id, line_no, product_id, sku, quantity, price) "
-"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+"    (order_id, line_no, product_id, sku, quantity, price, variant_id, unit_cost) "
+"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)) "
 "  ON CONFLICT (order_id, line_no) DO UPDATE SET "
 "    product_id = excluded.product_id, "
 "    sku = excluded.sku, "
 "    quantity = excluded.quantity, "
-"    price = excluded.price "
+"    price = excluded.price, "
+"    variant_id = COALESCE(excluded.variant_id, l.variant_id), "
+"    unit_cost = COALESCE(l.unit_cost, excluded.unit_cost) "
 "  RETURNING l.xmax OPERATOR(pg_catalog.=) 0 AS inserted) "
 COUNT_RESULT " FROM r";
 
@@ -471,29 +494,30 @@ shp_write_customers(ImportState *st, bool from_orders)
 {
 	static const Oid order_types[7] = {INT8OID, TEXTOID, TIMESTAMPTZOID,
 	TEXTOID, TEXTOID, TEXTOID, BOOLOID};
-	static const Oid export_types[7] = {INT8OID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	static const Oid export_types[8] = {INT8OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID};
 	static const Oid id_arrays[2] = {INT8ARRAYOID, INT8ARRAYOID};
 	const Oid  *types = from_orders ? order_types : export_types;
 	SPIPlanPtr	plan;
 	int			from;
 	int			i;
+	int			ncols = from_orders ? 7 : 8;
 
 	check_distinct_ids(st);
-	/* seven columns, then one or two arrays of ids */
+	/* the columns, then one or two arrays of ids */
 	plan = prepare_batch(from_orders ? customers_from_orders_sql : customers_sql,
-						 7, types, from_orders ? 1 : 2, id_arrays);
+						 ncols, types, from_orders ? 1 : 2, id_arrays);
 
 	for (from = 0; from < st->ncustomers; from += BATCH_ROWS)
 	{
 		int			to = Min(from + BATCH_ROWS, st->ncustomers);
 		MemoryContext oldcxt = begin_batch(st);
-		Datum		params[9];
+		Datum		params[10];
 		Datum	   *unknown_consent = palloc(sizeof(Datum) * (to - from));
 		int			nunknown = 0;
 		Batch		batch;
 
-		batch_start(&batch, 7, types, to - from);
+		batch_start(&batch, ncols, types, to - from);
 		for (i = from; i < to; i++)
 		{
 			ImportCustomer *c = st->customers[i];
@@ -512,14 +536,19 @@ shp_write_customers(ImportState *st, bool from_orders)
 			batch.values[6][row] = BoolGetDatum(c->accepts > 0);
 			if (c->accepts < 0)
 				unknown_consent[nunknown++] = Int64GetDatum(c->customer_id);
+			if (!from_orders)
+			{
+				batch.values[7][row] = TimestampTzGetDatum(c->created_at);
+				batch.nulls[7][row] = !c->has_created;
+			}
 		}
 		batch_params(&batch, params);
 		if (from_orders)
 			params[7] = fresh_ids(st, from, to);
 		else
 		{
-			params[7] = shp_make_array(unknown_consent, NULL, nunknown, INT8OID);
-			params[8] = fresh_ids(st, from, to);
+			params[8] = shp_make_array(unknown_consent, NULL, nunknown, INT8OID);
+			params[9] = fresh_ids(st, from, to);
 		}
 		report_collision(st, run_upsert(plan, params, &st->customer_counts));
 		MemoryContextSwitchTo(oldcxt);
@@ -575,16 +604,16 @@ static void
 write_order_lines(ImportState *st, SPIPlanPtr prune_plan, SPIPlanPtr line_plan,
 				  int from, int to)
 {
-	static const Oid types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
-	NUMERICOID};
+	static const Oid types[8] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
+	NUMERICOID, INT8OID, NUMERICOID};
 	int			first = st->orders[from]->first_line;
 	int			last = st->orders[to - 1]->first_line + st->orders[to - 1]->nlines;
 	Datum	   *order_ids = palloc(sizeof(Datum) * (to - from));
-	Datum		params[6];
+	Datum		params[8];
 	Batch		batch;
 	int			i;
 
-	batch_start(&batch, 6, types, last - first);
+	batch_start(&batch, 8, types, last - first);
 	for (i = first; i < last; i++)
 	{
 		ImportLine *line = &st->lines[i];
@@ -592,10 +621,15 @@ write_order_lines(ImportState *st, SPIPlanPtr prune_plan, SPIPlanPtr line_plan,
 
 		batch.values[0][row] = Int64GetDatum(line->order->order_id);
 		batch.values[1][row] = Int32GetDatum(line->line_no);
-		batch.values[2][row] = Int64GetDatum(line->product->product_id);
+		batch.values[2][row] = Int64GetDatum(line->product ? line->product->product_id : 0);
+		batch.nulls[2][row] = (line->product == NULL);
 		batch_text(&batch, 3, row, line->sku);
 		batch.values[4][row] = Int32GetDatum(line->quantity);
 		batch.values[5][row] = ecp_cents_to_numeric(line->price);
+		batch.values[6][row] = Int64GetDatum(line->variant_id);
+		batch.nulls[6][row] = (line->variant_id == 0);
+		batch.values[7][row] = line->has_cost ? ecp_cents_to_numeric(line->unit_cost) : (Datum) 0;
+		batch.nulls[7][row] = !line->has_cost;
 	}
 	batch_params(&batch, params);
 
@@ -621,10 +655,12 @@ write_order_lines(ImportState *st, SPIPlanPtr prune_plan, SPIPlanPtr line_plan,
 void
 shp_write_orders(ImportState *st)
 {
-	static const Oid types[9] = {INT8OID, INT8OID, TIMESTAMPTZOID,
-		NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	static const Oid line_types[6] = {INT8OID, INT4OID, INT8OID, TEXTOID,
-	INT4OID, NUMERICOID};
+	static const Oid types[16] = {INT8OID, INT8OID, TIMESTAMPTZOID,
+		NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	static const Oid api_flag[1] = {BOOLOID};
+	static const Oid line_types[8] = {INT8OID, INT4OID, INT8OID, TEXTOID,
+	INT4OID, NUMERICOID, INT8OID, NUMERICOID};
 	static const Oid prune_types[3] = {INT8OID, INT8OID, INT4OID};
 	SPIPlanPtr	order_plan;
 	SPIPlanPtr	line_plan;
@@ -632,18 +668,18 @@ shp_write_orders(ImportState *st)
 	int			from;
 	int			i;
 
-	order_plan = prepare_batch(orders_sql, 9, types, 0, NULL);
-	line_plan = prepare_batch(lines_sql, 6, line_types, 0, NULL);
+	order_plan = prepare_batch(orders_sql, 16, types, 1, api_flag);
+	line_plan = prepare_batch(lines_sql, 8, line_types, 0, NULL);
 	prune_plan = prepare_batch(prune_lines_sql, 3, prune_types, 0, NULL);
 
 	for (from = 0; from < st->norders; from += BATCH_ROWS)
 	{
 		int			to = Min(from + BATCH_ROWS, st->norders);
 		MemoryContext oldcxt = begin_batch(st);
-		Datum		params[9];
+		Datum		params[17];
 		Batch		batch;
 
-		batch_start(&batch, 9, types, to - from);
+		batch_start(&batch, 16, types, to - from);
 		for (i = from; i < to; i++)
 		{
 			ImportOrder *o = st->orders[i];
@@ -660,8 +696,17 @@ shp_write_orders(ImportState *st)
 			batch_text(&batch, 7, row, o->sales_channel);
 			batch.values[8][row] = TimestampTzGetDatum(o->cancelled_at);
 			batch.nulls[8][row] = !o->cancelled;
+			batch_text(&batch, 9, row, o->acquisition_channel);
+			batch_text(&batch, 10, row, o->referring_site);
+			batch_text(&batch, 11, row, o->landing_site);
+			batch_text(&batch, 12, row, o->utm_source);
+			batch_text(&batch, 13, row, o->utm_medium);
+			batch_text(&batch, 14, row, o->utm_campaign);
+			batch.values[15][row] = BoolGetDatum(o->is_subscription);
+			batch.nulls[15][row] = !st->api;
 		}
 		batch_params(&batch, params);
+		params[16] = BoolGetDatum(st->api);
 		run_upsert(order_plan, params, &st->order_counts);
 		write_order_lines(st, prune_plan, line_plan, from, to);
 		MemoryContextSwitchTo(oldcxt);
