@@ -174,7 +174,12 @@ ecp_shopify_bulk_query(ShopifyConn *conn, const char *query, const char *what,
 				 partial ? errdetail("Shopify offers partial data; a pull loads all or nothing, so none of it was loaded.") : 0,
 				 errhint("Run the pull again; ACCESS_DENIED means the access token lacks a read scope.")));
 	}
-	*nobjects = (int64) ecp_json_number(op, "objectCount", false, "$.data.node");
+	/* objectCount is an UnsignedInt64: a string */
+	{
+		char	   *count = ecp_json_string(op, "objectCount", false, "$.data.node");
+
+		*nobjects = count ? strtoi64(count, NULL, 10) : 0;
+	}
 	url = ecp_json_string(op, "url", false, "$.data.node");
 	if (url == NULL)
 		return pstrdup("");

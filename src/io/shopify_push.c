@@ -130,6 +130,7 @@ shopify_push_batch(PG_FUNCTION_ARGS)
 	TagChange	changes[PUSH_BATCH] = {{0}};
 	int			n;
 	int			i;
+	int			batch_size = PUSH_BATCH;
 	StringInfoData doc;
 	JsonbContainer *data;
 
@@ -141,6 +142,16 @@ shopify_push_batch(PG_FUNCTION_ARGS)
 		conn->restore_rate = last_restore;
 		conn->status_at = last_status_at;
 	}
+
+	/*
+	 * A request may not cost more than the bucket holds: learn its size
+	 * (a one-point query) before the first batch of this session.
+	 */
+	if (conn->status_at == 0)
+		(void) ecp_shopify_graphql(conn, "query ecpowerProbe { shop { id } }", NULL, 1,
+								   "the rate limit probe");
+	if (conn->maximum_available > 0)
+		batch_size = Max(1, Min(PUSH_BATCH, (int) (conn->maximum_available / MUTATION_COST)));
 
 	SPI_connect();
 	args[0] = CStringGetTextDatum(server);
@@ -185,6 +196,7 @@ shopify_push_batch(PG_FUNCTION_ARGS)
 
 	initStringInfo(&doc);
 	appendStringInfoString(&doc, "mutation ecpowerTags {");
+	n = Min(n, batch_size);
 	for (i = 0; i < n; i++)
 	{
 		bool		add = strcmp(changes[i].action, "add") == 0;
