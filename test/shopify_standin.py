@@ -324,6 +324,7 @@ def handle_graphql(doc, variables):
                 c["tags"] = c["tags"] + [t for t in tags if t not in c["tags"]]
             else:
                 c["tags"] = [t for t in c["tags"] if t not in tags]
+            c["updatedAt"] = tick()
             STATE["counts"]["mutations"] += 1
             STATE["applied"].append([c["id"], "add" if op == "tagsAdd" else "remove", tags[0] if tags else None])
             data[alias] = {"node": {"id": gid}, "userErrors": []}
@@ -383,7 +384,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             return self.send(200, body.replace("}", "", 1), "application/jsonl")
         if fault == "wrongtype":
-            return self.send(200, body.replace('"amount": "', '"amount": 1, "x": "', 1), "application/jsonl")
+            return self.send(200, body.replace('"id": "gid', '"id": 12345, "x": "gid', 1), "application/jsonl")
         return self.send(200, body, "application/jsonl")
 
     def do_POST(self):

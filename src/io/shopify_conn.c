@@ -575,8 +575,9 @@ wait_for_points(ShopifyConn *conn, double cost)
 	elapsed = (double) (GetCurrentTimestamp() - conn->status_at) / USECS_PER_SEC;
 	available = Min(conn->maximum_available,
 					conn->currently_available + elapsed * conn->restore_rate);
+	/* a tenth of a second more: the status was measured before it arrived */
 	if (available < cost)
-		ecp_shopify_sleep((cost - available) / conn->restore_rate);
+		ecp_shopify_sleep((cost - available) / conn->restore_rate + 0.1);
 }
 
 /*

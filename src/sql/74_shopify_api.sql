@@ -144,7 +144,7 @@ LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE ecpower.shopify_syncs AS s
-       SET status = CASE WHEN error IS NULL THEN 'succeeded' ELSE 'failed' END,
+       SET status = CASE WHEN _shopify_sync_finish.error IS NULL THEN 'succeeded' ELSE 'failed' END,
            finished = pg_catalog.clock_timestamp(),
            rows = COALESCE(_shopify_sync_finish.rows, s.rows),
            error = _shopify_sync_finish.error
