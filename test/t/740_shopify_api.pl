@@ -59,7 +59,7 @@ sub start_standin
 	my $port = slurp_file($portfile);
 	return $port;
 }
-END { $_->kill_kill for @standins; }
+END { local $?; $_->kill_kill for @standins; }
 
 my $port = start_standin(name => 'plain');
 my $base = "http://127.0.0.1:$port";
