@@ -563,7 +563,8 @@ sweep_deleted(Pull *pull, char *jsonl)
 	param = shp_make_array(ids, NULL, n, INT8OID);
 	plan = shp_prepare("DELETE FROM ecpower.orders AS o "
 					   " WHERE o.order_id OPERATOR(pg_catalog.<) 4611686018427387904 "
-					   "   AND NOT (o.order_id OPERATOR(pg_catalog.=) ANY ($1))",
+					   "   AND NOT EXISTS (SELECT FROM pg_catalog.unnest($1) AS k(id) "
+					   "                    WHERE k.id OPERATOR(pg_catalog.=) o.order_id)",
 					   1, argtypes);
 	shp_spi_check(SPI_execute_plan(plan, &param, NULL, false, 0),
 				  SPI_OK_DELETE, "deleted order sweep");

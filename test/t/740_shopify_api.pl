@@ -164,13 +164,14 @@ for my $f (['graphql', 'throttled'], ['graphql', '429'], ['graphql', '500'], ['g
 }
 
 # -- faults that fail the pull: nothing is loaded -------------------------
+my $before;
 for my $f (['graphql', '401', '28000'], ['graphql', 'malformed', '22032'], ['graphql', 'wrongtype', 'HV004'],
 	['bulk', 'FAILED:ACCESS_DENIED', 'HV000'], ['download', 'malformed', '22032'],
 	['download', 'wrongtype', 'HV004'])
 {
 	my ($where, $kind, $state) = @$f;
 	control({ action => 'churn', seed => 977 + length($kind), n => 10 });
-	my $before = input_fingerprint();
+	$before = input_fingerprint();
 	control({ action => 'faults', $where => [$kind] });
 	($ret, $err) = call(q{CALL ecpower.shopify_pull('shop')});
 	isnt($ret, 0, "a pull meeting $kind ($where) fails");
@@ -189,6 +190,19 @@ control({ action => 'faults', graphql => ['stall:3'] });
 like($err, qr/ERROR:  HV00N: .*(timed out|Timeout)/i, 'a request slower than the timeout option fails with HV00N');
 $node->safe_psql('shop', q{ALTER SERVER shop OPTIONS (DROP timeout, SET max_retries '4')});
 sleep 3;
+
+# a result larger than max_response_mb (a first pull of a second server)
+$node->safe_psql('shop', qq{
+	CREATE SERVER shop_small FOREIGN DATA WRAPPER ecpower_shopify
+	    OPTIONS (endpoint '$base/admin/api/2025-01/graphql.json', poll_interval '0.05', max_response_mb '1');
+	SET log_statement = 'none';
+	CREATE USER MAPPING FOR CURRENT_USER SERVER shop_small OPTIONS (access_token '$token');
+});
+$before = input_fingerprint();
+($ret, $err) = call(q{CALL ecpower.shopify_pull('shop_small')});
+like($err, qr/ERROR:  54000: the response to the download of the bulk result \(orders\) is larger than 1048576 bytes/,
+	'a bulk result larger than max_response_mb fails with 54000');
+is(input_fingerprint(), $before, '  and loads nothing');
 
 # -- cancel while waiting on the API ---------------------------------------
 control({ action => 'stall', seconds => 20 });
@@ -219,7 +233,7 @@ sleep 1;
 
 # -- a pull killed while it writes -----------------------------------------
 control({ action => 'churn', seed => 4242, n => 30 });
-my $before = input_fingerprint();
+$before = input_fingerprint();
 my $blocker = $node->background_psql('shop', on_error_stop => 0);
 $blocker->query_safe('BEGIN; LOCK TABLE ecpower.order_lines IN ACCESS EXCLUSIVE MODE;');
 $bg = $node->background_psql('shop', on_error_stop => 0);
