@@ -205,7 +205,8 @@ like($err, qr/ERROR:  54000: the response to the download of the bulk result \(o
 is(input_fingerprint(), $before, '  and loads nothing');
 
 # -- cancel while waiting on the API ---------------------------------------
-control({ action => 'stall', seconds => 20 });
+# (the current-operation query and the bulk query start, the first poll stalls)
+control({ action => 'faults', graphql => ['none', 'none', 'stall:20'] });
 my $bg = $node->background_psql('shop', on_error_stop => 0);
 my $pid = $bg->query_safe('SELECT pg_backend_pid()');
 $bg->query_until(qr/go/, "\\echo go\nCALL ecpower.shopify_pull('shop');\n");
@@ -228,8 +229,6 @@ my $cancel_secs = time() - $t0;
 ok($idle && $cancel_secs < 1.0, sprintf('a cancel stops a pull waiting on a stalled server within a second (%.3f s)', $cancel_secs));
 like(last_sync(), qr/^pull failed 0 57014: /, 'the cancelled pull is logged as failed');
 eval { $bg->quit; };
-control({ action => 'stall', seconds => 0 });
-sleep 1;
 
 # -- a pull killed while it writes -----------------------------------------
 control({ action => 'churn', seed => 4242, n => 30 });
@@ -261,6 +260,8 @@ is($node->safe_psql('shop', q{SELECT string_agg(status, ',' ORDER BY sync_id) FR
 	(SELECT sync_id, status FROM ecpower.shopify_syncs ORDER BY sync_id DESC LIMIT 2) s}),
 	'abandoned,succeeded', 'the killed pull is logged as abandoned');
 is(mismatches(), '', 'and the input tables equal the shop');
+is(scalar(grep { $_->{status} eq 'CANCELED' } @{ shop_state()->{ops} }), 1,
+	'the bulk operation the cancelled pull left running was cancelled (bulkOperationCancel) by the next pull');
 
 # -- push ----------------------------------------------------------------------
 $node->safe_psql('shop', q{
@@ -292,7 +293,7 @@ is($ret, 0, "push of $changes tag changes succeeds") or diag($err);
 is(tag_mismatches(), '', 'the stand-in customers tagged ecp-repeat / ecp-big are exactly the segments\' members');
 is(shop_state()->{counts}{throttled}, $throttled,
 	sprintf('the push paced itself by the reported cost limit: no THROTTLED answer (%.1f s)', $push_secs));
-is($node->safe_psql('shop', 'SELECT acked_change_id = (SELECT max(change_id) FROM ecpower.tag_changes) FROM ecpower.shopify_state'),
+is($node->safe_psql('shop', q{SELECT acked_change_id = (SELECT max(change_id) FROM ecpower.tag_changes) FROM ecpower.shopify_state WHERE server = 'shop'}),
 	't', 'the last change is acknowledged');
 my $guest_changes = $node->safe_psql('shop', 'SELECT count(*) FROM ecpower.tag_changes WHERE customer_id >= 4611686018427387904');
 is($node->safe_psql('shop', q{SELECT count(*) FROM ecpower.shopify_push_errors WHERE message = 'Customer does not exist'}),
@@ -317,7 +318,7 @@ for my $method ('terminate', 'kill -9')
 		SELECT ecpower.create_segment('$slug', 'Buyers', '{"orders": {}, "count": {"gte": 1}}');
 		UPDATE ecpower.segments SET sync_tag = 'ecp-' || slug WHERE slug = '$slug';
 		CALL ecpower.refresh();});
-	my $acked0 = $node->safe_psql('shop', 'SELECT acked_change_id FROM ecpower.shopify_state');
+	my $acked0 = $node->safe_psql('shop', q{SELECT acked_change_id FROM ecpower.shopify_state WHERE server = 'shop'});
 	my $pending = $node->safe_psql('shop', "SELECT count(*) FROM ecpower.tag_changes WHERE change_id > $acked0");
 	# probe, two batches, then a batch the stand-in holds for 3 s and applies anyway
 	control({ action => 'faults', graphql => ['none', 'none', 'none', 'stall:3'] });
@@ -329,7 +330,7 @@ for my $method ('terminate', 'kill -9')
 	else { kill 'KILL', $pid; }
 	$node->poll_query_until('shop', 'SELECT true') or die 'server did not come back';
 	eval { $bg->quit; };
-	my $acked1 = $node->safe_psql('shop', 'SELECT acked_change_id FROM ecpower.shopify_state');
+	my $acked1 = $node->safe_psql('shop', q{SELECT acked_change_id FROM ecpower.shopify_state WHERE server = 'shop'});
 	ok($acked1 > $acked0 && $acked1 < $acked0 + $pending,
 		"$method: the push stopped after acknowledging some changes ($acked0 -> $acked1 of $pending)");
 	sleep 3;    # the held batch is applied by the stand-in after all
