@@ -29,6 +29,8 @@ Control (tests only, no token): POST /_control with a JSON body
   {"action": "set_tags", "id": ID, "tags": [...]}
   {"action": "delete_customer", "id": ID}
 GET /_control/shop returns the shop (plain JSON) and the request counters.
+Requests in absolute form (through an HTTP proxy) are served too: the
+stand-in can be its own proxy.
 """
 import argparse
 import json
@@ -48,7 +50,8 @@ STATE = {
     "stall": 0.0,
     "ops": [],             # bulk operations
     "files": {},
-    "counts": {"graphql": 0, "throttled": 0, "mutations": 0, "downloads": 0, "unauthorized": 0},
+    "counts": {"graphql": 0, "throttled": 0, "mutations": 0, "downloads": 0, "unauthorized": 0,
+               "proxied": 0},
     "tokens_seen_in_body": 0,
     "applied": [],         # tag mutations applied: [customer id, action, tag]
 }
@@ -360,7 +363,17 @@ class Handler(BaseHTTPRequestHandler):
         while time.time() < end:
             time.sleep(0.05)
 
+    def proxied(self):
+        """A request sent through an HTTP proxy names the absolute URL: serve
+        it as the proxy of itself (counted in counts.proxied)."""
+        m = re.match(r"https?://[^/]+(/.*)$", self.path)
+        if m:
+            self.path = m.group(1)
+            with LOCK:
+                STATE["counts"]["proxied"] += 1
+
     def do_GET(self):
+        self.proxied()
         if self.path.startswith("/_control/shop"):
             with LOCK:
                 return self.send(200, json.dumps({"shop": SHOP, "counts": STATE["counts"], "applied": STATE["applied"],
@@ -388,6 +401,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, body, "application/jsonl")
 
     def do_POST(self):
+        self.proxied()
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         if self.path == "/_control":

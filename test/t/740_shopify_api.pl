@@ -377,6 +377,25 @@ SKIP:
 		'HTTPS: the customers are loaded');
 }
 
+# -- the proxy option: an endpoint nothing listens on, reached through the
+# stand-in acting as an HTTP proxy
+my $proxied = shop_state()->{counts}{proxied};
+$node->safe_psql('postgres', 'CREATE DATABASE proxied');
+$node->safe_psql('proxied', qq{
+	CREATE EXTENSION ecpower;
+	CREATE SERVER shop FOREIGN DATA WRAPPER ecpower_shopify
+	    OPTIONS (endpoint 'http://localhost:1/admin/api/2025-01/graphql.json', poll_interval '0.05',
+	             proxy 'http://127.0.0.1:$port');
+	SET log_statement = 'none';
+	CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (access_token '$token');
+});
+my ($r4, $o4, $e4) = $node->psql('proxied', "CALL ecpower.shopify_pull('shop')");
+$all_errors .= $e4;
+is($r4, 0, 'the proxy option: a pull through an HTTP proxy succeeds') or diag($e4);
+ok(shop_state()->{counts}{proxied} > $proxied, '  and its requests went through the proxy');
+is($node->safe_psql('proxied', 'SELECT count(*) FROM ecpower.orders'), $node->safe_psql('shop', 'SELECT count(*) FROM ecpower.orders'),
+	'  loading the same orders');
+
 # -- the token -------------------------------------------------------------------
 $node->safe_psql('postgres', q{CREATE ROLE someone LOGIN});
 $node->safe_psql('shop', q{GRANT USAGE ON FOREIGN SERVER shop TO someone});
