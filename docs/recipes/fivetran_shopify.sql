@@ -87,7 +87,7 @@ DELETE FROM ecpower.orders o
 DELETE FROM ecpower.order_lines l USING shopify."order" f WHERE f.id = l.order_id;
 INSERT INTO ecpower.order_lines (order_id, line_no, product_id, variant_id, sku, quantity, price, unit_cost)
 SELECT ol.order_id, row_number() OVER (PARTITION BY ol.order_id ORDER BY ol.index, ol.id)::int,
-       p.product_id, ol.variant_id, ol.sku, ol.quantity, ol.price, ii.cost
+       p.product_id, ol.variant_id, ol.sku, ol.quantity, ol.price, round(ii.unit_cost_amount::numeric, 2)
   FROM shopify.order_line ol
   JOIN ecpower.orders o ON o.order_id = ol.order_id
   LEFT JOIN ecpower.products p ON p.product_id = ol.product_id

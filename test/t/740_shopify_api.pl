@@ -308,6 +308,40 @@ control({ action => 'faults', graphql => ['none', 'throttled'] });
 is($ret, 0, 'a push meeting THROTTLED retries and succeeds') or diag($err);
 is(tag_mismatches(), '', 'and the tags follow the new membership');
 
+# -- a push cancelled while Shopify holds a batch -----------------------------------
+$node->safe_psql('shop', q{
+	SELECT ecpower.create_segment('two_plus', 'Two or more orders', '{"orders": {}, "count": {"gte": 2}}');
+	UPDATE ecpower.segments SET sync_tag = 'ecp-two-plus' WHERE slug = 'two_plus';
+	CALL ecpower.refresh();});
+my $acked_before = $node->safe_psql('shop', q{SELECT acked_change_id FROM ecpower.shopify_state WHERE server = 'shop'});
+control({ action => 'faults', graphql => ['none', 'stall:3'] });
+$bg = $node->background_psql('shop', on_error_stop => 0);
+$pid = $bg->query_safe('SELECT pg_backend_pid()');
+$bg->query_until(qr/go/, "\\echo go\nCALL ecpower.shopify_push('shop');\n");
+usleep(700_000);
+$t0 = time();
+$node->safe_psql('shop', "SELECT pg_cancel_backend($pid)");
+$idle = 0;
+while (time() - $t0 < 10)
+{
+	if ($node->safe_psql('shop', "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND state = 'active'") == 0)
+	{
+		$idle = 1;
+		last;
+	}
+	usleep(10_000);
+}
+my $push_cancel_secs = time() - $t0;
+ok($idle && $push_cancel_secs < 1.0,
+	sprintf('a cancel stops a push waiting on a stalled server within a second (%.3f s)', $push_cancel_secs));
+like(last_sync(), qr/^push failed 0 57014: /, '  the cancelled push is logged as failed');
+is($node->safe_psql('shop', q{SELECT acked_change_id FROM ecpower.shopify_state WHERE server = 'shop'}),
+	$acked_before, '  and acknowledged nothing of the held batch');
+eval { $bg->quit; };
+sleep 3;
+($ret, $err) = call(q{CALL ecpower.shopify_push('shop')});
+is(tag_mismatches(), '', '  the next push completes the tags');
+
 # -- a push killed mid-way --------------------------------------------------------
 for my $method ('terminate', 'kill -9')
 {
