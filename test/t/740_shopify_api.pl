@@ -311,7 +311,7 @@ is(tag_mismatches(), '', 'and the tags follow the new membership');
 # -- a push cancelled while Shopify holds a batch -----------------------------------
 $node->safe_psql('shop', q{
 	SELECT ecpower.create_segment('two_plus', 'Two or more orders', '{"orders": {}, "count": {"gte": 2}}');
-	UPDATE ecpower.segments SET sync_tag = 'ecp-two-plus' WHERE slug = 'two_plus';
+	UPDATE ecpower.segments SET sync_tag = 'ecp-' || slug WHERE slug = 'two_plus';
 	CALL ecpower.refresh();});
 my $acked_before = $node->safe_psql('shop', q{SELECT acked_change_id FROM ecpower.shopify_state WHERE server = 'shop'});
 control({ action => 'faults', graphql => ['none', 'stall:3'] });
