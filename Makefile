@@ -31,7 +31,7 @@ ISOLATION_OPTS =
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
-SHLIB_LINK = -lroaring -lm
+SHLIB_LINK = -lroaring -lcurl -lm
 
 EXTRA_CLEAN = $(DATA_built) results/ regression.diffs regression.out output_iso/ tmp_check/ tmp_install/
 

@@ -182,7 +182,8 @@ SELECT p.oid::regprocedure AS unpinned_routine, l.lanname
                                     a.aggserialfn, a.aggdeserialfn))
    -- procedures that COMMIT cannot have a SET clause; they pin the path
    -- with set_config() first (and are called in the run-time part above)
-   AND NOT (p.prokind = 'p' AND p.proname IN ('refresh', 'refresh_if_stale'))
+   AND NOT (p.prokind = 'p' AND p.proname IN ('refresh', 'refresh_if_stale', 'shopify_pull',
+                                              'shopify_push', 'shopify_sync'))
  ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- SECURITY DEFINER only with a pinned search_path (0 rows), and how many

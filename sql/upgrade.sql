@@ -129,7 +129,9 @@ SELECT 'products', md5(string_agg(p::text, ',' ORDER BY product_id)) FROM ecpowe
 UNION ALL
 SELECT 'orders', md5(string_agg(o::text, ',' ORDER BY order_id)) FROM ecpower.orders o
 UNION ALL
-SELECT 'order_lines', md5(string_agg(l::text, ',' ORDER BY order_id, line_no))
+-- (the columns of 0.1.0: later versions add nullable ones)
+SELECT 'order_lines', md5(string_agg(row(l.order_id, l.line_no, l.product_id, l.variant_id,
+                                         l.sku, l.quantity, l.price)::text, ',' ORDER BY order_id, line_no))
   FROM ecpower.order_lines l
 $$;
 

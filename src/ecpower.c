@@ -24,7 +24,9 @@
  *	activation/	the tag-change feed and customer export
  *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of
  *				one run (refresh.c)
- *	io/			the CSV reader, the Shopify CSV importers, the demo generator
+ *	io/			the CSV reader, the Shopify CSV importers (shopify*.c), the
+ *				Shopify Admin API connection (http.c, shopify_conn.c,
+ *				shopify_pull.c, shopify_push.c), the demo generator
  *
  * src/ecpower.c
  *

@@ -11,7 +11,7 @@
 
 ECP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ECP_PORT=${ECP_PORT:-55432}
-ECP_PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libroaring-dev libipc-run-perl pgbouncer make gcc"
+ECP_PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libroaring-dev libipc-run-perl libcurl4-openssl-dev python3 openssl curl pgbouncer make gcc"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
