@@ -17,6 +17,17 @@ CREATE TABLE IF NOT EXISTS bench.facts (
     size    integer NOT NULL,
     value   text
 );
+-- equal results: ecpower's answer against the plain-SQL one (what =
+-- 'segment' or 'report') and against DuckDB's ('duckdb'): row counts and
+-- mismatching rows
+CREATE TABLE IF NOT EXISTS bench.verify (
+    size        integer,
+    what        text,
+    name        text,
+    ours        bigint,
+    plain       bigint,
+    mismatches  bigint
+);
 CREATE UNLOGGED TABLE IF NOT EXISTS bench.open (
     pid     integer PRIMARY KEY,
     label   text,
