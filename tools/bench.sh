@@ -37,7 +37,7 @@
 #              of the backend during a refresh
 #
 # Every figure is given as wall time and as the backend's CPU time (user +
-# system, from /proc/self/stat): on a machine shared with other work the
+# system, from /proc/self/schedstat): on a machine shared with other work the
 # CPU time is the stable one, and the ratios are taken on it.  Once, at the
 # first size, every segment's members are checked against its baseline
 # query, and every report against its plain-SQL equivalent, so that the
