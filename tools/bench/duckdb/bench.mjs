@@ -71,7 +71,7 @@ SELECT t.rank, CAST(t.product_id AS VARCHAR) AS key, p.title AS label, t.c AS cu
 
 // the KPI columns of ecpower.kpi over r (g, customer_id, d, net: one row per
 // counted order) and c (g, customers), grouped by g
-function kpis(r, c, extra = '', extraFrom = '') {
+function kpis(r, c) {
 	return `
 WITH r AS (${r}),
 c AS (${c}),
@@ -92,9 +92,9 @@ SELECT c.g, c.customers, coalesce(p.buyers, 0) AS buyers, coalesce(p.orders, 0) 
        round(coalesce(p.repeaters, 0) / nullif(c.customers, 0), 4) AS repeat_rate,
        round(p.life / nullif(p.orders - p.buyers, 0), 2) AS avg_interval_days,
        m.med AS median_interval_days,
-       round(p.life / nullif(p.buyers, 0), 2) AS avg_lifetime_days${extra}
+       round(p.life / nullif(p.buyers, 0), 2) AS avg_lifetime_days
   FROM c LEFT JOIN p ON p.g IS NOT DISTINCT FROM c.g
-  LEFT JOIN med m ON m.g IS NOT DISTINCT FROM c.g${extraFrom}`;
+  LEFT JOIN med m ON m.g IS NOT DISTINCT FROM c.g`;
 }
 
 // bins of distribution(): CASE over the lower edges, exact on sums
@@ -178,15 +178,35 @@ SELECT cm AS cohort_month, size AS customers,
 		`SELECT sales_channel AS g, count(DISTINCT customer_id) AS customers
 		   FROM (${memberOrders}) GROUP BY sales_channel`),
 
-	compare_segments: kpis(
-		`SELECT m.slug AS g, m.customer_id, o.day AS d, o.net
-		   FROM members5 m JOIN orders o ON o.customer_id = m.customer_id`,
-		'SELECT slug AS g, count(*) AS customers FROM members5 GROUP BY slug',
-		`,
+	// each customer's figures once (a customer is in several of the five
+	// segments), then per segment through the membership
+	compare_segments: `
+WITH mo AS (SELECT customer_id, day AS d, net FROM orders
+             WHERE customer_id IN (SELECT customer_id FROM members5)),
+pc AS (SELECT customer_id, count(*) AS n, sum(net) AS rev, max(d) - min(d) AS life
+         FROM mo GROUP BY customer_id),
+gp AS (SELECT customer_id, d - lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS gap
+         FROM mo QUALIFY gap IS NOT NULL),
+c AS (SELECT slug AS g, count(*) AS customers FROM members5 GROUP BY slug),
+p AS (SELECT m.slug AS g, count(*) AS buyers, sum(n) AS orders, sum(rev) AS revenue,
+             count(*) FILTER (WHERE n >= 2) AS repeaters, sum(life) AS life, avg(rev / n) AS caov
+        FROM members5 m JOIN pc ON pc.customer_id = m.customer_id GROUP BY m.slug),
+med AS (SELECT m.slug AS g, quantile_cont(gap, 0.5) AS med
+          FROM members5 m JOIN gp ON gp.customer_id = m.customer_id GROUP BY m.slug),
+st AS (SELECT sum(net) AS revenue, count(DISTINCT customer_id) AS buyers FROM orders)
+SELECT c.g AS slug, c.customers, coalesce(p.buyers, 0) AS buyers, coalesce(p.orders, 0) AS orders,
+       coalesce(p.revenue, 0) AS revenue,
+       round(coalesce(p.revenue, 0) / nullif(c.customers, 0), 2) AS ltv,
+       round(p.revenue / nullif(p.orders, 0), 2) AS aov,
+       round(p.caov, 2) AS customer_aov,
+       round(coalesce(p.orders, 0) / nullif(c.customers, 0), 4) AS avg_orders,
+       round(coalesce(p.repeaters, 0) / nullif(c.customers, 0), 4) AS repeat_rate,
+       round(p.life / nullif(p.orders - p.buyers, 0), 2) AS avg_interval_days,
+       m.med AS median_interval_days,
+       round(p.life / nullif(p.buyers, 0), 2) AS avg_lifetime_days,
        round(coalesce(p.revenue, 0) / st.revenue, 4) AS revenue_share,
-       round(c.customers / st.buyers, 4) AS customer_share`,
-		`,
-  (SELECT sum(net) AS revenue, count(DISTINCT customer_id) AS buyers FROM orders) st`),
+       round(c.customers / st.buyers, 4) AS customer_share
+  FROM c LEFT JOIN p ON p.g = c.g LEFT JOIN med m ON m.g = c.g, st`,
 
 	bought_together: `
 WITH mo AS (SELECT DISTINCT o.customer_id, o.order_id, l.product_id
