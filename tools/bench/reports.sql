@@ -194,7 +194,8 @@ SELECT bin, ('{1,2,3,4,5,6,8,10,15,20}'::numeric[])[bin] AS lower,
   FROM t$q$, :'as_of')),
 
 ('cohort_summary', format($q$
-SELECT * FROM ecpower.cohort_summary(%L)$q$, :'slug'),
+SELECT cohort_month, customers, ltv_3m, ltv_6m, ltv_12m, f2_rate, f2_rate_90d
+  FROM ecpower.cohort_summary(%L)$q$, :'slug'),
 format($q$
 WITH c AS (SELECT o.customer_id, o.order_id, o.ordered_at,
                   (o.ordered_at AT TIME ZONE 'UTC')::date AS d, o.total - o.refunded AS net
@@ -225,7 +226,10 @@ SELECT k.cm AS cohort_month, k.size::int AS customers,
   FROM k, a$q$, :'as_of')),
 
 ('compare_segments', format($q$
-SELECT * FROM ecpower.compare_segments(%L::text[])$q$, :'slugs'),
+SELECT slug, customers, buyers, orders, revenue, ltv, aov, customer_aov, avg_orders,
+       repeat_rate, avg_interval_days, median_interval_days, avg_lifetime_days,
+       revenue_share, customer_share
+  FROM ecpower.compare_segments(%L::text[])$q$, :'slugs'),
 format($q$
 WITH r AS (SELECT m.slug, m.customer_id, o.ordered_at, o.total - o.refunded AS net,
                   (o.ordered_at AT TIME ZONE 'UTC')::date AS d
@@ -260,7 +264,8 @@ SELECT c.slug, (ROW(c.customers, coalesce(p.buyers, 0), coalesce(p.orders, 0),
   FROM c LEFT JOIN p USING (slug) LEFT JOIN med m USING (slug), st$q$, :'as_of')),
 
 ('bought_together', format($q$
-SELECT * FROM ecpower.bought_together(%L, 10)$q$, :'slug'),
+SELECT rank, product_a, product_b, customers, support, confidence, lift
+  FROM ecpower.bought_together(%L, 10)$q$, :'slug'),
 format($q$
 WITH co AS (SELECT order_id, customer_id FROM ecpower.orders
              WHERE cancelled_at IS NULL AND ordered_at <= %L::timestamptz
@@ -280,7 +285,8 @@ SELECT (row_number() OVER (ORDER BY ab.c DESC, ab.pa, ab.pb))::int AS rank,
  ORDER BY 1 LIMIT 10$q$, :'as_of')),
 
 ('journey', format($q$
-SELECT * FROM ecpower.journey(%L::text[], %L, %L)$q$, :'slugs', :'jfrom', :'jto'),
+SELECT from_slug, to_slug, customers, revenue
+  FROM ecpower.journey(%L::text[], %L, %L)$q$, :'slugs', :'jfrom', :'jto'),
 format($q$
 WITH a AS (SELECT customer_id, slug FROM bench.jmembers WHERE day = %1$L),
 b AS (SELECT customer_id, slug FROM bench.jmembers WHERE day = %2$L),
