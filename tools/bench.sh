@@ -15,10 +15,24 @@
 #              a few refunds and cancellations: tools/bench/nightly.sql)
 #   baseline   the plain-SQL way: the RFM table once, then one query per
 #              segment (window functions and GROUP BY)
-#   reports    feature_report, distribution, cohorts, segment_kpis and
-#              ecpower.kpis in a GROUP BY on the segment closest to 100,000
-#              members (to a tenth of the store for other sizes), each
-#              against its plain-SQL equivalent (tools/bench/reports.sql)
+#   reports    feature_report 'product' over all and over first orders,
+#              distribution (amount, order_count), cohorts, cohort_summary,
+#              segment_kpis, ecpower.kpis in a GROUP BY and bought_together on
+#              the segment closest to 100,000 members (to a tenth of the store
+#              for other sizes), compare_segments of the five segments closest
+#              to that size and journey of those five between a refresh one
+#              month earlier and the current one, each cold (new session) and
+#              warm (pooled session) against its plain-SQL equivalent
+#              (tools/bench/reports.sql)
+#   DuckDB     the same reports in DuckDB (one thread, data in memory), plus
+#              the per-customer GROUP BY over all counted orders that a
+#              nightly refresh stands for: the counted orders, their lines,
+#              the products and the memberships are exported to
+#              tmp_bench/export/ and tools/bench/duckdb/bench.mjs (Node.js,
+#              npm package @duckdb/node-api installed into tmp_bench/duckdb/)
+#              loads them and times each query; each DuckDB answer is checked
+#              against ecpower's.  Without node/npm, or when the package cannot
+#              be installed, the benchmark says so and carries on without it.
 #   memory     peak private memory (RssAnon, sampled every 20 ms) and VmHWM
 #              of the backend during a refresh
 #   predict_auto  fit_predictions(model => 'auto'): the three models fitted
@@ -27,11 +41,11 @@
 #   fit_MODEL  fit_models() of bgnbd, mbgnbd and paretonbd alone
 #
 # Every figure is given as wall time and as the backend's CPU time (user +
-# system, from /proc/self/stat): on a machine shared with other work the
+# system, from /proc/self/schedstat): on a machine shared with other work the
 # CPU time is the stable one, and the ratios are taken on it.  Once, at the
 # first size, every segment's members are checked against its baseline
 # query, and every report against its plain-SQL equivalent, so that the
-# comparison is fair.
+# comparison is fair (DuckDB's answers: at every size).
 #
 # Environment:
 #   ECP_BENCH_SIZES      store sizes in customers (default "250000 1000000")
@@ -58,6 +72,7 @@ fi
 AS_OF='2025-12-31 23:59:59+00'     # the end of the demo store's history
 NEXT_DAY='2026-01-01'
 AS_OF_NEXT='2026-01-01 23:59:59+00'
+AS_OF_PREV='2025-11-30 23:59:59+00'  # the journey's first day
 
 install_deps
 build_stage
@@ -72,6 +87,25 @@ autovacuum = off
 CONF
 as_pg "$ECP_BINDIR/pg_ctl" -D "$dir/data" reload >/dev/null
 sleep 1
+
+# DuckDB, the peer: installed into tmp_bench/duckdb/, never into the project
+duck=$dir/duckdb
+exp=$dir/export
+have_duckdb=0
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "DuckDB: node or npm not found, no DuckDB column"
+else
+    mkdir -p "$duck"
+    cp tools/bench/duckdb/package.json tools/bench/duckdb/bench.mjs "$duck/"
+    log "DuckDB: npm install @duckdb/node-api into $duck"
+    if npm install --prefix "$duck" --no-audit --no-fund --loglevel=error >"$duck/npm.log" 2>&1 \
+       && (cd "$duck" && node -e "import('@duckdb/node-api')" >>"$duck/npm.log" 2>&1); then
+        have_duckdb=1
+    else
+        log "DuckDB: the package could not be installed ($duck/npm.log), no DuckDB column"
+        tail -5 "$duck/npm.log" >&2 || true
+    fi
+fi
 
 DB=ecpower_bench
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -163,6 +197,11 @@ SELECT 'data_mb', $size, round((pg_total_relation_size('ecpower.orders')
 SELECT count(ecpower.create_segment_from_template(template, slug, params)) FROM bench.segs;
 SQL
 
+    # the journey's first day, one month before AS_OF: first, because a
+    # refresh only moves forward
+    log "a refresh as of $AS_OF_PREV (the journey's first day)"
+    q -c "CALL ecpower.refresh('$AS_OF_PREV')" >/dev/null
+
     log "floor: count(*) over orders and order_lines"
     measure floor "$size" "$REPS" "SELECT count(*) FROM ecpower.orders; SELECT count(*) FROM ecpower.order_lines;"
 
@@ -191,7 +230,6 @@ SELECT format('SELECT count(*) FROM (%s) q', baseline) FROM bench.segs ORDER BY 
     if [ "$first" = 1 ]; then
         log "checking every segment against its baseline query"
         q >/dev/null <<'SQL'
-CREATE TABLE IF NOT EXISTS bench.verify (size int, what text, name text, ours bigint, plain bigint, mismatches bigint);
 DROP TABLE IF EXISTS bench.rfm_t;
 CREATE TABLE bench.rfm_t AS SELECT * FROM bench.rfm;
 SELECT format($f$INSERT INTO bench.verify
@@ -208,11 +246,69 @@ SQL
     slug=$(qa -c "SELECT s.slug FROM bench.segs s ORDER BY abs((SELECT count(*) FROM ecpower.segment_members(s.slug)) - $size / 10), s.slug LIMIT 1")
     members=$(qa -c "SELECT count(*) FROM ecpower.segment_members('$slug')")
     q -c "INSERT INTO bench.facts VALUES ('report_segment', $size, '$slug ($members members)')" >/dev/null
-    log "reports on segment $slug ($members members)"
-    q -v slug="$slug" -v as_of="$AS_OF" -f tools/bench/reports.sql >/dev/null
+    slugs=$(qa -c "SELECT '{' || string_agg(slug, ',' ORDER BY d, slug) || '}' FROM (
+        SELECT s.slug, abs((SELECT count(*) FROM ecpower.segment_members(s.slug)) - $size / 10) AS d
+          FROM bench.segs s ORDER BY 2, 1 LIMIT 5) x")
+    q -c "INSERT INTO bench.facts VALUES ('compared_segments', $size, '$slugs')" >/dev/null
+    q >/dev/null <<SQL
+INSERT INTO bench.facts
+SELECT 'order_cache_mb', $size, round(pg_total_relation_size('ecpower.order_cache') / 1048576.0, 1) UNION ALL
+SELECT 'orders_lines_heap_mb', $size, round((pg_relation_size('ecpower.orders')
+       + pg_relation_size('ecpower.order_lines')) / 1048576.0, 1) UNION ALL
+SELECT 'order_cache_vs_heap', $size, round(pg_total_relation_size('ecpower.order_cache')::numeric
+       / (pg_relation_size('ecpower.orders') + pg_relation_size('ecpower.order_lines')), 3);
+SQL
+    log "reports on segment $slug ($members members); compare_segments and journey on $slugs"
+    q -v slug="$slug" -v as_of="$AS_OF" -v slugs="$slugs" -v jfrom="${AS_OF_PREV%% *}" \
+      -v jto="${AS_OF%% *}" -f tools/bench/reports.sql >/dev/null
+
+    log "exporting the counted orders, lines, products and memberships to $exp"
+    rm -rf "$exp"
+    mkdir -p "$exp"
+    q >/dev/null <<SQL
+\\copy (SELECT o.order_id, o.customer_id, o.ordered_at AT TIME ZONE 'UTC' AS ordered_at, (o.ordered_at AT TIME ZONE s.store_timezone)::date AS day, o.total - o.refunded AS net, o.sales_channel, o.acquisition_channel FROM ecpower.orders o, ecpower.settings s WHERE o.cancelled_at IS NULL AND o.ordered_at <= '$AS_OF') TO '$exp/orders.csv' CSV HEADER
+\\copy (SELECT l.order_id, l.product_id, l.quantity FROM ecpower.order_lines l JOIN ecpower.orders o USING (order_id) WHERE o.cancelled_at IS NULL AND o.ordered_at <= '$AS_OF') TO '$exp/order_lines.csv' CSV HEADER
+\\copy (SELECT product_id, title, product_type FROM ecpower.products) TO '$exp/products.csv' CSV HEADER
+\\copy (SELECT customer_id FROM bench.members) TO '$exp/members.csv' CSV HEADER
+\\copy (SELECT slug, customer_id FROM bench.members5) TO '$exp/members5.csv' CSV HEADER
+\\copy (SELECT day, slug, customer_id FROM bench.jmembers) TO '$exp/jmembers.csv' CSV HEADER
+SQL
+    # the per-customer GROUP BY of a nightly refresh, in plain SQL (its
+    # answer is also the check of DuckDB's)
+    groupby="SELECT count(*) AS customers, sum(n) AS orders, sum(rev) AS revenue, min(f) AS first_day, max(l) AS last_day
+  FROM (SELECT o.customer_id, count(*) AS n, sum(o.total - o.refunded) AS rev,
+               min((o.ordered_at AT TIME ZONE s.store_timezone)::date) AS f,
+               max((o.ordered_at AT TIME ZONE s.store_timezone)::date) AS l
+          FROM ecpower.orders o, ecpower.settings s
+         WHERE o.cancelled_at IS NULL AND o.ordered_at <= '$AS_OF' GROUP BY o.customer_id) g"
+    qa -c "COPY ($groupby) TO STDOUT (FORMAT csv, HEADER)" >"$exp/ours_customer_groupby.csv"
+    measure customer_groupby_plain "$size" "$REPS" "$groupby;"
+    if [ "$have_duckdb" = 1 ]; then
+        log "DuckDB: the same reports over the exported rows"
+        # ecpower's answers, which DuckDB's are checked against
+        for label in $(qa -c "SELECT label FROM bench.reports ORDER BY label"); do
+            ours=$(qa -c "SELECT ours FROM bench.reports WHERE label = '$label'")
+            qa -c "COPY ($ours) TO STDOUT (FORMAT csv, HEADER)" >"$exp/ours_$label.csv" 2>/dev/null \
+                || rm -f "$exp/ours_$label.csv"
+        done
+        if node "$duck/bench.mjs" dir="$exp" size="$size" reps="$REPS" as_of="${AS_OF%% *}" \
+                jfrom="${AS_OF_PREV%% *}" jto="${AS_OF%% *}" slugs="$slugs" 2>&1 | tee "$duck/run_$size.log" >&2 \
+           && [ -s "$exp/duckdb_results.csv" ]; then
+            q >/dev/null <<SQL
+\\copy bench.results (label, size, rep, wall_s, cpu_s) FROM '$exp/duckdb_results.csv' CSV
+\\copy bench.verify (size, what, name, ours, plain, mismatches) FROM '$exp/duckdb_verify.csv' CSV
+SQL
+        else
+            log "DuckDB: the run failed ($duck/run_$size.log), no DuckDB column at $size"
+        fi
+    fi
     for label in $(qa -c "SELECT label FROM bench.reports ORDER BY label"); do
-        fn=$label
-        [ "$label" = kpis_group_by ] && fn=kpis
+        case $label in
+            kpis_group_by) fn=kpis ;;
+            feature_report_first) fn=feature_report ;;
+            distribution_orders) fn=distribution ;;
+            *) fn=$label ;;
+        esac
         if [ "$(qa -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ecpower'::regnamespace AND proname = '$fn'")" = 0 ]; then
             log "skipping $label: ecpower.$fn is not installed"
             continue

@@ -1,11 +1,15 @@
 -- Reports on one segment (psql variables slug and as_of, the as_of of the
--- current refresh): each ecpower call and its plain-SQL equivalent, written
--- the obvious way (joins, count(DISTINCT), window functions,
--- percentile_cont), projecting the same columns so that the benchmark can
--- check once that both give the same rows (EXCEPT both ways).
+-- current refresh; slugs, a text[] literal of the five segments compared by
+-- compare_segments; jfrom and jto, two refreshed days for journey): each
+-- ecpower call and its plain-SQL equivalent, written the obvious way (joins,
+-- count(DISTINCT), window functions, percentile_cont), projecting the same
+-- columns so that the benchmark can check once that both give the same rows
+-- (EXCEPT both ways).
 -- The plain queries read the segment's members from bench.members, a table
 -- with a primary key filled from ecpower.segment_members() beforehand (a
--- DBA's segment table).
+-- DBA's segment table); the five compared segments from bench.members5
+-- (slug, customer_id), and the membership of the journey's two days from
+-- bench.jmembers (day, slug, customer_id), filled the same way.
 CREATE TABLE IF NOT EXISTS bench.reports (
     label  text PRIMARY KEY,
     ours   text NOT NULL,
@@ -16,10 +20,21 @@ DROP TABLE IF EXISTS bench.members;
 CREATE TABLE bench.members (customer_id bigint PRIMARY KEY);
 INSERT INTO bench.members SELECT m FROM ecpower.segment_members(:'slug') m;
 ANALYZE bench.members;
+DROP TABLE IF EXISTS bench.members5;
+CREATE TABLE bench.members5 (slug text, customer_id bigint, PRIMARY KEY (slug, customer_id));
+INSERT INTO bench.members5
+SELECT s, m FROM unnest(:'slugs'::text[]) s, ecpower.segment_members(s) m;
+ANALYZE bench.members5;
+DROP TABLE IF EXISTS bench.jmembers;
+CREATE TABLE bench.jmembers (day date, slug text, customer_id bigint, PRIMARY KEY (day, slug, customer_id));
+INSERT INTO bench.jmembers
+SELECT d, s, m FROM unnest(ARRAY[:'jfrom', :'jto']::date[]) d, unnest(:'slugs'::text[]) s,
+       ecpower.segment_members(s, d) m;
+ANALYZE bench.jmembers;
 
 INSERT INTO bench.reports VALUES
 ('feature_report', format($q$
-SELECT rank, key, customers, share, store_share
+SELECT rank, key, label, customers, share, store_share, lift
   FROM ecpower.feature_report(%L, 'product')$q$, :'slug'),
 format($q$
 WITH co AS (SELECT order_id, customer_id FROM ecpower.orders
@@ -32,9 +47,10 @@ st AS (SELECT product_id, count(DISTINCT customer_id) AS c FROM sel GROUP BY 1),
 n AS (SELECT (SELECT count(*) FROM bench.members) AS n,
              (SELECT count(DISTINCT customer_id) FROM co) AS sn)
 SELECT (row_number() OVER (ORDER BY seg.c DESC, seg.product_id::text COLLATE "C"))::int AS rank,
-       seg.product_id::text AS key, seg.c AS customers,
-       seg.c::numeric / n.n AS share, st.c::numeric / n.sn AS store_share
-  FROM seg JOIN st USING (product_id), n
+       seg.product_id::text AS key, p.title AS label, seg.c AS customers,
+       seg.c::numeric / n.n AS share, st.c::numeric / n.sn AS store_share,
+       (seg.c::numeric / n.n) / (st.c::numeric / n.sn) AS lift
+  FROM seg JOIN st USING (product_id) JOIN ecpower.products p USING (product_id), n
  ORDER BY 1 LIMIT 10$q$, :'as_of')),
 
 ('distribution', format($q$
@@ -135,4 +151,159 @@ SELECT c.g, (ROW(c.customers, p.buyers, p.orders, p.revenue,
            m.med::numeric,
            round(p.life::numeric / nullif(p.buyers, 0), 2))::ecpower.kpi).*
   FROM c JOIN p ON p.g IS NOT DISTINCT FROM c.g
-  LEFT JOIN med m ON m.g IS NOT DISTINCT FROM c.g$q$, :'as_of'));
+  LEFT JOIN med m ON m.g IS NOT DISTINCT FROM c.g$q$, :'as_of')),
+
+('feature_report_first', format($q$
+SELECT rank, key, label, customers, share, store_share, lift
+  FROM ecpower.feature_report(%L, 'product', 'first')$q$, :'slug'),
+format($q$
+WITH co AS (SELECT order_id, customer_id,
+                   row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS seq
+              FROM ecpower.orders
+             WHERE cancelled_at IS NULL AND ordered_at <= %L::timestamptz),
+sel AS (SELECT l.product_id, co.customer_id
+          FROM co JOIN ecpower.order_lines l USING (order_id)
+         WHERE co.seq = 1 AND l.product_id IS NOT NULL),
+seg AS (SELECT product_id, count(DISTINCT customer_id) AS c FROM sel
+         WHERE customer_id IN (SELECT customer_id FROM bench.members) GROUP BY 1),
+st AS (SELECT product_id, count(DISTINCT customer_id) AS c FROM sel GROUP BY 1),
+n AS (SELECT (SELECT count(*) FROM bench.members) AS n,
+             (SELECT count(*) FROM co WHERE seq = 1) AS sn)
+SELECT (row_number() OVER (ORDER BY seg.c DESC, seg.product_id::text COLLATE "C"))::int AS rank,
+       seg.product_id::text AS key, p.title AS label, seg.c AS customers,
+       seg.c::numeric / n.n AS share, st.c::numeric / n.sn AS store_share,
+       (seg.c::numeric / n.n) / (st.c::numeric / n.sn) AS lift
+  FROM seg JOIN st USING (product_id) JOIN ecpower.products p USING (product_id), n
+ ORDER BY 1 LIMIT 10$q$, :'as_of')),
+
+('distribution_orders', format($q$
+SELECT bin, lower, upper, customers, share
+  FROM ecpower.distribution(%L, 'order_count', 'all', NULL, NULL,
+                            '{1,2,3,4,5,6,8,10,15,20}'::numeric[])
+ WHERE customers > 0$q$, :'slug'),
+format($q$
+WITH v AS (SELECT o.customer_id, count(*) AS n
+             FROM ecpower.orders o JOIN bench.members m USING (customer_id)
+            WHERE o.cancelled_at IS NULL AND o.ordered_at <= %L::timestamptz
+            GROUP BY 1),
+b AS (SELECT width_bucket(n::numeric, '{1,2,3,4,5,6,8,10,15,20}'::numeric[]) AS bin FROM v),
+t AS (SELECT bin, count(*) AS customers FROM b WHERE bin >= 1 GROUP BY 1)
+SELECT bin, ('{1,2,3,4,5,6,8,10,15,20}'::numeric[])[bin] AS lower,
+       ('{1,2,3,4,5,6,8,10,15,20}'::numeric[])[bin + 1] AS upper, customers,
+       customers::numeric / sum(customers) OVER () AS share
+  FROM t$q$, :'as_of')),
+
+('cohort_summary', format($q$
+SELECT cohort_month, customers, ltv_3m, ltv_6m, ltv_12m, f2_rate, f2_rate_90d
+  FROM ecpower.cohort_summary(%L)$q$, :'slug'),
+format($q$
+WITH c AS (SELECT o.customer_id, o.order_id, o.ordered_at,
+                  (o.ordered_at AT TIME ZONE 'UTC')::date AS d, o.total - o.refunded AS net
+             FROM ecpower.orders o JOIN bench.members m USING (customer_id)
+            WHERE o.cancelled_at IS NULL AND o.ordered_at <= %1$L::timestamptz),
+r AS (SELECT customer_id, d, net,
+             row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS seq,
+             min(d) OVER (PARTITION BY customer_id) AS first
+        FROM c),
+pc AS (SELECT customer_id, first, date_trunc('month', first)::date AS cm, count(*) AS n,
+              sum(net) FILTER (WHERE d < first + interval '3 months') AS l3,
+              sum(net) FILTER (WHERE d < first + interval '6 months') AS l6,
+              sum(net) FILTER (WHERE d < first + interval '12 months') AS l12,
+              max(d) FILTER (WHERE seq = 2) AS second
+         FROM r GROUP BY customer_id, first),
+a AS (SELECT (%1$L::timestamptz AT TIME ZONE 'UTC')::date AS as_of_date),
+k AS (SELECT cm, (cm + interval '1 month')::date - 1 AS last_day, count(*) AS size,
+             sum(l3) AS l3, sum(l6) AS l6, sum(l12) AS l12,
+             count(*) FILTER (WHERE n >= 2) AS f2,
+             count(*) FILTER (WHERE second - first <= 90) AS f2_90
+        FROM pc GROUP BY cm)
+SELECT k.cm AS cohort_month, k.size::int AS customers,
+       CASE WHEN (k.last_day + interval '3 months')::date <= a.as_of_date THEN round(k.l3 / k.size, 2) END AS ltv_3m,
+       CASE WHEN (k.last_day + interval '6 months')::date <= a.as_of_date THEN round(k.l6 / k.size, 2) END AS ltv_6m,
+       CASE WHEN (k.last_day + interval '12 months')::date <= a.as_of_date THEN round(k.l12 / k.size, 2) END AS ltv_12m,
+       round(k.f2::numeric / k.size, 4) AS f2_rate,
+       CASE WHEN k.last_day + 90 <= a.as_of_date THEN round(k.f2_90::numeric / k.size, 4) END AS f2_rate_90d
+  FROM k, a$q$, :'as_of')),
+
+('compare_segments', format($q$
+SELECT slug, customers, buyers, orders, revenue, ltv, aov, customer_aov, avg_orders,
+       repeat_rate, avg_interval_days, median_interval_days, avg_lifetime_days,
+       revenue_share, customer_share
+  FROM ecpower.compare_segments(%L::text[])$q$, :'slugs'),
+format($q$
+WITH r AS (SELECT m.slug, m.customer_id, o.ordered_at, o.total - o.refunded AS net,
+                  (o.ordered_at AT TIME ZONE 'UTC')::date AS d
+             FROM bench.members5 m
+             LEFT JOIN ecpower.orders o ON o.customer_id = m.customer_id
+              AND o.cancelled_at IS NULL AND o.ordered_at <= %1$L::timestamptz),
+c AS (SELECT slug, count(DISTINCT customer_id) AS customers FROM r GROUP BY slug),
+o AS (SELECT * FROM r WHERE ordered_at IS NOT NULL),
+pc AS (SELECT slug, customer_id, count(*) AS n, sum(net) AS rev, max(d) - min(d) AS life
+         FROM o GROUP BY slug, customer_id),
+p AS (SELECT slug, count(*) AS buyers, sum(n) AS orders, sum(rev) AS revenue,
+             count(*) FILTER (WHERE n >= 2) AS repeaters, sum(life) AS life,
+             avg(rev / n) AS caov
+        FROM pc GROUP BY slug),
+gp AS (SELECT slug, d - lag(d) OVER (PARTITION BY slug, customer_id ORDER BY d) AS gap FROM o),
+med AS (SELECT slug, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS med
+          FROM gp WHERE gap IS NOT NULL GROUP BY slug),
+st AS (SELECT sum(total - refunded) AS revenue, count(DISTINCT customer_id) AS buyers
+         FROM ecpower.orders WHERE cancelled_at IS NULL AND ordered_at <= %1$L::timestamptz)
+SELECT c.slug, (ROW(c.customers, coalesce(p.buyers, 0), coalesce(p.orders, 0),
+           coalesce(p.revenue, 0),
+           round(coalesce(p.revenue, 0) / nullif(c.customers, 0), 2),
+           round(p.revenue / nullif(p.orders, 0), 2),
+           round(p.caov, 2),
+           round(coalesce(p.orders, 0)::numeric / nullif(c.customers, 0), 4),
+           round(coalesce(p.repeaters, 0)::numeric / nullif(c.customers, 0), 4),
+           round(p.life::numeric / nullif(p.orders - p.buyers, 0), 2),
+           m.med::numeric,
+           round(p.life::numeric / nullif(p.buyers, 0), 2))::ecpower.kpi).*,
+       round(coalesce(p.revenue, 0) / nullif(st.revenue, 0), 4) AS revenue_share,
+       round(c.customers::numeric / nullif(st.buyers, 0), 4) AS customer_share
+  FROM c LEFT JOIN p USING (slug) LEFT JOIN med m USING (slug), st$q$, :'as_of')),
+
+('bought_together', format($q$
+SELECT rank, product_a, product_b, customers, support, confidence, lift
+  FROM ecpower.bought_together(%L, 10)$q$, :'slug'),
+format($q$
+WITH co AS (SELECT order_id, customer_id FROM ecpower.orders
+             WHERE cancelled_at IS NULL AND ordered_at <= %L::timestamptz
+               AND customer_id IN (SELECT customer_id FROM bench.members)),
+mo AS (SELECT DISTINCT co.customer_id, co.order_id, l.product_id
+         FROM co JOIN ecpower.order_lines l USING (order_id) WHERE l.product_id IS NOT NULL),
+ab AS (SELECT a.product_id AS pa, b.product_id AS pb, count(DISTINCT a.customer_id) AS c
+         FROM mo a JOIN mo b ON b.order_id = a.order_id AND b.product_id > a.product_id
+        GROUP BY 1, 2),
+s AS (SELECT product_id, count(DISTINCT customer_id) AS c FROM mo GROUP BY 1),
+n AS (SELECT count(*) AS n FROM bench.members)
+SELECT (row_number() OVER (ORDER BY ab.c DESC, ab.pa, ab.pb))::int AS rank,
+       ab.pa AS product_a, ab.pb AS product_b, ab.c AS customers,
+       ab.c::numeric / n.n AS support, ab.c::numeric / sa.c AS confidence,
+       (ab.c * n.n)::numeric / (sa.c * sb.c) AS lift
+  FROM ab JOIN s sa ON sa.product_id = ab.pa JOIN s sb ON sb.product_id = ab.pb, n
+ ORDER BY 1 LIMIT 10$q$, :'as_of')),
+
+('journey', format($q$
+SELECT from_slug, to_slug, customers, revenue
+  FROM ecpower.journey(%L::text[], %L, %L)$q$, :'slugs', :'jfrom', :'jto'),
+format($q$
+WITH a AS (SELECT customer_id, slug FROM bench.jmembers WHERE day = %1$L),
+b AS (SELECT customer_id, slug FROM bench.jmembers WHERE day = %2$L),
+fa AS (SELECT customer_id, slug FROM a
+       UNION ALL
+       SELECT DISTINCT customer_id, NULL FROM b WHERE customer_id NOT IN (SELECT customer_id FROM a)),
+fb AS (SELECT customer_id, slug FROM b
+       UNION ALL
+       SELECT DISTINCT customer_id, NULL FROM a WHERE customer_id NOT IN (SELECT customer_id FROM b)),
+p AS (SELECT fa.customer_id, fa.slug AS f, fb.slug AS t FROM fa JOIN fb USING (customer_id)),
+rev AS (SELECT o.customer_id, sum(o.total - o.refunded) AS r
+          FROM ecpower.orders o
+         WHERE o.cancelled_at IS NULL AND o.ordered_at <= %3$L::timestamptz
+           AND (o.ordered_at AT TIME ZONE 'UTC')::date > %1$L::date
+           AND (o.ordered_at AT TIME ZONE 'UTC')::date <= %2$L::date
+           AND o.customer_id IN (SELECT customer_id FROM p)
+         GROUP BY 1)
+SELECT p.f AS from_slug, p.t AS to_slug, count(*) AS customers, coalesce(sum(rev.r), 0) AS revenue
+  FROM p LEFT JOIN rev USING (customer_id)
+ GROUP BY 1, 2$q$, :'jfrom', :'jto', :'as_of'));

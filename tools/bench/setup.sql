@@ -1,7 +1,7 @@
 -- Benchmark bookkeeping (tools/bench.sh): not part of the extension.
 -- bench_start(label) / bench_stop(label) bracket one measured statement in
 -- the same session: wall time from clock_timestamp(), CPU time (user +
--- system) of this backend from /proc/self/stat, so that the figures stay
+-- system) of this backend from /proc/self/schedstat, so that the figures stay
 -- meaningful on a machine shared with other work.
 CREATE SCHEMA IF NOT EXISTS bench;
 CREATE TABLE IF NOT EXISTS bench.results (
@@ -17,6 +17,17 @@ CREATE TABLE IF NOT EXISTS bench.facts (
     size    integer NOT NULL,
     value   text
 );
+-- equal results: ecpower's answer against the plain-SQL one (what =
+-- 'segment' or 'report') and against DuckDB's ('duckdb'): row counts and
+-- mismatching rows
+CREATE TABLE IF NOT EXISTS bench.verify (
+    size        integer,
+    what        text,
+    name        text,
+    ours        bigint,
+    plain       bigint,
+    mismatches  bigint
+);
 CREATE UNLOGGED TABLE IF NOT EXISTS bench.open (
     pid     integer PRIMARY KEY,
     label   text,
@@ -24,11 +35,15 @@ CREATE UNLOGGED TABLE IF NOT EXISTS bench.open (
     cpu0    double precision
 );
 
--- CPU seconds (user + system) of this backend
+-- CPU seconds (user + system) of this backend: the nanoseconds on CPU of
+-- /proc/self/schedstat where the kernel keeps them, else the clock ticks
+-- (1/100 s) of /proc/self/stat
 CREATE OR REPLACE FUNCTION bench.cpu() RETURNS double precision
 LANGUAGE sql AS $$
-    SELECT (f[12]::bigint + f[13]::bigint)::double precision / 100.0
-      FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) s
+    SELECT coalesce(
+        nullif(split_part(pg_read_file('/proc/self/schedstat', 0, 200, true), ' ', 1), '')::bigint / 1e9,
+        (SELECT (f[12]::bigint + f[13]::bigint)::double precision / 100.0
+           FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) s))
 $$;
 
 CREATE OR REPLACE FUNCTION bench.start(p_label text) RETURNS void
