@@ -5,6 +5,8 @@
 #   isolation    specs/*.spec + expected/*.out        (make installcheck)
 #   pgTAP        test/pgtap/*.sql                     (pg_prove)
 #   TAP          test/t/*.pl                          (prove; may start own nodes)
+#   layout       tools/check_layout.sh                (includes point down a layer,
+#                                                      no C file past 1,200 lines)
 #
 # Installs missing Debian packages when run as root, builds with
 # -Wall -Wextra -Werror, installs into a private copy of PostgreSQL
@@ -28,6 +30,14 @@ trap 'cluster_stop "$dir"' EXIT
 
 passed=0
 failed=0
+
+# the shape of src/: layers include downwards only, no C file past 1,200 lines
+log "src/ layout"
+if bash tools/check_layout.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
 
 # pg_regress and isolation tests
 if [[ " $TESTS " == *" regress "* ]]; then
