@@ -336,7 +336,7 @@ SQL
 INSERT INTO bench.facts
 SELECT 'predict_auto_selected', $size, (SELECT model FROM ecpower.model_fits WHERE selected ORDER BY fit_id DESC LIMIT 1)
 UNION ALL
-SELECT 'predict_distinct_triples', $size, (SELECT count(*) FROM (SELECT DISTINCT x, t_x, t FROM ecpower.customer_summary('$AS_OF')) d);
+SELECT 'predict_distinct_triples', $size, (SELECT count(*) FROM (SELECT DISTINCT x, t_x, t FROM ecpower.customer_summary('$AS_OF')) d)::text;
 SQL
 
     # last, because a refresh only moves forward: the checks and reports
