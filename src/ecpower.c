@@ -9,24 +9,28 @@
  *
  *	core/		settings, store-local calendar, money in cents, catalog
  *				helpers (store.c); membership bitmaps and their format
- *				(bitmap.c); the privilege and row security check of the
- *				readers of input tables (access.c)
+ *				(bitmap.c); growable arrays (arrays.c); the privilege and
+ *				row security check of the readers of input tables (access.c)
  *	timeline/	customer keys (customers.c) and the counted orders of every
  *				customer: the order cache that a refresh keeps (ordercache.c)
  *				and the counted-order reader of the KPI reports (orders.c)
- *	predict/	customer summaries, BG/NBD and Gamma-Gamma fits, scores
- *	segments/	definition language (definition.c), its size limits
- *				(limits.c), one-pass evaluation (evaluate.c), RFM (rfm.c,
- *				rfmstore.c), membership and its history (membership.c)
+ *	predict/	customer summaries, fits and scores (predict.c), the models
+ *				(models.c over bgnbd.c, mbgnbd.c, paretonbd.c, gammagamma.c),
+ *				their comparison and automatic choice (backtest.c)
+ *	segments/	definition language (definition.c, defjson.c), its size
+ *				limits (limits.c), one-pass evaluation (evaluate.c over
+ *				evalscan.c and evalorders.c), RFM (rfm.c, rfmstore.c),
+ *				membership and its history (membership.c)
  *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts,
- *				journeys, feature reports (report.c over reportdata.c),
- *				distributions, bought-together (basket.c)
+ *				journeys, feature reports (report.c over reportdata.c and
+ *				valuedict.c), distributions, bought-together (basket.c)
  *	activation/	the tag-change feed and customer export
  *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of
  *				one run (refresh.c)
- *	io/			the CSV reader, the Shopify CSV importers (shopify*.c), the
- *				Shopify Admin API connection (http.c, shopify_conn.c,
- *				shopify_pull.c, shopify_push.c), the demo generator
+ *	io/			the CSV reader and the Shopify CSV importers (shopify*.c),
+ *				HTTPS (http.c) and the Shopify Admin API connection, pull and
+ *				tag push (shopify_conn.c, shopify_bulk.c, shopify_pull.c,
+ *				shopify_push.c), the demo generator (demo*.c)
  *
  * src/ecpower.c
  *
