@@ -1,4 +1,4 @@
--- segment_customers(slug) (SPEC 9): a segment's members as of the last
+-- segment_customers(slug) (README "Shopify import and activation"): a segment's members as of the last
 -- refresh with contact and order facts and member_since, checked against a
 -- plain-SQL oracle over the demo store and membership history (mismatch
 -- queries: (0 rows) means right), plus a small readable case.

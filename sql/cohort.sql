@@ -1,4 +1,4 @@
--- cohorts and cohort_summary (SPEC 6) against plain-SQL oracles
+-- cohorts and cohort_summary (README "KPIs, cohorts and journeys") against plain-SQL oracles
 -- (test/kpi_oracle.sql), with windows elapsing exactly on as_of_date
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;

@@ -1,5 +1,5 @@
 -- Malformed segment definitions: each is rejected with SQLSTATE 22023 and
--- the JSON path of the offending value in the message (SPEC 3.1).
+-- the JSON path of the offending value in the message (README "The definition language").
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 CREATE EXTENSION ecpower;

@@ -1,4 +1,4 @@
--- journey(slugs, from, to) between refreshed days (SPEC 8), against a
+-- journey(slugs, from, to) between refreshed days (README "KPIs, cohorts and journeys"), against a
 -- plain-SQL oracle built on segment_members(slug, day)
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;

@@ -1,4 +1,4 @@
--- Roles (SPEC 10, README "Roles"): ecpower.grant_roles() gives
+-- Roles (README "Roles"): ecpower.grant_roles() gives
 -- ecpower_reader, ecpower_admin and ecpower_refresher their privileges; this
 -- test checks a privilege matrix over EVERY routine, table, view and
 -- sequence of the extension, taken from the catalog, against a policy

@@ -1,4 +1,4 @@
--- Feature reports (SPEC 7): ecpower.feature_report against a plain-SQL oracle
+-- Feature reports (README "Feature reports"): ecpower.feature_report against a plain-SQL oracle
 -- on a hand-made store (mixed-case values, NULL and empty values, arrays with
 -- NULL elements, cancelled orders, orders after as_of, ties on ordered_at).
 -- The fixture and oracle functions live in schema public and are reused by
@@ -106,7 +106,7 @@ BEGIN
 END
 $$;
 
--- plain-SQL oracle: the selected orders of SPEC 7
+-- plain-SQL oracle: the selected orders of a feature report
 CREATE FUNCTION public.report_selected(variant text, p_from date, p_to date)
 RETURNS TABLE (order_id bigint, customer_id bigint, local_ts timestamp, n bigint, seq bigint)
 LANGUAGE sql STABLE AS $$

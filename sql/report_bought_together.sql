@@ -1,4 +1,4 @@
--- Bought together (SPEC 7): ecpower.bought_together against a plain-SQL
+-- Bought together (README "Feature reports"): ecpower.bought_together against a plain-SQL
 -- oracle on the store of report.sql (fixture functions in schema public).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;

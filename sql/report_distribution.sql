@@ -1,4 +1,4 @@
--- Distributions (SPEC 7): ecpower.distribution against a plain-SQL oracle on
+-- Distributions (README "Feature reports"): ecpower.distribution against a plain-SQL oracle on
 -- the store of report.sql (fixture functions in schema public).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;

@@ -1,4 +1,4 @@
--- Feature reports (SPEC 7) on a generated demo store: every dimension x
+-- Feature reports (README "Feature reports") on a generated demo store: every dimension x
 -- variant, distributions and pairs against the plain-SQL oracles of
 -- report*.sql (schema public), in a store time zone with daylight saving.
 SET client_min_messages = warning;

@@ -61,7 +61,7 @@ SELECT count(*) AS prospects,
                           AND fm IS NULL AND revenue = 0 AND order_count = 0) AS with_null_measures
   FROM ecpower.customer_rfm WHERE rfm_group = 'prospects';
 
--- the view has the columns and types of SPEC 3.3
+-- the view has the columns and types the README documents
 SELECT attname, format_type(atttypid, atttypmod) AS type
   FROM pg_attribute WHERE attrelid = 'ecpower.customer_rfm'::regclass AND attnum > 0
  ORDER BY attnum;

@@ -1,4 +1,4 @@
--- Input tables: SPEC 2 constraints reject bad rows with the right SQLSTATE
+-- Input tables: the documented constraints reject bad rows with the right SQLSTATE
 \set VERBOSITY sqlstate
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
@@ -10,7 +10,7 @@ SELECT store_timezone, currency FROM ecpower.settings;
 INSERT INTO ecpower.customers (customer_id, email) VALUES (1, 'a@example.com'), (2, NULL);
 INSERT INTO ecpower.products (product_id, title) VALUES (10, 'Tea');
 
--- plain inserts naming only SPEC columns work; ckey is assigned densely
+-- plain inserts naming only the documented columns work; ckey is assigned densely
 SELECT customer_id, ckey, tags, accepts_marketing FROM ecpower.customers ORDER BY 1;
 
 -- negative totals and refunds: check_violation 23514

@@ -1,4 +1,4 @@
--- Tag-change feed (SPEC 9): refresh appends one event per real membership
+-- Tag-change feed (README "Shopify import and activation"): refresh appends one event per real membership
 -- change of each segment with a sync_tag; pending_tag_changes() pages.
 -- The oracle replays plain-SQL snapshots of segment_members() taken after
 -- every refresh: events must be exactly the differences between consecutive

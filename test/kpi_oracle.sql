@@ -1,4 +1,4 @@
--- Plain-SQL oracles of the KPI, cohort and journey figures (SPEC 5, 6, 8),
+-- Plain-SQL oracles of the KPI, cohort and journey figures (README "KPIs, cohorts and journeys"),
 -- included by sql/kpi*.sql, sql/cohort*.sql, sql/journey*.sql and
 -- sql/parallel*.sql with \i after CREATE EXTENSION.  Written the obvious
 -- way (window functions, percentile_cont, count(DISTINCT)) so that they

@@ -3,7 +3,7 @@
  * activation.c
  *	  Getting segments back out: the tag-change feed and member_since.
  *
- * Tag sync (SPEC 9): every refresh compares, for each segment with a
+ * Tag sync (README "Shopify import and activation"): every refresh compares, for each segment with a
  * sync_tag, the members it has just stored with the members the feed has
  * announced so far (ecpower.tag_sync_state, a roaring bitmap of
  * customers.ckey per segment), and appends one ecpower.tag_changes row per

@@ -3,7 +3,7 @@
  * store.c
  *	  Store settings, the store-local calendar, and money in cents.
  *
- * SPEC 1: every date, day, month, weekday and hour is computed in the
+ * Every date, day, month, weekday and hour is computed in the
  * store's time zone.  Converting 10 million order timestamps through
  * timestamp2tm() would cost seconds, so EcpCalendar keeps a table of the
  * UTC instants at which each local day begins and answers a lookup with a

@@ -287,7 +287,7 @@ expected_customers(Oid nsp)
 /*
  * rf_summarize_orders
  *		The repeat-purchase summary of every customer with a counted order
- *		as of as_of (SPEC 1: not cancelled, ordered_at <= as_of), in one
+ *		as of as_of (not cancelled, ordered_at <= as_of), in one
  *		sequential scan of ecpower.orders.  The result is allocated in the
  *		caller's memory context, ordered by customer_id.
  */

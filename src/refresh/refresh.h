@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.h
- *	  The computing step of CALL ecpower.refresh() (SPEC 4).
+ *	  The computing step of CALL ecpower.refresh() (README "Refresh, membership and history").
  *
  * The procedure itself (src/sql/47_refresh.sql) owns the lock, the run log
  * and the transactions; ecpower._refresh_compute() evaluates every segment

@@ -2,7 +2,7 @@
  *
  * basket.c
  *	  ecpower.bought_together(): product pairs that a segment's customers
- *	  bought in one selected order (SPEC 7).
+ *	  bought in one selected order (README "Feature reports").
  *
  * For products a < b (by id): n_ab = members with a selected order holding
  * both, n_a = members with a selected order holding a, N = the report

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * cohort.c
- *	  ecpower.cohorts() and ecpower.cohort_summary() (SPEC 6).
+ *	  ecpower.cohorts() and ecpower.cohort_summary() (README "KPIs, cohorts and journeys").
  *
  * One pass over the members' counted orders as of the last refresh.  The
  * cohorts span the months from the earliest first order to the as_of

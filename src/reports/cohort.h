@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * cohort.h
- *	  Acquisition cohorts of a segment's members (SPEC 6).
+ *	  Acquisition cohorts of a segment's members (README "KPIs, cohorts and journeys").
  *
  * A cohort is the store-local month of a member's first counted order.
  * ecpower.cohorts() returns retention and cumulative LTV per cohort and

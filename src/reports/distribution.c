@@ -2,7 +2,7 @@
  *
  * distribution.c
  *	  ecpower.distribution(): a segment's customers binned by a
- *	  per-customer measure over their selected orders (SPEC 7).
+ *	  per-customer measure over their selected orders (README "Feature reports").
  *
  * Measures, per customer with at least one selected order (selected gap
  * for interval_days):

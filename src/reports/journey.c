@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * journey.c
- *	  ecpower.journey(slugs, from, to) (SPEC 8).
+ *	  ecpower.journey(slugs, from, to) (README "KPIs, cohorts and journeys").
  *
  * Membership on day D is the one stored by the refresh for as_of_date D.
  * Every customer in a listed segment on either day is placed in each listed

@@ -2,7 +2,7 @@
  *
  * journey.h
  *	  Transitions of customers between segments from one refreshed day to
- *	  another (SPEC 8), for a Sankey diagram.
+ *	  another (README "KPIs, cohorts and journeys"), for a Sankey diagram.
  *
  * src/reports/journey.h
  *

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * kpi.c
- *	  The KPI table of SPEC 5 and the ecpower.kpis() aggregate.
+ *	  The KPI table (README "The KPI row") and the ecpower.kpis() aggregate.
  *
  * KpiAcc turns customers (their order dates and net amounts) into the KPI
  * columns.  The kpis(customer_id, ordered_at, amount) aggregate feeds it

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * kpi.h
- *	  The KPI table of SPEC 5: an accumulator fed one customer at a time.
+ *	  The KPI table (README "The KPI row"): an accumulator fed one customer at a time.
  *
  * Every KPI is a function of a few sums over customers, except the median
  * gap and the mean over buyers of their own average order value.  The

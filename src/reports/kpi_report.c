@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * kpi_report.c
- *	  Segment KPI reports (SPEC 5): segment_kpis, ltv_window,
+ *	  Segment KPI reports (README "KPIs, cohorts and journeys"): segment_kpis, ltv_window,
  *	  compare_segments, segment_revenue and the KPI snapshot a refresh
  *	  stores for segment_history.
  *

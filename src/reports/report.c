@@ -3,7 +3,7 @@
  * report.c
  *	  ecpower.feature_report(): which products, channels, coupons, tags,
  *	  weekdays ... are most common among a segment's customers in their
- *	  first / second / repeat / latest / any order of a period (SPEC 7).
+ *	  first / second / repeat / latest / any order of a period (README "Feature reports").
  *
  * One fetch of the whole store's selected orders (reportdata.c) serves
  * both figures: the segment's customers per value and the store's (for
@@ -13,7 +13,7 @@
  * customers per value, so the walk is linear in the values carried.
  *
  * Text values are grouped case-insensitively, like the definition
- * language matches them (SPEC 3.1): the key is lower(value) and the label
+ * language matches them (README "The definition language"): the key is lower(value) and the label
  * the spelling most store customers have.  See README "Feature reports".
  *
  * This file also holds the argument parsing the report functions share.
@@ -374,7 +374,7 @@ feature_report(PG_FUNCTION_ARGS)
 		if ((c & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 
-		/* denominators: SPEC 7 */
+		/* denominators (README "Feature reports") */
 		if (!ecp_variant_counts_repeaters(spec.variant) || n >= 2)
 		{
 			store_den++;

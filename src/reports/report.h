@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * report.h
- *	  Feature reports, distributions and bought-together pairs (SPEC 7):
+ *	  Feature reports, distributions and bought-together pairs (README "Feature reports"):
  *	  the selected orders of a set of customers and the values they carry.
  *
  * Every report works in two steps:
@@ -43,7 +43,7 @@ typedef enum EcpVariant
 	ECP_VARIANT_LATEST			/* sequence n */
 } EcpVariant;
 
-/* what a selected order carries (SPEC 7 dimension table) */
+/* what a selected order carries (dimension table of README "Feature reports") */
 typedef enum EcpDimension
 {
 	ECP_DIM_NONE = -1,
@@ -186,7 +186,7 @@ extern void ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg,
 extern Datum ecp_report_ratio(int64 num, int64 den);
 
 /*
- * SPEC 7 denominators: all members for all/first/latest, members with >= 2
+ * Denominators (README "Feature reports"): all members for all/first/latest, members with >= 2
  * counted orders for second/repeat.
  */
 static inline bool

@@ -3,7 +3,7 @@
  * reportdata.c
  *	  The report source: the counted orders of a set of customers, their
  *	  sequence numbers, the orders a variant and period select, and the
- *	  values those orders carry (SPEC 7).
+ *	  values those orders carry (README "Feature reports").
  *
  * ecp_report_fetch() is the only function of the report engine that reads
  * the store's tables.  It runs sequential scans in C (no SPI for the big
@@ -195,7 +195,7 @@ pairs_add(PairList *pl, int32 order, int32 value)
 /*
  * Intern a text or text[] datum into the dictionary and add its values to
  * an order (or to whatever 'order' indexes).  NULL, empty strings and NULL
- * array elements are skipped (SPEC 7: not reported).
+ * array elements are skipped (not reported).
  */
 static void
 add_text_values(EcpValueDict *dict, PairList *pl, int32 order,

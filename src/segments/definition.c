@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * definition.c
- *	  Parse, validate and compile segment definitions (SPEC 3.1).
+ *	  Parse, validate and compile segment definitions (README "The definition language").
  *
  * The parser walks the jsonb once, keeping the JSON path of the value at
- * hand, and rejects everything SPEC 3.1 lists with SQLSTATE 22023 and a
+ * hand, and rejects everything the definition language rules out with SQLSTATE 22023 and a
  * message of the form
  *
  *		invalid segment definition at $.all[2].orders.period.from: ...

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * definition.h
- *	  Segment definitions (SPEC 3.1): the jsonb language parsed, validated
+ *	  Segment definitions (README "The definition language"): the jsonb language parsed, validated
  *	  and compiled into a compact program that evaluate.c runs.
  *
  * A program holds any number of compiled definitions ("roots"), so the
@@ -223,7 +223,7 @@ typedef struct EcpProgram
 	uint32		order_textkeys; /* union over filters */
 } EcpProgram;
 
-/* RFM groups (SPEC 3.3), in the order of ecp_rfm_group_names */
+/* RFM groups (README "RFM"), in the order of ecp_rfm_group_names */
 #define ECP_RFM_NGROUPS 11
 #define ECP_RFM_PROSPECTS 10
 extern const char *const ecp_rfm_group_names[ECP_RFM_NGROUPS];

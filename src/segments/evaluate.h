@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * evaluate.h
- *	  One-pass evaluation of compiled segment definitions (SPEC 3.1, 4).
+ *	  One-pass evaluation of compiled segment definitions (README "The definition language" and "Refresh, membership and history").
  *
  * ecp_eval_run() reads ecpower.customers once, ecpower.orders once, and
  * ecpower.products / order_lines once each only when a product key or the

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * rfm.c
- *	  RFM scores and groups (SPEC 3.3).
+ *	  RFM scores and groups (README "RFM").
  *
  * Over the customers with at least one counted order (N of them), each
  * score is 1 + floor(5 * (rank() - 1) / N) of a measure: R over days since
@@ -13,7 +13,7 @@
  * score is 1 + 5k / N in integer division, which is exact.
  *
  * FM = floor((F + M + 1) / 2), and the group comes from the table in
- * SPEC 3.3; customers without a counted order are "prospects".
+ * README "RFM"; customers without a counted order are "prospects".
  *
  * src/segments/rfm.c
  *
@@ -34,7 +34,7 @@ enum
 	G_ALMOST_LOST, G_AT_RISK, G_DORMANT, G_PREVIOUSLY_LOYAL
 };
 
-/* SPEC 3.3: rows R = 5 .. 1, columns FM = 1 .. 5 */
+/* the RFM grid: rows R = 5 .. 1, columns FM = 1 .. 5 */
 static const uint8 rfm_table[5][5] = {
 	/* R=5 */ {G_NEW, G_NEW, G_ACTIVE, G_CHAMPIONS, G_CHAMPIONS},
 	/* R=4 */ {G_PROMISING, G_PROMISING, G_ACTIVE, G_LOYAL, G_LOYAL},

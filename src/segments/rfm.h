@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * rfm.h
- *	  RFM scores and groups (SPEC 3.3).
+ *	  RFM scores and groups (README "RFM").
  *
  * src/segments/rfm.h
  *

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * rfmstore.c
- *	  Storage of the last refresh's RFM (SPEC 3.3) in packed blocks.
+ *	  Storage of the last refresh's RFM (README "RFM") in packed blocks.
  *
  * A refresh stores the RFM of every customer (prospects included) as a few
  * rows of ecpower.rfm_blocks, one per block of RFM_BLOCK_CUSTOMERS
@@ -38,7 +38,7 @@
  *	revenue in net cents, zigzag-encoded
  *	one byte: 25 (R - 1) + 5 (F - 1) + (M - 1), scores 1..5
  *
- * FM and the group follow from R, F and M (SPEC 3.3).  A prospect has NULL
+ * FM and the group follow from R, F and M (README "RFM").  A prospect has NULL
  * recency and scores, revenue 0 and group prospects.
  *
  * src/segments/rfmstore.c

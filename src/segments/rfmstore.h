@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * rfmstore.h
- *	  Storage of the last refresh's RFM (SPEC 3.3) in packed blocks.
+ *	  Storage of the last refresh's RFM (README "RFM") in packed blocks.
  *
  * src/segments/rfmstore.h
  *

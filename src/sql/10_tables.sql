@@ -1,9 +1,10 @@
 /*
- * Input tables: the store's data (SPEC section 2) and the settings row
- * (SPEC section 1).  Users load these with COPY/INSERT, the Shopify importer
- * or their own sync; a plain INSERT naming only SPEC columns always works.
+ * Input tables: the store's data and the settings row (README "Loading
+ * your data").  Users load these with COPY/INSERT, the Shopify importer
+ * or their own sync; a plain INSERT naming only the documented columns
+ * always works.
  *
- * Internal additions (allowed by SPEC 2):
+ * Internal additions (nullable or with defaults):
  *   customers.ckey  dense int4 key assigned on insert; the segment engine
  *                   stores membership as compressed bitmaps over these keys.
  */

@@ -1,10 +1,10 @@
 /*
- * Catalog of segments and refresh results (SPEC 3 and 4).
+ * Catalog of segments and refresh results (README "Segments" and "Refresh, membership and history").
  *
  *   segments, segment_versions   definitions and every change to them
  *   refresh_runs                 one row per refresh attempt
  *   refresh_state                one row: the last successful run, which every
- *                                report answers "as of" (SPEC 5)
+ *                                report answers "as of" (README "KPIs, cohorts and journeys")
  *   membership                   who was in each segment on each refreshed day,
  *                                as roaring bitmaps of customers.ckey; stored as
  *                                keyframes ('f') and XOR deltas ('d') against
@@ -26,7 +26,7 @@ CREATE TABLE ecpower.segments (
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-COMMENT ON TABLE ecpower.segments IS 'segment definitions (SPEC 3)';
+COMMENT ON TABLE ecpower.segments IS 'segment definitions (README "Segments")';
 
 CREATE TABLE ecpower.segment_versions (
     segment_id      integer NOT NULL,
@@ -59,7 +59,7 @@ CREATE TABLE ecpower.refresh_runs (
     error           text,
     pid             integer
 );
-COMMENT ON TABLE ecpower.refresh_runs IS 'every refresh attempt and how it ended (SPEC 4)';
+COMMENT ON TABLE ecpower.refresh_runs IS 'every refresh attempt and how it ended (README "Refresh, membership and history")';
 
 CREATE TABLE ecpower.refresh_state (
     singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),

@@ -1,5 +1,5 @@
 /*
- * Segments (SPEC 3): validation, definition management and live evaluation.
+ * Segments (README "Segments"): validation, definition management and live evaluation.
  *
  * The definition language is parsed and compiled in C (src/segments/definition.c).
  * Triggers on ecpower.segments validate every stored definition, so no

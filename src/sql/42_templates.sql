@@ -1,5 +1,5 @@
 /*
- * Segment templates (SPEC 3.2): ready-made definitions with "$param"
+ * Segment templates (README "Templates"): ready-made definitions with "$param"
  * placeholders, in the categories DTC stores work with.  A placeholder is a
  * JSON string "$name" standing for a whole value (a number, a list ...);
  * create_segment_from_template() replaces it with params->name and then
@@ -9,7 +9,7 @@
 CREATE VIEW ecpower.templates AS
 SELECT t.template, t.category, t.name, t.name_ja, t.description, t.parameters, t.definition
   FROM (VALUES
--- RFM: the 11 groups of SPEC 3.3
+-- RFM: the 11 groups
 ('rfm_champions', 'rfm', 'Champions', '優良顧客（チャンピオン）',
  'Recent, frequent and high-spending customers (R 5 with FM 4 or 5).',
  '{}'::text[], '{"rfm_group": "champions"}'::jsonb),
@@ -213,7 +213,7 @@ SELECT t.template, t.category, t.name, t.name_ja, t.description, t.parameters, t
  '{"all": [{"predicted": "clv_365d", "gte": "$clv"}, {"predicted": "p_alive", "lt": "$p_alive"}]}')
 ) AS t(template, category, name, name_ja, description, parameters, definition);
 COMMENT ON VIEW ecpower.templates IS
-    'ready-made segment definitions with "$param" placeholders (SPEC 3.2)';
+    'ready-made segment definitions with "$param" placeholders (README "Templates")';
 
 /* replace "$name" strings by params->name, everywhere in a definition */
 CREATE FUNCTION ecpower._template_fill(d jsonb, params jsonb)

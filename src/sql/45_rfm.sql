@@ -1,5 +1,5 @@
 /*
- * RFM (SPEC 3.3), computed in C at every refresh (src/segments/rfm.c) and stored for
+ * RFM (README "RFM"), computed in C at every refresh (src/segments/rfm.c) and stored for
  * the last successful refresh only, packed in blocks of customers
  * (src/segments/rfmstore.c): the refresh replaces the rows in the same transaction
  * as the membership, so the view always matches segment_members() and the
@@ -42,4 +42,4 @@ SELECT g.ord::integer AS ord, g.rfm_group
                                'previously_loyal', 'dormant', 'prospects']::text[])
        WITH ORDINALITY AS g(rfm_group, ord);
 COMMENT ON VIEW ecpower.rfm_groups IS
-    'the 11 RFM groups of SPEC 3.3 in a readable order (best first, prospects last)';
+    'the 11 RFM groups in a readable order (best first, prospects last)';

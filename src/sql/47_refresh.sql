@@ -1,5 +1,5 @@
 /*
- * CALL ecpower.refresh(as_of) (SPEC 4): the lock, the run log and the
+ * CALL ecpower.refresh(as_of) (README "Refresh, membership and history"): the lock, the run log and the
  * transactions live here, in one place; the evaluation is C
  * (ecpower._refresh_compute, src/refresh/refresh.c).
  *
@@ -270,4 +270,4 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE ecpower.refresh(timestamptz) IS
-    'evaluates every segment and RFM as of as_of and stores membership, history and RFM (SPEC 4)';
+    'evaluates every segment and RFM as of as_of and stores membership, history and RFM (README "Refresh, membership and history")';

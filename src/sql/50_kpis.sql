@@ -1,5 +1,5 @@
 /*
- * KPIs (SPEC 5): the ecpower.kpi row type, the kpis() aggregate for any
+ * KPIs (README "KPIs, cohorts and journeys"): the ecpower.kpi row type, the kpis() aggregate for any
  * GROUP BY, segment_kpis, daily snapshots stored by refresh and read by
  * segment_history, ltv_window, compare_segments and segment_revenue.
  *
@@ -25,7 +25,7 @@ CREATE TYPE ecpower.kpi AS (
     avg_lifetime_days       numeric
 );
 COMMENT ON TYPE ecpower.kpi IS
-    'the KPI table of a set of customers (SPEC 5)';
+    'the KPI table of a set of customers (README "KPIs, cohorts and journeys")';
 
 -- the aggregate: internal state of buffered (customer, time, cents) rows
 CREATE FUNCTION ecpower.kpis_transfn(internal, bigint, timestamptz, numeric)

@@ -1,5 +1,5 @@
 /*
- * Cohorts (SPEC 6).  A cohort is the store-local month of a member's first
+ * Cohorts (README "KPIs, cohorts and journeys").  A cohort is the store-local month of a member's first
  * counted order as of the last refresh; a NULL slug is the whole store.
  * Retention and rates are rounded to 4 decimals, money to 2.
  */

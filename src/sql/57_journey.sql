@@ -1,5 +1,5 @@
 /*
- * Journey (SPEC 8): customers moving between segments from one refreshed
+ * Journey (README "KPIs, cohorts and journeys"): customers moving between segments from one refreshed
  * day to another, for a Sankey diagram.
  */
 

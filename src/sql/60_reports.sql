@@ -1,5 +1,5 @@
 /*
- * Feature reports (SPEC 7): top values by customers, distributions of a
+ * Feature reports (README "Feature reports"): top values by customers, distributions of a
  * per-customer measure, and products bought together.  All three answer as
  * of the last refresh: its members, and counted orders up to its as_of.
  * The period is [from_date, to_date], inclusive: every function of the

@@ -1,5 +1,5 @@
 /*
- * Shopify import (SPEC 9): admin CSV exports into the input tables.
+ * Shopify import (README "Shopify import and activation"): admin CSV exports into the input tables.
  *
  * Both functions take the file's content as text, which works from any
  * client without server file access:

@@ -1,5 +1,5 @@
 /*
- * Activation (SPEC 9): the tag-change feed and segment export.
+ * Activation (README "Shopify import and activation"): the tag-change feed and segment export.
  *
  *   tag_changes          add/remove events for segments with a sync_tag,
  *                        appended by refresh; apps page through them with
@@ -22,7 +22,7 @@ CREATE TABLE ecpower.tag_changes (
     changed_at      timestamptz NOT NULL
 );
 COMMENT ON TABLE ecpower.tag_changes IS
-    'tag add/remove events of segments with sync_tag, one per membership change, appended by refresh (SPEC 9)';
+    'tag add/remove events of segments with sync_tag, one per membership change, appended by refresh (README "Shopify import and activation")';
 COMMENT ON COLUMN ecpower.tag_changes.changed_at IS
     'as_of of the refresh that saw the change';
 

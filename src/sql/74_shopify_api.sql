@@ -1,5 +1,5 @@
 /*
- * Shopify Admin API (SPEC 15, docs/shopify.md): orders in, tags out.
+ * Shopify Admin API (docs/shopify.md): orders in, tags out.
  *
  *   ecpower_shopify       foreign-data wrapper used only for its option
  *                         validator: a server per shop, the access token in
@@ -204,7 +204,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE ecpower.shopify_pull(text) IS
-    'loads customers, products, orders and lines from a Shopify server: everything the first time, what changed since the last pull later; all or nothing (SPEC 15)';
+    'loads customers, products, orders and lines from a Shopify server: everything the first time, what changed since the last pull later; all or nothing (docs/shopify.md)';
 
 CREATE PROCEDURE ecpower.shopify_push(server text DEFAULT 'shopify')
 LANGUAGE plpgsql
@@ -267,7 +267,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE ecpower.shopify_push(text) IS
-    'applies the tag feed after the last acknowledged change to Shopify customers with tagsAdd / tagsRemove, in feed order, committing the acknowledged change id as it goes (SPEC 15)';
+    'applies the tag feed after the last acknowledged change to Shopify customers with tagsAdd / tagsRemove, in feed order, committing the acknowledged change id as it goes (docs/shopify.md)';
 
 CREATE PROCEDURE ecpower.shopify_sync(server text DEFAULT 'shopify')
 LANGUAGE plpgsql

@@ -1,5 +1,5 @@
 /*
- * Operations (SPEC 4, README "Operations"): the nightly refresh through
+ * Operations (README "Refresh, membership and history" and "Operations"): the nightly refresh through
  * pg_cron, catching up a missed night, and a freshness report for
  * dashboards.
  *

@@ -1,5 +1,5 @@
 /*
- * Privileges (SPEC 10).  The install script creates no roles and grants
+ * Privileges (README "Roles").  The install script creates no roles and grants
  * nothing to PUBLIC: everything is revoked from PUBLIC at the end of this
  * file.  ecpower.privilege_map() says which role gets what; a DBA grants it
  * with SELECT ecpower.grant_roles('ecpower_reader', 'ecpower_admin',

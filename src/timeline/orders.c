@@ -3,7 +3,7 @@
  * orders.c
  *	  Fetch the counted orders of a set of customers, grouped by customer.
  *
- * One sequential scan of ecpower.orders keeps the counted orders (SPEC 1:
+ * One sequential scan of ecpower.orders keeps the counted orders (
  * cancelled_at IS NULL and ordered_at <= as_of) of the wanted customers as
  * (ckey, store-local date, net cents).  A counting sort on the dense
  * customer key groups them by customer in two linear passes, and each

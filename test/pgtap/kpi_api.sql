@@ -1,4 +1,4 @@
--- SPEC 5, 6, 8: the KPI, cohort and journey functions exist with the SPEC's
+-- The KPI, cohort and journey functions exist with the documented
 -- signatures and columns; the kpis() aggregate can run in parallel
 BEGIN;
 SET client_min_messages = warning;
@@ -13,7 +13,7 @@ SELECT is(
     ARRAY['customers', 'buyers', 'orders', 'revenue', 'ltv', 'aov', 'customer_aov',
           'avg_orders', 'repeat_rate', 'avg_interval_days', 'median_interval_days',
           'avg_lifetime_days'],
-    'ecpower.kpi has the SPEC 5 columns in order');
+    'ecpower.kpi has the documented columns in order');
 
 -- the aggregate
 SELECT has_function('ecpower', 'kpis', ARRAY['bigint', 'timestamp with time zone', 'numeric'],

@@ -1,4 +1,4 @@
--- Feature reports (SPEC 7): signatures, errors, and a store small enough to
+-- Feature reports (README "Feature reports"): signatures, errors, and a store small enough to
 -- check every figure by hand
 BEGIN;
 SET client_min_messages = warning;

@@ -1,5 +1,5 @@
--- SPEC 3 and 4: the segment engine's objects exist with the SPEC's
--- signatures, errors carry the SPEC's SQLSTATEs, and a refresh inside a
+-- The segment engine's objects exist with the documented
+-- signatures, errors carry the documented SQLSTATEs, and a refresh inside a
 -- transaction works in the caller's transaction.
 BEGIN;
 SET client_min_messages = warning;

@@ -1,4 +1,4 @@
--- SPEC 2: the input tables exist with the SPEC's columns, types and keys
+-- The input tables exist with the documented columns, types and keys
 BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS ecpower;

@@ -20,7 +20,7 @@ SELECT l.order_id, l.quantity, l.sku, p.product_id, p.title, p.product_type, p.v
        COALESCE(p.tags, '{}') AS ptags
   FROM ecpower.order_lines l LEFT JOIN ecpower.products p ON p.product_id = l.product_id;
 
--- RFM of SPEC 3.3, the way a DBA writes it
+-- RFM as the README defines it, the way a DBA writes it
 CREATE OR REPLACE VIEW bench.rfm AS
 WITH base AS (
     SELECT customer_id, bench.d() - max(day) AS rec, count(*) AS cnt, sum(net) AS rev

@@ -8,7 +8,7 @@
 --   bench.co   counted orders: day, net, seq (row_number over the customer's
 --              counted orders by ordered_at, order_id) and n (their count)
 --   bench.ln   order lines with their product's attributes
---   bench.rfm  the RFM table of SPEC 3.3 (rank() windows), which the
+--   bench.rfm  the RFM table as the README defines it (rank() windows), which the
 --              baseline materializes once per refresh (bench.rfm_t) and the
 --              11 RFM queries read: a DBA would not compute it 11 times
 CREATE TABLE IF NOT EXISTS bench.segs (
