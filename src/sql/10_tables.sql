@@ -67,7 +67,7 @@ CREATE TABLE ecpower.customers (
                         CONSTRAINT customers_ckey_key UNIQUE
 );
 ALTER SEQUENCE ecpower.customer_key_seq OWNED BY ecpower.customers.ckey;
-COMMENT ON TABLE ecpower.customers IS 'the store''s customers (SPEC 2)';
+COMMENT ON TABLE ecpower.customers IS 'the store''s customers (README "Loading your data")';
 COMMENT ON COLUMN ecpower.customers.ckey IS
     'internal dense key (assigned on insert; do not set by hand)';
 
@@ -78,7 +78,7 @@ CREATE TABLE ecpower.products (
     vendor          text,
     tags            text[] NOT NULL DEFAULT '{}'
 );
-COMMENT ON TABLE ecpower.products IS 'the store''s products (SPEC 2)';
+COMMENT ON TABLE ecpower.products IS 'the store''s products (README "Loading your data")';
 
 CREATE TABLE ecpower.orders (
     order_id            bigint PRIMARY KEY,
@@ -101,7 +101,7 @@ CREATE TABLE ecpower.orders (
 CREATE INDEX orders_customer_id_idx ON ecpower.orders (customer_id);
 CREATE INDEX orders_ordered_at_idx ON ecpower.orders (ordered_at);
 COMMENT ON TABLE ecpower.orders IS
-    'the store''s orders (SPEC 2); counted when not cancelled and not after as_of';
+    'the store''s orders (README "Loading your data"); counted when not cancelled and not after as_of';
 
 CREATE TABLE ecpower.order_lines (
     order_id    bigint NOT NULL REFERENCES ecpower.orders ON DELETE CASCADE,
@@ -114,7 +114,7 @@ CREATE TABLE ecpower.order_lines (
     PRIMARY KEY (order_id, line_no)
 );
 CREATE INDEX order_lines_product_id_idx ON ecpower.order_lines (product_id);
-COMMENT ON TABLE ecpower.order_lines IS 'order line items (SPEC 2)';
+COMMENT ON TABLE ecpower.order_lines IS 'order line items (README "Loading your data")';
 
 -- pg_dump keeps user data of extension tables only when marked
 SELECT pg_catalog.pg_extension_config_dump('ecpower.settings', '');
