@@ -21,13 +21,14 @@ SQL_UPDATE_0_1_0 = src/sql/00_header.sql $(filter-out $(SQL_SOURCES_0_1_0),$(SQL
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--$(EXTVERSION).sql
 DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
-# pg_regress tests: every sql/NAME.sql with expected/NAME.out, in name order
-REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=plpgsql
+# pg_regress tests: every test/sql/NAME.sql with test/expected/NAME.out, in
+# name order (results go to results/ in the top directory)
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 
-# isolation tests: specs/NAME.spec with expected/NAME.out
-ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
-ISOLATION_OPTS =
+# isolation tests: test/specs/NAME.spec with test/expected/NAME.out
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers

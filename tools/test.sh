@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 #
 # Run every ecpower test against a throwaway cluster:
-#   pg_regress   sql/*.sql + expected/*.out          (make installcheck)
-#   isolation    specs/*.spec + expected/*.out        (make installcheck)
+#   pg_regress   test/sql/*.sql + test/expected/*.out (make installcheck)
+#   isolation    test/specs/*.spec + test/expected/*.out (make installcheck)
 #   pgTAP        test/pgtap/*.sql                     (pg_prove)
 #   TAP          test/t/*.pl                          (prove; may start own nodes)
 #   layout       tools/check_layout.sh                (includes point down a layer,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
-# Run the pg_regress and isolation suites (make installcheck: every sql/*.sql
-# and specs/*.spec) against a server running under valgrind memcheck, and
+# Run the pg_regress and isolation suites (make installcheck: every test/sql/*.sql
+# and test/specs/*.spec) against a server running under valgrind memcheck, and
 # report every valgrind error, split into those with a frame in ecpower's
 # own C code (src/*.c) and the rest.
 #
@@ -67,7 +67,7 @@ if [ -n "${ECP_VALGRIND_TESTS:-}" ]; then
     make -s installcheck PG_CONFIG=pg_config REGRESS="$ECP_VALGRIND_TESTS" ISOLATION= \
         >"$dir/installcheck.log" 2>&1
 else
-    log "make installcheck (every sql/ and specs/ test)"
+    log "make installcheck (every test/sql/ and test/specs/ test)"
     make -s installcheck PG_CONFIG=pg_config >"$dir/installcheck.log" 2>&1
 fi
 rc=$?

@@ -7,7 +7,7 @@
  *
  * Every function, procedure, aggregate, table, view and sequence of ecpower
  * must appear in the map (by name; overloads share their class): the test
- * sql/privileges.sql fails naming any object that does not.
+ * test/sql/privileges.sql fails naming any object that does not.
  *
  * Routine classes:
  *   read      reports, membership, validation: reader, admin and refresher
@@ -290,7 +290,7 @@ COMMENT ON FUNCTION ecpower.grant_roles(name, name, name) IS
  */
 ALTER FUNCTION ecpower.generate_demo_store(integer, integer)
     SET search_path = pg_catalog, pg_temp;
-/* every VOLATILE C function pins its path too (sql/security.sql lints it) */
+/* every VOLATILE C function pins its path too (test/sql/security.sql lints it) */
 ALTER FUNCTION ecpower._refresh_can_commit()
     SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ecpower.customer_summary(timestamptz, text)
