@@ -59,6 +59,10 @@ SELECT ecpower.create_segment_from_template(t.template, t.slug, t.params::jsonb)
 
 \echo
 \echo '== Refresh as of the end of the demo history'
+-- a refresh only moves forward: the day the journey below starts from is refreshed first
+SET client_min_messages = warning;
+CALL ecpower.refresh('2025-09-30 23:59:59+00');
+RESET client_min_messages;
 \timing on
 CALL ecpower.refresh('2025-12-31 23:59:59+00');
 \timing off
@@ -169,9 +173,8 @@ SELECT to_char(s.cohort_month, 'YYYY-MM') AS cohort, s.customers, s.ltv_3m, s.lt
 \echo '== Journey between RFM groups over the last quarter (refreshed on both days)'
 SELECT as_of_date AS journey_to FROM ecpower.refresh_runs r
   JOIN ecpower.refresh_state s ON s.current_run_id = r.run_id \gset
-CALL ecpower.refresh('2025-09-30 23:59:59+00');
-SELECT as_of_date AS journey_from FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1 \gset
-CALL ecpower.refresh('2025-12-31 23:59:59+00');
+SELECT max(as_of_date) AS journey_from FROM ecpower.refresh_runs
+ WHERE status = 'succeeded' AND as_of_date < :'journey_to' \gset
 SELECT coalesce(j.from_slug, '(none)') AS from_slug, coalesce(j.to_slug, '(none)') AS to_slug,
        j.customers, j.revenue
   FROM ecpower.journey(ARRAY['champions', 'loyal', 'at-risk', 'dormant'],

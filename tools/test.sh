@@ -7,6 +7,8 @@
 #   TAP          test/t/*.pl                          (prove; may start own nodes)
 #   layout       tools/check_layout.sh                (includes point down a layer,
 #                                                      no C file past 1,200 lines)
+#   docs         tools/check_docs.sh                  (every routine documented
+#                                                      under docs/)
 #
 # Installs missing Debian packages when run as root, builds with
 # -Wall -Wextra -Werror, installs into a private copy of PostgreSQL
@@ -34,6 +36,14 @@ failed=0
 # the shape of src/: layers include downwards only, no C file past 1,200 lines
 log "src/ layout"
 if bash tools/check_layout.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+# every routine of the install script documented under docs/, no process words
+log "documentation"
+if bash tools/check_docs.sh; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
