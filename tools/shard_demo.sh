@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# Scale-out with plain PostgreSQL (README "Performance", "Scale-out"):
+# Scale-out with plain PostgreSQL (docs/performance.md "Scale-out"):
 # a coordinator and ECP_SHARDS (default 2) shard servers on loopback, each a
 # throwaway cluster of the staged installation with ecpower installed.
 # Orders are hash-partitioned by customer_id into foreign tables

@@ -1,4 +1,4 @@
-# Refresh robustness (README "What a failed refresh leaves behind"): a refresh
+# Refresh robustness (docs/reference/refresh.md "What a failed refresh leaves behind"): a refresh
 # stopped at any stage -- by pg_cancel_backend, statement_timeout,
 # pg_terminate_backend, kill -9 of its backend or an immediate shutdown --
 # leaves the previous results (membership, history, RFM, KPI snapshots, the
