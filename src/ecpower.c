@@ -14,23 +14,28 @@
  *	timeline/	customer keys (customers.c) and the counted orders of every
  *				customer: the order cache that a refresh keeps (ordercache.c)
  *				and the counted-order reader of the KPI reports (orders.c)
- *	predict/	customer summaries, fits and scores (predict.c), the models
- *				(models.c over bgnbd.c, mbgnbd.c, paretonbd.c, gammagamma.c),
- *				their comparison and automatic choice (backtest.c)
+ *	predict/	customer summaries, fits and scores (predict.c), shared
+ *				numerics (predict_math.c), the models (models.c over bgnbd.c,
+ *				mbgnbd.c, paretonbd.c, gammagamma.c), their comparison and
+ *				automatic choice (backtest.c)
  *	segments/	definition language (definition.c, defjson.c), its size
  *				limits (limits.c), one-pass evaluation (evaluate.c over
  *				evalscan.c and evalorders.c), RFM (rfm.c, rfmstore.c),
  *				membership and its history (membership.c)
- *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts,
- *				journeys, feature reports (report.c over reportdata.c and
- *				valuedict.c), distributions, bought-together (basket.c)
- *	activation/	the tag-change feed and customer export
+ *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts
+ *				(cohort.c), journeys (journey.c), feature reports (report.c
+ *				over reportdata.c and valuedict.c), distributions
+ *				(distribution.c), bought-together (basket.c)
+ *	activation/	the tag-change feed and customer export (activation.c)
  *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of
  *				one run (refresh.c)
- *	io/			the CSV reader and the Shopify CSV importers (shopify*.c),
- *				HTTPS (http.c) and the Shopify Admin API connection, pull and
- *				tag push (shopify_conn.c, shopify_bulk.c, shopify_pull.c,
- *				shopify_push.c), the demo generator (demo*.c)
+ *	io/			the CSV reader (csv.c) and the Shopify CSV importers
+ *				(shopify.c, shopify_orders.c, shopify_customers.c) with the
+ *				upsert they share with the API pull (shopify_upsert.c), HTTPS
+ *				(http.c) and the Shopify Admin API connection, pull and tag
+ *				push (shopify_conn.c, shopify_bulk.c, shopify_pull.c,
+ *				shopify_push.c), the demo generator (demo.c, demostore.c,
+ *				demoload.c)
  *
  * src/ecpower.c
  *
