@@ -8,15 +8,16 @@
 #   - README.md and docs/ speak of the project itself only: no words about
 #     how it is being built (the patterns below).
 #
-# Reads the install script of the current version (ecpower--X.Y.Z.sql, built
-# by make; the newest one when several are present).  Prints one line per
-# problem and exits 1 if there is any.
+# Reads the install script of the version ecpower.control installs
+# (ecpower--VERSION.sql, built by make).  Prints one line per problem and
+# exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/.."
 
-script=$(ls ecpower--[0-9]*.[0-9]*.[0-9]*.sql 2>/dev/null | grep -v -- '--.*--' | sort -V | tail -n 1)
-if [ -z "$script" ]; then
-    echo "check_docs: no install script ecpower--X.Y.Z.sql: run make first"
+version=$(sed -nE "s/^default_version[[:space:]]*=[[:space:]]*'([^']+)'.*/\1/p" ecpower.control)
+script=ecpower--$version.sql
+if [ -z "$version" ] || [ ! -s "$script" ]; then
+    echo "check_docs: no install script $script: run make first"
     exit 1
 fi
 
