@@ -46,7 +46,7 @@ for r in $routines; do
 done
 
 # words about how the project is made, not about what it does
-process_words='\bSPEC\b|[Ii]ssue #|[Ii]ssues? [0-9]|Targets of issue|\b(the|a|another) helper (ran|wrote|session)|\bhelper session|\b(the|my|this) brief\b|\bthe lead\b|\bworktree\b'
+process_words='\bSPEC\b|[Ii]ssue #|[Ii]ssues? [0-9]|Targets of issue|\b(the|a|another) helper (ran|wrote|session)|\bhelper session|\b(the|my|this) brief\b|\bthe lead\b|\bworktree\b|\bother developers\b'
 hits=$(grep -rnE "$process_words" README.md docs --include='*.md')
 if [ -n "$hits" ]; then
     echo "README.md and docs/ must speak of ecpower itself, not of how it is being built:"
