@@ -9,15 +9,17 @@
 #     how it is being built (the patterns below).
 #
 # Reads the install script of the version ecpower.control installs
-# (ecpower--VERSION.sql, built by make).  Prints one line per problem and
+# (ecpower--VERSION.sql, which make builds from src/sql; built here if missing).  Prints one line per problem and
 # exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/.."
 
 version=$(sed -nE "s/^default_version[[:space:]]*=[[:space:]]*'([^']+)'.*/\1/p" ecpower.control)
 script=ecpower--$version.sql
+# the install script is a concatenation of src/sql: build it when missing
+[ -n "$version" ] && [ ! -s "$script" ] && make -s "$script" >/dev/null
 if [ -z "$version" ] || [ ! -s "$script" ]; then
-    echo "check_docs: no install script $script: run make first"
+    echo "check_docs: no install script $script (make $script failed)"
     exit 1
 fi
 
