@@ -60,9 +60,7 @@ SELECT ecpower.create_segment_from_template(t.template, t.slug, t.params::jsonb)
 \echo
 \echo '== Refresh as of the end of the demo history'
 -- a refresh only moves forward: the day the journey below starts from is refreshed first
-SET client_min_messages = warning;
 CALL ecpower.refresh('2025-09-30 23:59:59+00');
-RESET client_min_messages;
 \timing on
 CALL ecpower.refresh('2025-12-31 23:59:59+00');
 \timing off
