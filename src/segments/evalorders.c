@@ -5,7 +5,7 @@
  *	  bits, from the heap or from the order cache.
  *
  *	3. orders: keep each counted order (not cancelled, ordered_at <= as_of)
- *	   as a 40-byte record plus one bit per FILTER (period, text lists,
+ *	   as a 48-byte record plus one bit per FILTER (period, text lists,
  *	   has_discount, subscription, total -- everything but nth and product
  *	   keys); money in int64 cents, the local date from the store calendar;
  *	4. order_lines (only with product keys, the items or gross profit

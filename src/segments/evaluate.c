@@ -13,7 +13,7 @@
  *	6. RFM scores when needed (rfm.c);
  *	7. per customer, evaluate every root in dependency order.
  *
- * Memory: about 40 bytes + 8 per 64 filters per counted order, 8 bytes per
+ * Memory: about 48 bytes + 8 per 64 filters per counted order, 8 bytes per
  * order for the grouping, and 40 bytes per customer; nothing is allocated
  * per row except in a scratch context reset every row.
  *
