@@ -108,21 +108,24 @@ kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents,
 		return;
 	acc->buyers++;
 	acc->orders += n;
-	for (int64 i = 0; i < n; i++)
-		add_int64(&rev, cents[i]);
-	add_int64(&acc->revenue, rev);
 	if (profit == NULL)
+	{
+		for (int64 i = 0; i < n; i++)
+			add_int64(&rev, cents[i]);
 		acc->uncosted += n;
+	}
 	else
 	{
 		for (int64 i = 0; i < n; i++)
 		{
-			if (profit[i] == ECP_PROFIT_UNKNOWN)
+			add_int64(&rev, cents[i]);
+			if (unlikely(profit[i] == ECP_PROFIT_UNKNOWN))
 				acc->uncosted++;
 			else
 				add_int64(&acc->profit, profit[i]);
 		}
 	}
+	add_int64(&acc->revenue, rev);
 	if (n >= 2)
 		acc->repeaters++;
 	acc->lifetime_days += days[n - 1] - days[0];

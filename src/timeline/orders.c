@@ -51,8 +51,9 @@ typedef struct OrderBuf
 	int32	   *ckey;
 	DateADT    *day;
 	int64	   *cents;
-	int64	   *order_id;		/* with gross profits only */
+	int64	   *order_id;		/* with gross profits only, when want_ids */
 	int64	   *profit;			/* with gross profits only */
+	bool		want_ids;		/* orders whose profits are fetched later */
 } OrderBuf;
 
 /* append one order, doubling the arrays when full */
@@ -83,7 +84,8 @@ order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents,
 	buf->cents[buf->n] = cents;
 	if (buf->profit != NULL)
 	{
-		buf->order_id[buf->n] = order_id;
+		if (buf->want_ids)
+			buf->order_id[buf->n] = order_id;
 		buf->profit[buf->n] = profit;
 	}
 	buf->n++;
@@ -333,7 +335,10 @@ counted_from_cache(CountedScan *cs, const EcpCacheState *st)
 
 		cs->filter[h / 64] |= UINT64CONST(1) << (h % 64);
 	}
+	/* cached orders come with their profits: no ids to keep */
+	cs->buf.want_ids = false;
 	ecp_cache_read(-1, counted_sink, cs);
+	cs->buf.want_ids = true;
 	cs->ncached = cs->buf.n;
 	pfree(cs->filter);
 	if (st->nstale == 0)
@@ -451,6 +456,7 @@ counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	{
 		cs.buf.order_id = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
 		cs.buf.profit = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
+		cs.buf.want_ids = true;
 	}
 
 	/*
