@@ -7,7 +7,9 @@
 -- o_kpi_groups() reads the view kpi_rows (g text, customer_id bigint,
 -- ordered_at timestamptz, amount numeric), which each test defines, with
 -- ecpower.kpis() semantics: customers = distinct customer ids, orders =
--- rows with an ordered_at, a NULL amount is 0.
+-- rows with an ordered_at, a NULL amount is 0; gross_profit and
+-- gross_margin NULL as the three-argument aggregate gives them (segment
+-- reports take them from o_gross()).
 
 SET check_function_bodies = off;
 
@@ -79,10 +81,55 @@ SELECT c.g,
            round(coalesce(p.repeaters, 0)::numeric / nullif(c.customers, 0), 4),
            round(p.life::numeric / nullif(p.orders - p.buyers, 0), 2),
            m.med::numeric,
-           round(p.life::numeric / nullif(p.buyers, 0), 2))::ecpower.kpi
+           round(p.life::numeric / nullif(p.buyers, 0), 2),
+           NULL::numeric, NULL::numeric)::ecpower.kpi
   FROM c
   LEFT JOIN pcs p ON p.g IS NOT DISTINCT FROM c.g
   LEFT JOIN med m ON m.g IS NOT DISTINCT FROM c.g
+$$;
+
+-- counted orders as of a time with their gross profit: net minus
+-- quantity * unit_cost of the lines, NULL when a line lacks a cost or a
+-- product, net for an order without lines
+CREATE FUNCTION pg_temp.o_profits(as_of timestamptz)
+RETURNS TABLE (order_id bigint, customer_id bigint, d date, net numeric, profit numeric)
+LANGUAGE sql STABLE
+AS $$
+    SELECT o.order_id, o.customer_id, (o.ordered_at AT TIME ZONE s.store_timezone)::date,
+           o.total - o.refunded,
+           CASE WHEN bool_and(l.order_id IS NULL OR (l.unit_cost IS NOT NULL AND l.product_id IS NOT NULL))
+                THEN o.total - o.refunded - coalesce(sum(l.quantity * l.unit_cost), 0) END
+      FROM ecpower.orders o
+      LEFT JOIN ecpower.order_lines l ON l.order_id = o.order_id,
+           ecpower.settings s
+     WHERE o.cancelled_at IS NULL AND o.ordered_at <= as_of
+     GROUP BY o.order_id, s.store_timezone
+$$;
+
+-- gross_profit and gross_margin of a slug's members (NULL: the store) over
+-- their counted orders dated in [from, to], as of the current refresh
+CREATE FUNCTION pg_temp.o_gross(slug text, from_d date, to_d date)
+RETURNS TABLE (gross_profit numeric, gross_margin numeric)
+LANGUAGE sql STABLE
+AS $$
+    SELECT CASE WHEN NOT coalesce(bool_or(p.profit IS NULL), false)
+                THEN coalesce(sum(p.profit), 0) END,
+           CASE WHEN NOT coalesce(bool_or(p.profit IS NULL), false)
+                THEN round(sum(p.profit) / nullif(sum(p.net), 0), 4) END
+      FROM pg_temp.o_members(slug) m
+      JOIN pg_temp.o_profits(pg_temp.o_as_of()) p
+        ON p.customer_id = m.customer_id
+       AND (from_d IS NULL OR p.d >= from_d) AND (to_d IS NULL OR p.d <= to_d)
+$$;
+
+-- a KPI row with its gross_profit and gross_margin replaced
+CREATE FUNCTION pg_temp.o_with_gross(k ecpower.kpi, gp numeric, gm numeric)
+RETURNS ecpower.kpi
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT ROW(k.customers, k.buyers, k.orders, k.revenue, k.ltv, k.aov, k.customer_aov,
+               k.avg_orders, k.repeat_rate, k.avg_interval_days, k.median_interval_days,
+               k.avg_lifetime_days, gp, gm)::ecpower.kpi
 $$;
 
 -- the rows of segment_kpis(slug, from, to): members joined to their counted
@@ -114,11 +161,13 @@ BEGIN
                      SELECT * FROM pg_temp.o_segment_rows(%L::text, %L::date, %L::date)',
                      s.slug, w.from_d, w.to_d);
             RETURN QUERY
-            SELECT s.slug, w.from_d, w.to_d, gx.k, wx.k
+            SELECT s.slug, w.from_d, w.to_d, gx.k, pg_temp.o_with_gross(wx.k, gr.gross_profit, gr.gross_margin)
               FROM (SELECT ecpower.segment_kpis(s.slug, w.from_d, w.to_d) AS k) gx
-              FULL JOIN (SELECT o.k FROM pg_temp.o_kpi_groups() o) wx ON true
-             WHERE gx.k IS DISTINCT FROM coalesce(wx.k,
-                   ROW(0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::ecpower.kpi);
+              FULL JOIN (SELECT coalesce(o.k,
+                    ROW(0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::ecpower.kpi) AS k
+                  FROM (SELECT NULL) z LEFT JOIN pg_temp.o_kpi_groups() o ON true) wx ON true,
+                   pg_temp.o_gross(s.slug, w.from_d, w.to_d) gr
+             WHERE gx.k IS DISTINCT FROM pg_temp.o_with_gross(wx.k, gr.gross_profit, gr.gross_margin);
         END LOOP;
     END LOOP;
 END

@@ -135,10 +135,19 @@ SELECT b.rank, pa.title AS product_a, pb.title AS product_b, b.customers,
 \echo '== KPIs of the demo segments (the last row is the whole store)'
 SELECT coalesce(c.slug, '(store)') AS slug, c.customers, c.orders, c.revenue, c.ltv,
        c.aov, c.customer_aov, c.avg_orders, c.repeat_rate,
-       c.median_interval_days AS median_gap, c.revenue_share, c.customer_share
+       c.median_interval_days AS median_gap, c.gross_profit, c.gross_margin,
+       c.revenue_share, c.customer_share
   FROM ecpower.compare_segments(
          ARRAY(SELECT s.slug FROM ecpower.segments s ORDER BY s.slug COLLATE "C")
          || NULL::text) c;
+
+\echo
+\echo '== Gross margin by product type (list price against unit cost; lines of cancelled orders carry no cost)'
+SELECT p.product_type, sum(l.quantity) AS units,
+       round(1 - sum(l.quantity * l.unit_cost) / sum(l.quantity * l.price), 3) AS list_margin,
+       count(*) FILTER (WHERE l.unit_cost IS NULL) AS lines_without_cost
+  FROM ecpower.order_lines l JOIN ecpower.products p USING (product_id)
+ GROUP BY 1 ORDER BY 1;
 
 \echo
 \echo '== 3-, 6- and 12-month LTV of the whole store'

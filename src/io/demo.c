@@ -406,7 +406,31 @@ produce_orders(DemoGen *g)
 	return true;
 }
 
-/* the lines of one order */
+/*
+ * Unit costs: percent of the variant's list price by product type, in the
+ * order of demo_types (coffee, tea and supplements ~40 % gross margin,
+ * skincare ~65 %, candles and apparel ~60 %, accessories ~70 %, drinkware
+ * ~55 %, gift cards 0 %, bundles ~50 %), each product 4 points either side
+ * by its number.
+ */
+static const int cost_pct[NTYPES] = {60, 58, 60, 35, 40, 40, 30, 45, 100, 50};
+
+/* cost of one unit of a line, cents */
+static int64
+line_unit_cost(const DemoGen *g, const DemoLine *l)
+{
+	const DemoProduct *p = &g->products[l->product];
+	int			pct = cost_pct[p->type];
+
+	if (p->type != TYPE_GIFT_CARDS)
+		pct += (int) ((l->product * 37) % 9) - 4;
+	return ((int64) p->price[l->variant] * pct + 50) / 100;
+}
+
+/*
+ * the lines of one order; the lines of a cancelled order carry no cost
+ * (the store's cost sync skips them), so unknown costs show
+ */
 static void
 emit_lines(DemoGen *g, const PendingOrder *co)
 {
@@ -426,6 +450,10 @@ emit_lines(DemoGen *g, const PendingOrder *co)
 		demo_col_text(g, sku);
 		demo_col_int4(g, l->quantity);
 		demo_col_cents(g, l->price);
+		if (co->o.cancelled_at != 0)
+			demo_col_null(g);
+		else
+			demo_col_cents(g, line_unit_cost(g, l));
 		demo_row_end(g);
 	}
 }
@@ -513,7 +541,7 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	};
 	static const char *const line_cols[] = {
 		"order_id", "line_no", "product_id", "variant_id", "sku", "quantity",
-		"price"
+		"price", "unit_cost"
 	};
 	int32		ncustomers;
 	int32		seed;

@@ -55,6 +55,7 @@ snapshot_from_eval(EcpEval *ev, int64 run_id)
 	int32	   *ckey = palloc_extended(sizeof(int32) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	DateADT    *day = palloc_extended(sizeof(DateADT) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	int64	   *cents = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
+	int64	   *profit = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
 	int64		abs_total = 0;
 
@@ -79,6 +80,7 @@ snapshot_from_eval(EcpEval *ev, int64 run_id)
 		ckey[i] = ev->ckey[o->cust];
 		day[i] = o->day;
 		cents[i] = o->net;
+		profit[i] = o->costed ? o->profit : ECP_PROFIT_UNKNOWN;
 		/* as ecp_counted_orders(): every sum of these amounts is in range */
 		if (pg_add_s64_overflow(abs_total, o->net < 0 ? -o->net : o->net, &abs_total))
 			ereport(ERROR,
@@ -86,10 +88,11 @@ snapshot_from_eval(EcpEval *ev, int64 run_id)
 					 errmsg("total of order amounts out of range")));
 		os->revenue += o->net;
 	}
-	ecp_order_set_group(os, ev->norders, ckey, day, cents);
+	ecp_order_set_group(os, ev->norders, ckey, day, cents, profit);
 	pfree(ckey);
 	pfree(day);
 	pfree(cents);
+	pfree(profit);
 	for (int r = 0; r < ev->prog->nroots; r++)
 		seg_ids[r] = ev->prog->roots[r].segment_id;
 	ecp_snapshot_kpis(run_id, os, ev->prog->nroots, seg_ids, ev->members);

@@ -3,25 +3,29 @@
  * kpi.c
  *	  The KPI table (README "The KPI row") and the ecpower.kpis() aggregate.
  *
- * KpiAcc turns customers (their order dates and net amounts) into the KPI
- * columns.  The kpis(customer_id, ordered_at, amount) aggregate feeds it
- * from any GROUP BY a BI tool writes.  Its rows arrive in no particular
+ * KpiAcc turns customers (their order dates, net amounts and gross profits)
+ * into the KPI columns.  The kpis(customer_id, ordered_at, amount) and
+ * kpis(customer_id, ordered_at, amount, gross_profit) aggregates feed it
+ * from any GROUP BY a BI tool writes.  Their rows arrive in no particular
  * order, possibly split across parallel workers, and the median gap needs
  * each customer's orders in date order, so the aggregate state buffers
- * (customer_id, ordered_at, cents) triples: combining two states appends
- * one to the other, and the final function sorts once and walks each
- * customer's run.  Local dates are computed in the final function, which
- * runs once per group.
+ * (customer_id, ordered_at, cents, profit cents) rows: combining two states
+ * appends one to the other, and the final function sorts once and walks
+ * each customer's run.  Local dates are computed in the final function,
+ * which runs once per group.  The three-argument aggregate has no profits:
+ * its final function returns gross_profit and gross_margin NULL.
  *
  * What kpis() counts: a row with a NULL customer_id is ignored; every other
  * row counts its customer once; a row with a NULL ordered_at counts the
  * customer but no order (so a LEFT JOIN from customers yields prospects);
- * a row with a NULL amount is an order of amount 0.
+ * a row with a NULL amount is an order of amount 0; a NULL gross_profit is
+ * an order whose profit is unknown (gross_profit and gross_margin NULL).
  *
  * Serialized state: a version byte, the row count as int64, then per row
- * customer_id, ordered_at and cents as int64 in network byte order; an
- * absent order is ordered_at = -infinity with cents 0.  Deserialization
- * checks the version, the exact length and every timestamp.
+ * customer_id, ordered_at, cents and profit cents as int64 in network byte
+ * order; an absent order is ordered_at = -infinity with cents 0 and profit
+ * 0; an unknown profit is ECP_PROFIT_UNKNOWN.  Deserialization checks the
+ * version, the exact length and every timestamp.
  *
  * src/reports/kpi.c
  *
@@ -49,6 +53,8 @@ PG_FUNCTION_INFO_V1(kpis_combinefn);
 PG_FUNCTION_INFO_V1(kpis_serialfn);
 PG_FUNCTION_INFO_V1(kpis_deserialfn);
 PG_FUNCTION_INFO_V1(kpis_finalfn);
+PG_FUNCTION_INFO_V1(kpis_profit_transfn);
+PG_FUNCTION_INFO_V1(kpis_profit_finalfn);
 PG_FUNCTION_INFO_V1(kpis_state_rows);
 
 /* ----------------------------------------------------------------
@@ -88,10 +94,12 @@ kpi_acc_init(KpiAcc *acc)
 /*
  * kpi_acc_customer
  *		Add one customer with n orders (n may be 0): their store-local dates
- *		ascending and their net amounts in cents.
+ *		ascending, their net amounts and gross profits in cents (a profit
+ *		ECP_PROFIT_UNKNOWN, or profit NULL, counts the orders as uncosted).
  */
 void
-kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents, int64 n)
+kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents,
+				 const int64 *profit, int64 n)
 {
 	int64		rev = 0;
 
@@ -100,8 +108,23 @@ kpi_acc_customer(KpiAcc *acc, const DateADT *days, const int64 *cents, int64 n)
 		return;
 	acc->buyers++;
 	acc->orders += n;
-	for (int64 i = 0; i < n; i++)
-		add_int64(&rev, cents[i]);
+	if (profit == NULL)
+	{
+		for (int64 i = 0; i < n; i++)
+			add_int64(&rev, cents[i]);
+		acc->uncosted += n;
+	}
+	else
+	{
+		for (int64 i = 0; i < n; i++)
+		{
+			add_int64(&rev, cents[i]);
+			if (unlikely(profit[i] == ECP_PROFIT_UNKNOWN))
+				acc->uncosted++;
+			else
+				add_int64(&acc->profit, profit[i]);
+		}
+	}
 	add_int64(&acc->revenue, rev);
 	if (n >= 2)
 		acc->repeaters++;
@@ -197,7 +220,8 @@ kth_gap(KpiAcc *acc, int64 k)
  * kpi_acc_values
  *		The KPI_NCOLUMNS columns of ecpower.kpi.  Money and day averages are
  *		rounded to 2 decimals, rates and avg_orders to 4; a ratio with a
- *		zero denominator is NULL.
+ *		zero denominator is NULL.  gross_profit and gross_margin are NULL
+ *		when an order's gross profit is unknown.
  */
 void
 kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls)
@@ -254,6 +278,17 @@ kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls)
 	}
 
 	values[11] = ecp_int_ratio(acc->lifetime_days, acc->buyers, 2, &nulls[11]);
+
+	/* gross_profit, gross_margin = gross_profit / revenue */
+	if (acc->uncosted > 0)
+		nulls[12] = nulls[13] = true;
+	else
+	{
+		values[12] = ecp_cents_to_numeric(acc->profit);
+		nulls[13] = (acc->revenue == 0);
+		if (!nulls[13])
+			values[13] = ecp_ratio(values[12], ecp_cents_to_numeric(acc->revenue), 4);
+	}
 }
 
 /* ----------------------------------------------------------------
@@ -267,6 +302,7 @@ typedef struct KpiRow
 	int64		customer_id;
 	TimestampTz ordered_at;
 	int64		cents;
+	int64		profit;			/* cents, or ECP_PROFIT_UNKNOWN */
 } KpiRow;
 
 typedef struct KpiAggState
@@ -276,10 +312,10 @@ typedef struct KpiAggState
 	KpiRow	   *rows;
 } KpiAggState;
 
-/* serialized state: version byte, row count, three int64 per row */
-#define KPI_STATE_VERSION	1
+/* serialized state: version byte, row count, four int64 per row */
+#define KPI_STATE_VERSION	2
 #define KPI_STATE_HEADER	(1 + sizeof(int64))
-#define KPI_ROW_BYTES		(3 * sizeof(int64))
+#define KPI_ROW_BYTES		(4 * sizeof(int64))
 
 #define ST_SORT sort_kpi_rows
 #define ST_ELEMENT_TYPE KpiRow
@@ -323,12 +359,12 @@ kpi_agg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
- * kpis_transfn(state internal, customer_id bigint, ordered_at timestamptz,
- *				amount numeric) RETURNS internal
- *		Buffer one row in the aggregate context.
+ * kpi_transition
+ *		Buffer one row in the aggregate context; with_profit: argument 4 is
+ *		the order's gross profit.
  */
-Datum
-kpis_transfn(PG_FUNCTION_ARGS)
+static Datum
+kpi_transition(FunctionCallInfo fcinfo, bool with_profit)
 {
 	MemoryContext aggcontext = kpi_agg_context(fcinfo, "kpis_transfn");
 	KpiAggState *st = PG_ARGISNULL(0) ? NULL : (KpiAggState *) PG_GETARG_POINTER(0);
@@ -350,6 +386,7 @@ kpis_transfn(PG_FUNCTION_ARGS)
 	{
 		row->ordered_at = DT_NOBEGIN;
 		row->cents = 0;
+		row->profit = 0;
 	}
 	else
 	{
@@ -362,9 +399,44 @@ kpis_transfn(PG_FUNCTION_ARGS)
 					 errdetail("Customer %lld has an order without a finite time.",
 							   (long long) row->customer_id)));
 		row->cents = PG_ARGISNULL(3) ? 0 : ecp_numeric_to_cents(PG_GETARG_DATUM(3));
+		if (!with_profit || PG_ARGISNULL(4))
+			row->profit = ECP_PROFIT_UNKNOWN;
+		else
+		{
+			row->profit = ecp_numeric_to_cents(PG_GETARG_DATUM(4));
+			if (row->profit == ECP_PROFIT_UNKNOWN)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("gross profit %s out of range",
+								DatumGetCString(DirectFunctionCall1(numeric_out,
+																	PG_GETARG_DATUM(4))))));
+		}
 	}
 	st->nrows++;
 	PG_RETURN_POINTER(st);
+}
+
+/*
+ * kpis_transfn(state internal, customer_id bigint, ordered_at timestamptz,
+ *				amount numeric) RETURNS internal
+ *		Buffer one row (its gross profit unknown).
+ */
+Datum
+kpis_transfn(PG_FUNCTION_ARGS)
+{
+	return kpi_transition(fcinfo, false);
+}
+
+/*
+ * kpis_profit_transfn(state internal, customer_id bigint, ordered_at
+ *				timestamptz, amount numeric, gross_profit numeric)
+ *				RETURNS internal
+ *		Buffer one row with its gross profit.
+ */
+Datum
+kpis_profit_transfn(PG_FUNCTION_ARGS)
+{
+	return kpi_transition(fcinfo, true);
 }
 
 /*
@@ -420,6 +492,7 @@ kpis_serialfn(PG_FUNCTION_ARGS)
 		pq_sendint64(&buf, st->rows[i].customer_id);
 		pq_sendint64(&buf, st->rows[i].ordered_at);
 		pq_sendint64(&buf, st->rows[i].cents);
+		pq_sendint64(&buf, st->rows[i].profit);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -467,9 +540,10 @@ kpi_state_decode(bytea *sstate)
 		row->customer_id = (int64) pq_getmsgint64(&buf);
 		row->ordered_at = (TimestampTz) pq_getmsgint64(&buf);
 		row->cents = (int64) pq_getmsgint64(&buf);
+		row->profit = (int64) pq_getmsgint64(&buf);
 		if (row->ordered_at == DT_NOBEGIN)
 		{
-			if (row->cents != 0)
+			if (row->cents != 0 || row->profit != 0)
 				kpi_state_corrupt(psprintf("Row %lld has no order but an amount.",
 										   (long long) i + 1));
 		}
@@ -512,13 +586,14 @@ typedef struct KpiFinalCache
 } KpiFinalCache;
 
 /*
- * kpis_finalfn(internal) RETURNS ecpower.kpi
+ * kpi_final
  *		Sort the buffered rows by customer and time, feed each customer to
  *		a KpiAcc and build the composite result.  Sorting in place keeps the
- *		state's meaning (a multiset), so the state stays usable.
+ *		state's meaning (a multiset), so the state stays usable.  Without
+ *		with_profit, gross_profit and gross_margin are NULL.
  */
-Datum
-kpis_finalfn(PG_FUNCTION_ARGS)
+static Datum
+kpi_final(FunctionCallInfo fcinfo, bool with_profit)
 {
 	KpiAggState *st = PG_ARGISNULL(0) ? NULL : (KpiAggState *) PG_GETARG_POINTER(0);
 	KpiFinalCache *cache = (KpiFinalCache *) fcinfo->flinfo->fn_extra;
@@ -527,6 +602,7 @@ kpis_finalfn(PG_FUNCTION_ARGS)
 	bool		nulls[KPI_NCOLUMNS];
 	DateADT    *days = NULL;
 	int64	   *cents = NULL;
+	int64	   *profit = NULL;
 
 	kpi_agg_context(fcinfo, "kpis_finalfn");
 	if (cache == NULL)
@@ -549,6 +625,7 @@ kpis_finalfn(PG_FUNCTION_ARGS)
 		sort_kpi_rows(st->rows, st->nrows);
 		days = palloc_extended(sizeof(DateADT) * st->nrows, MCXT_ALLOC_HUGE);
 		cents = palloc_extended(sizeof(int64) * st->nrows, MCXT_ALLOC_HUGE);
+		profit = palloc_extended(sizeof(int64) * st->nrows, MCXT_ALLOC_HUGE);
 		for (int64 i = 0; i < st->nrows;)
 		{
 			int64		id = st->rows[i].customer_id;
@@ -560,13 +637,37 @@ kpis_finalfn(PG_FUNCTION_ARGS)
 					continue;	/* sorts first: the customer, no order */
 				days[n] = ecp_local_date(cache->cal, st->rows[i].ordered_at);
 				cents[n] = st->rows[i].cents;
+				profit[n] = st->rows[i].profit;
 				n++;
 			}
-			kpi_acc_customer(&acc, days, cents, n);
+			kpi_acc_customer(&acc, days, cents, profit, n);
 			if ((acc.customers & 0xFFFF) == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
 	}
 	kpi_acc_values(&acc, values, nulls);
+	if (!with_profit)
+		nulls[12] = nulls[13] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->desc, values, nulls)));
+}
+
+/*
+ * kpis_finalfn(internal) RETURNS ecpower.kpi
+ *		The KPI row of kpis(customer_id, ordered_at, amount): gross_profit
+ *		and gross_margin NULL.
+ */
+Datum
+kpis_finalfn(PG_FUNCTION_ARGS)
+{
+	return kpi_final(fcinfo, false);
+}
+
+/*
+ * kpis_profit_finalfn(internal) RETURNS ecpower.kpi
+ *		The KPI row of kpis(customer_id, ordered_at, amount, gross_profit).
+ */
+Datum
+kpis_profit_finalfn(PG_FUNCTION_ARGS)
+{
+	return kpi_final(fcinfo, true);
 }

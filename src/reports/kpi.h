@@ -12,7 +12,7 @@
  *
  *	KpiAcc acc;
  *	kpi_acc_init(&acc);
- *	for each customer: kpi_acc_customer(&acc, days, cents, norders);
+ *	for each customer: kpi_acc_customer(&acc, days, cents, profit, norders);
  *	kpi_acc_values(&acc, values, nulls);	-- KPI_NCOLUMNS columns
  *
  * src/reports/kpi.h
@@ -30,7 +30,7 @@
 #include "timeline/orders.h"
 
 /* columns of the composite type ecpower.kpi, in order */
-#define KPI_NCOLUMNS	12
+#define KPI_NCOLUMNS	14
 
 /* gaps up to this many days are counted in the dense histogram */
 #define KPI_GAP_DENSE	36600
@@ -44,6 +44,8 @@ typedef struct KpiAcc
 	int64		buyers;
 	int64		orders;
 	int64		revenue;		/* cents */
+	int64		profit;			/* gross profit of the costed orders, cents */
+	int64		uncosted;		/* orders whose gross profit is unknown */
 	int64		repeaters;		/* customers with >= 2 orders */
 	int64		lifetime_days;	/* sum over buyers of last - first date */
 	int64		ngaps;			/* gaps between consecutive orders */
@@ -61,7 +63,7 @@ typedef struct KpiAcc
 
 extern void kpi_acc_init(KpiAcc *acc);
 extern void kpi_acc_customer(KpiAcc *acc, const DateADT *days,
-							 const int64 *cents, int64 n);
+							 const int64 *cents, const int64 *profit, int64 n);
 extern void kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls);
 
 /* numeric helpers shared by the reports */

@@ -54,7 +54,8 @@ kpi_acc_keys(KpiAcc *acc, EcpCountedSet *os, EcpKeySet *ks, DateADT from, DateAD
 					hi;
 
 		ecp_orders_between(os, ks->keys[i], from, to, &lo, &hi);
-		kpi_acc_customer(acc, os->day + lo, os->cents + lo, hi - lo);
+		kpi_acc_customer(acc, os->day + lo, os->cents + lo,
+						 os->profit ? os->profit + lo : NULL, hi - lo);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -120,7 +121,8 @@ segment_kpis(PG_FUNCTION_ARGS)
 	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
 	members = ecp_report_members(slug, &run);
-	os = ecp_counted_orders(ecp_keymap_load(), members, run.as_of, ecp_store_calendar());
+	os = ecp_counted_orders_profit(ecp_keymap_load(), members, run.as_of,
+								   ecp_store_calendar());
 	ks = ecp_report_keys(os, members);
 
 	kpi_acc_init(&acc);
@@ -205,7 +207,7 @@ compare_segments(PG_FUNCTION_ARGS)
 	ecp_slug_array(arr, &elems, &enulls, &nslugs);
 	ecp_check_input_access(ECP_INPUT_ALL);
 	ecp_require_current_run(&run);
-	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
+	os = ecp_counted_orders_profit(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
 
 	per_slug = AllocSetContextCreate(CurrentMemoryContext, "ecpower compare_segments",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -508,6 +510,7 @@ ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg, const int32 *seg_id
 	Oid			argtypes[KPI_NCOLUMNS + 5] = {INT4OID, DATEOID, INT8OID,
 		INT8OID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, NUMERICOID,
 		NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+		NUMERICOID, NUMERICOID,
 	INT8OID, NUMERICOID};
 	Oid			dargtypes[1] = {DATEOID};
 	Datum		dargs[1];
@@ -540,9 +543,9 @@ ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg, const int32 *seg_id
 					   " (segment_id, day, run_id, customers, buyers, orders, revenue,"
 					   "  ltv, aov, customer_aov, avg_orders, repeat_rate,"
 					   "  avg_interval_days, median_interval_days, avg_lifetime_days,"
-					   "  day_orders, day_revenue)"
+					   "  gross_profit, gross_margin, day_orders, day_revenue)"
 					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-					   "  $13, $14, $15, $16, $17)",
+					   "  $13, $14, $15, $16, $17, $18, $19)",
 					   KPI_NCOLUMNS + 5, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the KPI snapshot insert");
@@ -593,7 +596,7 @@ snapshot_kpis(PG_FUNCTION_ARGS)
 	SPI_connect();
 	snapshot_run(run_id, &run);
 	SPI_finish();
-	os = ecp_counted_orders(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
+	os = ecp_counted_orders_profit(ecp_keymap_load(), NULL, run.as_of, ecp_store_calendar());
 	ecp_snapshot_kpis(run_id, os, 0, NULL, NULL);
 	PG_RETURN_VOID();
 }

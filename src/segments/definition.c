@@ -73,7 +73,8 @@ static const char *const cust_field_names[ECP_NCUST_FIELDS] = {
 
 static const char *const metric_names[] = {
 	"order_count", "total_spent", "aov", "items", "days_since_first_order",
-	"days_since_last_order", "lifetime_days", "avg_interval_days"
+	"days_since_last_order", "lifetime_days", "avg_interval_days",
+	"gross_profit", "gross_margin"
 };
 
 
@@ -558,6 +559,9 @@ parse_rule(ParseState *ps, JsonbValue *v, int depth)
 		prog->nodes[node].arg = fidx;
 		if (prog->nodes[node].metric == ECP_M_ITEMS)
 			prog->needs_items = prog->needs_lines = true;
+		if (prog->nodes[node].metric == ECP_M_GROSS_PROFIT ||
+			prog->nodes[node].metric == ECP_M_GROSS_MARGIN)
+			prog->needs_profit = true;
 		if (ECP_FILTER_HAS_PRODUCT(&prog->filters[fidx]))
 			prog->needs_lines = true;
 		return node;

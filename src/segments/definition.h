@@ -79,7 +79,9 @@ typedef enum EcpMetric
 	ECP_M_DAYS_SINCE_FIRST,
 	ECP_M_DAYS_SINCE_LAST,
 	ECP_M_LIFETIME_DAYS,
-	ECP_M_AVG_INTERVAL_DAYS
+	ECP_M_AVG_INTERVAL_DAYS,
+	ECP_M_GROSS_PROFIT,
+	ECP_M_GROSS_MARGIN
 } EcpMetric;
 
 typedef enum EcpNodeKind
@@ -217,6 +219,7 @@ typedef struct EcpProgram
 	/* what evaluation needs to read */
 	bool		needs_lines;	/* a product key or the items metric */
 	bool		needs_items;
+	bool		needs_profit;	/* the gross_profit or gross_margin metric */
 	bool		needs_rfm;
 	bool		needs_predicted;	/* predictions */
 	bool		needs_custattrs;

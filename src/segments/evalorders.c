@@ -5,11 +5,13 @@
  *	  bits, from the heap or from the order cache.
  *
  *	3. orders: keep each counted order (not cancelled, ordered_at <= as_of)
- *	   as a 40-byte record plus one bit per FILTER (period, text lists,
+ *	   as a 48-byte record plus one bit per FILTER (period, text lists,
  *	   has_discount, subscription, total -- everything but nth and product
  *	   keys); money in int64 cents, the local date from the store calendar;
- *	4. order_lines (only with product keys or the items metric): OR the line
- *	   bits into their order, add quantities.
+ *	4. order_lines (only with product keys, the items or gross profit
+ *	   metrics, or for a refresh, whose cache and KPI snapshots hold every
+ *	   order's gross profit): OR the line bits into their order, add
+ *	   quantities, take the line costs off the gross profit.
  *
  * A refresh reads the order cache instead when it is usable: the cached
  * records and bits, minus the orders changed since, which are read again
@@ -137,13 +139,15 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 	o->cust = cidx;
 	o->day = ecp_local_date(ev->cal, at);
 	o->items = 0;
-	o->pad = 0;
 	total = ecp_numeric_to_cents(COLUMN(c->total));
 	refunded = ecp_numeric_to_cents(COLUMN(c->refunded));
 	if (pg_sub_s64_overflow(total, refunded, &o->net))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("net amount of order %lld out of range", (long long) o->order_id)));
+	/* an order without lines: profit = net; its lines take their costs off */
+	o->profit = sc->want_profit ? o->net : 0;
+	o->costed = sc->want_profit ? 1 : 0;
 
 	ok = ev->obits + n * fw;
 	memcpy(ok, sc->all, sizeof(uint64) * fw);
@@ -345,6 +349,7 @@ typedef struct LineCols
 	AttrNumber	product;
 	AttrNumber	sku;
 	AttrNumber	qty;
+	AttrNumber	cost;
 } LineCols;
 
 /* attribute numbers of the line columns in a row descriptor */
@@ -355,6 +360,38 @@ line_cols(TupleDesc desc, LineCols *c)
 	c->product = ecp_column_attnum(desc, "product_id");
 	c->sku = ecp_column_attnum(desc, "sku");
 	c->qty = ecp_column_attnum(desc, "quantity");
+	c->cost = ecp_column_attnum(desc, "unit_cost");
+}
+
+/*
+ * line_cost
+ *		Take a line's cost (quantity * unit_cost) off its order's gross
+ *		profit; a line without a unit_cost or a product leaves the order's
+ *		profit unknown.  22003 naming the order when the profit leaves the
+ *		range of numeric(14,2).
+ */
+static void
+line_cost(EcpOrder *o, const LineCols *c, Datum *values, bool *nulls)
+{
+	int64		cost;
+
+	if (!o->costed)
+		return;
+	if (COLUMN_NULL(c->cost) || COLUMN_NULL(c->product))
+	{
+		o->costed = 0;
+		o->profit = 0;
+		return;
+	}
+	if (pg_mul_s64_overflow(ecp_numeric_to_cents(COLUMN(c->cost)),
+							(int64) DatumGetInt32(COLUMN(c->qty)), &cost) ||
+		pg_sub_s64_overflow(o->profit, cost, &o->profit) ||
+		o->profit <= -ECP_ORDER_MAX_CENTS || o->profit >= ECP_ORDER_MAX_CENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("gross profit of order %lld out of range", (long long) o->order_id),
+				 errdetail("An order's gross profit, net amount minus quantity * unit_cost of its lines, must fit numeric(14,2)."),
+				 errhint("Correct the unit_cost or quantity of its lines in ecpower.order_lines.")));
 }
 
 /* start collecting lines of orders sc->lfrom.. (after their orders) */
@@ -380,6 +417,8 @@ line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *n
 
 	if (idx < 0)
 		return;					/* not a wanted order */
+	if (sc->want_profit)
+		line_cost(&ev->orders[idx], c, values, nulls);
 	if (ev->prog->needs_items)
 	{
 		int32		q = DatumGetInt32(COLUMN(c->qty));
@@ -579,7 +618,7 @@ load_orders_cached(EvalScan *sc, const EcpCacheState *st)
 	SPI_freetuptable(SPI_tuptable);
 
 	/* and their lines */
-	if (ev->prog->needs_lines && ev->norders > from)
+	if ((ev->prog->needs_lines || sc->want_profit) && ev->norders > from)
 	{
 		OrderIndex	ix;
 		LineCols	lcols;
@@ -626,6 +665,8 @@ load_orders(EvalScan *sc, bool use_cache, instr_time *t)
 	char	   *tag = NULL;
 	EcpCacheState *st = NULL;
 
+	/* the cache and the refresh's KPI snapshots hold every order's profit */
+	sc->want_profit = use_cache || ev->prog->needs_profit;
 	if (use_cache)
 	{
 		tag = ecp_cache_tag(ev->fwords);
@@ -660,7 +701,7 @@ load_orders(EvalScan *sc, bool use_cache, instr_time *t)
 	ev->obits = palloc_extended(sizeof(uint64) * ev->fwords * sc->ocap, MCXT_ALLOC_HUGE);
 	scan_orders(sc);
 	ecp_phase_done(t, "evaluation", "orders");
-	if (ev->prog->needs_lines)
+	if (ev->prog->needs_lines || sc->want_profit)
 	{
 		OrderIndex	ix;
 

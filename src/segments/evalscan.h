@@ -124,6 +124,7 @@ typedef struct EvalScan
 	Bound	   *cperiod;
 	/* orders */
 	int64		ocap;			/* capacity of ev->orders and ev->obits */
+	bool		want_profit;	/* gross profit of every order (lines read) */
 	bool		any_text;		/* a text field of orders is used */
 	uint64	   *acc;			/* scratch, fwords words */
 	uint64	   *lineok;			/* scratch, fwords words */

@@ -13,7 +13,7 @@
  *	6. RFM scores when needed (rfm.c);
  *	7. per customer, evaluate every root in dependency order.
  *
- * Memory: about 40 bytes + 8 per 64 filters per counted order, 8 bytes per
+ * Memory: about 48 bytes + 8 per 64 filters per counted order, 8 bytes per
  * order for the grouping, and 40 bytes per customer; nothing is allocated
  * per row except in a scratch context reset every row.
  *
@@ -122,6 +122,8 @@ eval_orders(const EcpNode *nd, CustView *cv)
 	int64		count = 0;
 	int64		sum = 0;
 	int64		items = 0;
+	int64		profit = 0;
+	bool		costed = true;
 	DateADT		first = 0;
 	DateADT		last = 0;
 	double		v;
@@ -150,6 +152,13 @@ eval_orders(const EcpNode *nd, CustView *cv)
 					 errmsg("revenue of customer %lld out of range",
 							(long long) cv->ev->cust_id[cv->c])));
 		items += o->items;
+		if (!o->costed)
+			costed = false;
+		else if (pg_add_s64_overflow(profit, o->profit, &profit))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("gross profit of customer %lld out of range",
+							(long long) cv->ev->cust_id[cv->c])));
 	}
 	if (nd->kind == ECP_N_COUNT)
 		return ecp_cmp_holds(&nd->cmp, (double) count);
@@ -184,6 +193,17 @@ eval_orders(const EcpNode *nd, CustView *cv)
 			if (count == 0)
 				return false;
 			v = last - first;
+			break;
+		case ECP_M_GROSS_PROFIT:
+			/* NULL when a matching order lacks a cost; 0 without orders */
+			if (!costed)
+				return false;
+			v = (double) profit / 100.0;
+			break;
+		case ECP_M_GROSS_MARGIN:
+			if (!costed || sum == 0)
+				return false;
+			v = (double) profit / (double) sum;
 			break;
 		default:
 			if (count < 2)

@@ -7,7 +7,9 @@
  * counted orders up to its as_of.  A NULL slug is the whole store (every
  * customer with a counted order).  Money and day averages are rounded to
  * 2 decimals, rates and avg_orders to 4; ratios with a zero denominator
- * are NULL.
+ * are NULL.  gross_profit and gross_margin (docs/profit.md) are NULL when
+ * a counted order's gross profit is unknown (a line without unit_cost or
+ * product_id).
  */
 
 CREATE TYPE ecpower.kpi AS (
@@ -22,7 +24,9 @@ CREATE TYPE ecpower.kpi AS (
     repeat_rate             numeric,
     avg_interval_days       numeric,
     median_interval_days    numeric,
-    avg_lifetime_days       numeric
+    avg_lifetime_days       numeric,
+    gross_profit            numeric,
+    gross_margin            numeric
 );
 COMMENT ON TYPE ecpower.kpi IS
     'the KPI table of a set of customers (README "KPIs, cohorts and journeys")';
@@ -82,7 +86,7 @@ CREATE AGGREGATE ecpower.kpis(customer_id bigint, ordered_at timestamptz, amount
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ecpower.kpis(bigint, timestamptz, numeric) IS
-    'KPIs of the customers and orders of a group: one row per order (amount = net); a NULL ordered_at counts the customer without an order';
+    'KPIs of the customers and orders of a group: one row per order (amount = net); a NULL ordered_at counts the customer without an order; gross_profit and gross_margin are NULL (see the four-argument form)';
 
 CREATE FUNCTION ecpower.segment_kpis(slug text, from_date date DEFAULT NULL,
                                      to_date date DEFAULT NULL)
@@ -106,6 +110,7 @@ RETURNS TABLE (slug text, customers bigint, buyers bigint, orders bigint,
                revenue numeric, ltv numeric, aov numeric, customer_aov numeric,
                avg_orders numeric, repeat_rate numeric, avg_interval_days numeric,
                median_interval_days numeric, avg_lifetime_days numeric,
+               gross_profit numeric, gross_margin numeric,
                revenue_share numeric, customer_share numeric)
 AS 'MODULE_PATHNAME', 'compare_segments'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
@@ -142,7 +147,9 @@ CREATE TABLE ecpower.kpi_snapshots (
     median_interval_days    numeric,
     avg_lifetime_days       numeric,
     day_orders              bigint NOT NULL,
-    day_revenue             numeric NOT NULL
+    day_revenue             numeric NOT NULL,
+    gross_profit            numeric,
+    gross_margin            numeric
 );
 CREATE UNIQUE INDEX kpi_snapshots_segment_day_idx
     ON ecpower.kpi_snapshots ((COALESCE(segment_id, 0)), day);
@@ -164,6 +171,7 @@ RETURNS TABLE (day date, customers bigint, buyers bigint, orders bigint,
                revenue numeric, ltv numeric, aov numeric, customer_aov numeric,
                avg_orders numeric, repeat_rate numeric, avg_interval_days numeric,
                median_interval_days numeric, avg_lifetime_days numeric,
+               gross_profit numeric, gross_margin numeric,
                day_orders bigint, day_revenue numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -194,7 +202,8 @@ BEGIN
     RETURN QUERY
     SELECT k.day, k.customers, k.buyers, k.orders, k.revenue, k.ltv, k.aov,
            k.customer_aov, k.avg_orders, k.repeat_rate, k.avg_interval_days,
-           k.median_interval_days, k.avg_lifetime_days, k.day_orders, k.day_revenue
+           k.median_interval_days, k.avg_lifetime_days, k.gross_profit, k.gross_margin,
+           k.day_orders, k.day_revenue
       FROM ecpower.kpi_snapshots k
      WHERE k.segment_id IS NOT DISTINCT FROM sid
        AND (from_date IS NULL OR k.day OPERATOR(pg_catalog.>=) from_date)

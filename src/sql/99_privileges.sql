@@ -188,7 +188,9 @@ VALUES
     ('routine', 'kpis_combinefn', 'internal'),
     ('routine', 'kpis_serialfn', 'internal'),
     ('routine', 'kpis_deserialfn', 'internal'),
-    ('routine', 'kpis_finalfn', 'internal')
+    ('routine', 'kpis_finalfn', 'internal'),
+    ('routine', 'kpis_profit_transfn', 'internal'),
+    ('routine', 'kpis_profit_finalfn', 'internal')
 $$;
 COMMENT ON FUNCTION ecpower.privilege_map() IS
     'which role class gets which ecpower object (README "Roles"); see grant_roles()';

@@ -43,7 +43,7 @@
 #include "timeline/ordercache.h"
 
 #define CACHE_MAGIC		0x45435043	/* "ECPC" */
-#define CACHE_VERSION	2
+#define CACHE_VERSION	3
 /*
  * A chunk stays inline in an 8 kB page and leaves more than a tenth of it
  * free, so that scans do not try to prune every page they read (heapam
@@ -52,7 +52,7 @@
 #define CHUNK_BYTES		7000
 #define WRITE_BATCH		1024	/* chunks per INSERT */
 
-StaticAssertDecl(sizeof(EcpOrder) == 40, "EcpOrder must stay 40 bytes");
+StaticAssertDecl(sizeof(EcpOrder) == 48, "EcpOrder must stay 48 bytes");
 
 typedef struct CacheHeader
 {
@@ -66,11 +66,11 @@ typedef struct CacheHeader
 								 * the 4-byte varlena header */
 
 /*
- * Bounds of a sound record.  Amounts are numeric(14,2), so a net amount in
- * cents is below 10^14 in absolute value; orders are dated between the
- * years 1900 and 3000 (the input tables refuse others).
+ * Bounds of a sound record.  Amounts are numeric(14,2), so a net amount or
+ * a gross profit in cents is below 10^14 in absolute value; orders are
+ * dated between the years 1900 and 3000 (the input tables refuse others).
  */
-#define MAX_ABS_CENTS	INT64CONST(100000000000000)
+#define MAX_ABS_CENTS	ECP_ORDER_MAX_CENTS
 #define MIN_ORDERED_AT	(-INT64CONST(3155673600) * USECS_PER_SEC)	/* 1900-01-01 */
 #define MAX_ORDERED_AT	(INT64CONST(31556995200) * USECS_PER_SEC)	/* 3000-01-01 */
 
@@ -241,7 +241,8 @@ chunk_corrupt(int32 chunk, const char *what)
  *		filter words: header, length and checksum, and every record within
  *		the bounds that its readers rely on (a positive customer key, a
  *		date that is the store-local date of its instant in a sane range,
- *		an amount that fits numeric(14,2), a non-negative item count).  A
+ *		an amount that fits numeric(14,2), a non-negative item count, a
+ *		gross profit that fits numeric(14,2) when known and is 0 when not).  A
  *		sink may then index arrays by a record's fields after checking the
  *		customer key against its own key map.  Chunks are read in place and
  *		may be unaligned: fields are copied out.
@@ -282,6 +283,11 @@ chunk_check(int32 chunk, const char *p, Size len, int fwords, EcpCalendar *cal)
 										  (long long) o.order_id));
 		if (o.net <= -MAX_ABS_CENTS || o.net >= MAX_ABS_CENTS || o.items < 0)
 			chunk_corrupt(chunk, psprintf("Order %lld has an impossible amount or item count.",
+										  (long long) o.order_id));
+		if ((o.costed != 0 && o.costed != 1) ||
+			o.profit <= -MAX_ABS_CENTS || o.profit >= MAX_ABS_CENTS ||
+			(o.costed == 0 && o.profit != 0))
+			chunk_corrupt(chunk, psprintf("Order %lld has an impossible gross profit.",
 										  (long long) o.order_id));
 	}
 }

@@ -6,7 +6,7 @@
  *	  that changed.
  *
  * A refresh that reads the whole store (the first one, or after a change
- * the cache cannot follow) stores every uncancelled order as its 40-byte
+ * the cache cannot follow) stores every uncancelled order as its 48-byte
  * EcpOrder record plus the filter bits that do not depend on as_of, in
  * chunks of ecpower.order_cache, tagged with the compiled definitions.
  * Statement triggers on orders and order_lines append the order ids they
@@ -30,18 +30,29 @@
 
 /*
  * One counted order as the segment engine keeps it and the cache stores it
- * (40 bytes); cust is a customer index in memory, a ckey in a chunk.
+ * (48 bytes); cust is a customer index in memory, a ckey in a chunk.
+ * profit is the gross profit, net - sum(quantity * unit_cost) over the
+ * order's lines, when costed is 1; costed is 0 (and profit 0) when a line
+ * has no unit_cost or no product, or when the profit was not computed (an
+ * evaluation that needs no profit; the cache always holds it).
  */
 typedef struct EcpOrder
 {
 	int64		order_id;
 	TimestampTz ordered_at;
 	int64		net;			/* total - refunded, cents */
+	int64		profit;			/* gross profit, cents (when costed) */
 	int32		cust;			/* customer index */
 	DateADT		day;			/* store-local date */
 	int32		items;			/* sum of line quantities (when needed) */
-	int32		pad;
+	int32		costed;			/* 1: profit known, 0: unknown */
 } EcpOrder;
+
+/*
+ * Amounts are numeric(14,2): a net amount or a gross profit in cents is
+ * below this in absolute value.
+ */
+#define ECP_ORDER_MAX_CENTS	INT64CONST(100000000000000)
 
 
 /* what the refresh found in the cache and the change log */

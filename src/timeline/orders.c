@@ -51,11 +51,15 @@ typedef struct OrderBuf
 	int32	   *ckey;
 	DateADT    *day;
 	int64	   *cents;
+	int64	   *order_id;		/* with gross profits only, when want_ids */
+	int64	   *profit;			/* with gross profits only */
+	bool		want_ids;		/* orders whose profits are fetched later */
 } OrderBuf;
 
 /* append one order, doubling the arrays when full */
 static void
-order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents)
+order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents,
+			  int64 order_id, int64 profit)
 {
 	if (buf->n == buf->cap)
 	{
@@ -66,19 +70,33 @@ order_buf_add(OrderBuf *buf, int32 ckey, DateADT day, int64 cents)
 		buf->day = ecp_grow_array(buf->day, &c, buf->n + 1, sizeof(DateADT), false);
 		c = buf->cap;
 		buf->cents = ecp_grow_array(buf->cents, &c, buf->n + 1, sizeof(int64), false);
+		if (buf->profit != NULL)
+		{
+			c = buf->cap;
+			buf->order_id = ecp_grow_array(buf->order_id, &c, buf->n + 1, sizeof(int64), false);
+			c = buf->cap;
+			buf->profit = ecp_grow_array(buf->profit, &c, buf->n + 1, sizeof(int64), false);
+		}
 		buf->cap = c;
 	}
 	buf->ckey[buf->n] = ckey;
 	buf->day[buf->n] = day;
 	buf->cents[buf->n] = cents;
+	if (buf->profit != NULL)
+	{
+		if (buf->want_ids)
+			buf->order_id[buf->n] = order_id;
+		buf->profit[buf->n] = profit;
+	}
 	buf->n++;
 }
 
-/* qsort comparator of (day, cents) pairs by day */
+/* qsort comparator of (day, cents, profit) by day */
 typedef struct DayCents
 {
 	DateADT		day;
 	int64		cents;
+	int64		profit;
 } DayCents;
 
 static int
@@ -102,16 +120,21 @@ sort_customer_orders(EcpCountedSet *os, int64 lo, int64 hi)
 		{
 			DateADT		d = os->day[i];
 			int64		c = os->cents[i];
+			int64		p = os->profit ? os->profit[i] : 0;
 			int64		j = i;
 
 			while (j > lo && os->day[j - 1] > d)
 			{
 				os->day[j] = os->day[j - 1];
 				os->cents[j] = os->cents[j - 1];
+				if (os->profit)
+					os->profit[j] = os->profit[j - 1];
 				j--;
 			}
 			os->day[j] = d;
 			os->cents[j] = c;
+			if (os->profit)
+				os->profit[j] = p;
 		}
 	}
 	else
@@ -122,12 +145,15 @@ sort_customer_orders(EcpCountedSet *os, int64 lo, int64 hi)
 		{
 			tmp[i].day = os->day[lo + i];
 			tmp[i].cents = os->cents[lo + i];
+			tmp[i].profit = os->profit ? os->profit[lo + i] : 0;
 		}
 		qsort(tmp, n, sizeof(DayCents), cmp_day_cents);
 		for (int64 i = 0; i < n; i++)
 		{
 			os->day[lo + i] = tmp[i].day;
 			os->cents[lo + i] = tmp[i].cents;
+			if (os->profit)
+				os->profit[lo + i] = tmp[i].profit;
 		}
 		pfree(tmp);
 	}
@@ -148,14 +174,20 @@ typedef struct CountedScan
 	/* order cache: orders to take from the heap instead */
 	const int64 *stale;			/* ascending */
 	int64		nstale;
+	int64		ncached;		/* orders taken from the chunks */
 	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
 } CountedScan;
 
 #define STALE_FILTER_BITS	(1 << 20)
 
-/* keep an uncancelled order of a customer key when counted and wanted */
+/*
+ * keep an uncancelled order of a customer key when counted and wanted
+ * (profit: its gross profit when known from the cache, else unknown for
+ * now: fetched after the scan)
+ */
 static inline void
-counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cents)
+counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cents,
+			int64 order_id, int64 profit)
 {
 	if (at > cs->as_of)
 		return;
@@ -163,7 +195,7 @@ counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cent
 		return;					/* a customer inserted after the key map */
 	if (cs->members != NULL && !roaring_bitmap_contains(cs->members, (uint32) ckey))
 		return;
-	order_buf_add(&cs->buf, ckey, day, cents);
+	order_buf_add(&cs->buf, ckey, day, cents, order_id, profit);
 
 	/*
 	 * With the sum of absolute amounts in range, every sum a report takes
@@ -178,9 +210,9 @@ counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cent
 
 /* one order row (columns by attribute number in values/isnull) */
 static void
-counted_row(CountedScan *cs, Datum *values, bool *isnull, AttrNumber att_customer,
-			AttrNumber att_at, AttrNumber att_total, AttrNumber att_refunded,
-			AttrNumber att_cancelled)
+counted_row(CountedScan *cs, Datum *values, bool *isnull, AttrNumber att_id,
+			AttrNumber att_customer, AttrNumber att_at, AttrNumber att_total,
+			AttrNumber att_refunded, AttrNumber att_cancelled)
 {
 	TimestampTz at;
 	int64		customer_id;
@@ -206,7 +238,8 @@ counted_row(CountedScan *cs, Datum *values, bool *isnull, AttrNumber att_custome
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("order amount out of range")));
-	counted_add(cs, cs->last_ckey, at, ecp_local_date(cs->cal, at), cents);
+	counted_add(cs, cs->last_ckey, at, ecp_local_date(cs->cal, at), cents,
+				DatumGetInt64(values[att_id - 1]), ECP_PROFIT_UNKNOWN);
 }
 
 /* every counted order from a sequential scan of ecpower.orders */
@@ -216,6 +249,7 @@ counted_from_heap(CountedScan *cs, Relation rel)
 	TupleDesc	desc = RelationGetDescr(rel);
 	TupleTableSlot *slot;
 	TableScanDesc scan;
+	AttrNumber	att_id = ecp_column_attnum(desc, "order_id");
 	AttrNumber	att_customer = ecp_column_attnum(desc, "customer_id");
 	AttrNumber	att_at = ecp_column_attnum(desc, "ordered_at");
 	AttrNumber	att_total = ecp_column_attnum(desc, "total");
@@ -225,7 +259,7 @@ counted_from_heap(CountedScan *cs, Relation rel)
 	uint64		nrows = 0;
 
 	maxatt = Max(Max(att_customer, att_at), Max(att_total, att_refunded));
-	maxatt = Max(maxatt, att_cancelled);
+	maxatt = Max(Max(maxatt, att_cancelled), att_id);
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -233,8 +267,8 @@ counted_from_heap(CountedScan *cs, Relation rel)
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		slot_getsomeattrs(slot, maxatt);
-		counted_row(cs, slot->tts_values, slot->tts_isnull, att_customer, att_at,
-					att_total, att_refunded, att_cancelled);
+		counted_row(cs, slot->tts_values, slot->tts_isnull, att_id, att_customer,
+					att_at, att_total, att_refunded, att_cancelled);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -277,7 +311,8 @@ counted_sink(void *arg, const char *orders, const char *bits, int32 n)
 		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
 		if (o.ordered_at > cs->as_of || counted_stale(cs, o.order_id))
 			continue;
-		counted_add(cs, o.cust, o.ordered_at, o.day, o.net);
+		counted_add(cs, o.cust, o.ordered_at, o.day, o.net, o.order_id,
+					o.costed ? o.profit : ECP_PROFIT_UNKNOWN);
 	}
 }
 
@@ -300,37 +335,42 @@ counted_from_cache(CountedScan *cs, const EcpCacheState *st)
 
 		cs->filter[h / 64] |= UINT64CONST(1) << (h % 64);
 	}
+	/* cached orders come with their profits: no ids to keep */
+	cs->buf.want_ids = false;
 	ecp_cache_read(-1, counted_sink, cs);
+	cs->buf.want_ids = true;
+	cs->ncached = cs->buf.n;
 	pfree(cs->filter);
 	if (st->nstale == 0)
 		return;
 	args[0] = ecp_id_array(st->stale, st->nstale);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT o.customer_id, o.ordered_at, o.total, o.refunded, o.cancelled_at"
-							  " FROM ecpower.orders AS o"
+	if (SPI_execute_with_args("SELECT o.order_id, o.customer_id, o.ordered_at, o.total,"
+							  " o.refunded, o.cancelled_at FROM ecpower.orders AS o"
 							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ecpower.orders");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		Datum		values[5];
-		bool		isnull[5];
+		Datum		values[6];
+		bool		isnull[6];
 
 		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
-		counted_row(cs, values, isnull, 1, 2, 3, 4, 5);
+		counted_row(cs, values, isnull, 1, 2, 3, 4, 5, 6);
 	}
 	SPI_finish();
 }
 
 /*
  * ecp_order_set_group
- *		Group n orders (ckey[i], day[i], cents[i]) into os by customer key,
- *		dates ascending within a customer; os->keys and os->nkeys must be
- *		set.  The arrays are read, not kept.
+ *		Group n orders (ckey[i], day[i], cents[i], profit[i]) into os by
+ *		customer key, dates ascending within a customer; os->keys and
+ *		os->nkeys must be set; profit may be NULL (not fetched).  The arrays
+ *		are read, not kept.
  */
 void
 ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
-					const DateADT *day, const int64 *cents)
+					const DateADT *day, const int64 *cents, const int64 *profit)
 {
 	int64	   *pos;
 
@@ -350,12 +390,15 @@ ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
 	memcpy(pos, os->start, sizeof(int64) * (Size) os->nkeys);
 	os->day = ecp_alloc_array(n, sizeof(DateADT), false);
 	os->cents = ecp_alloc_array(n, sizeof(int64), false);
+	os->profit = profit ? ecp_alloc_array(n, sizeof(int64), false) : NULL;
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		p = pos[ckey[i]]++;
 
 		os->day[p] = day[i];
 		os->cents[p] = cents[i];
+		if (profit)
+			os->profit[p] = profit[i];
 	}
 	pfree(pos);
 
@@ -369,22 +412,24 @@ ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
 }
 
 /*
- * ecp_counted_orders
+ * counted_orders
  *		The counted orders as of 'as_of' of the customers in 'members' (every
- *		customer when NULL), in CurrentMemoryContext.  'keys' maps customer
- *		ids to the dense keys the bitmap and the result are indexed by.
+ *		customer when NULL), in CurrentMemoryContext, with their gross
+ *		profits when 'with_profit'.  'keys' maps customer ids to the dense
+ *		keys the bitmap and the result are indexed by.
  *
  * This is the one function that reads ecpower.orders for the reports; it
  * may be replaced by any faster access path that returns the same set.
  */
-EcpCountedSet *
-ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
-				   TimestampTz as_of, EcpCalendar *cal)
+static EcpCountedSet *
+counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
+			   TimestampTz as_of, EcpCalendar *cal, bool with_profit)
 {
 	EcpCountedSet *os = palloc0(sizeof(EcpCountedSet));
 	CountedScan cs;
 	Relation	rel;
 	EcpCacheState *st;
+	int64		costs_from = 0;	/* orders from here on need their profits */
 
 	os->keys = keys;
 	os->nkeys = keys->max_ckey + 1;
@@ -407,6 +452,12 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	cs.buf.ckey = ecp_alloc_array(cs.buf.cap, sizeof(int32), false);
 	cs.buf.day = ecp_alloc_array(cs.buf.cap, sizeof(DateADT), false);
 	cs.buf.cents = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
+	if (with_profit)
+	{
+		cs.buf.order_id = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
+		cs.buf.profit = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
+		cs.buf.want_ids = true;
+	}
 
 	/*
 	 * The order cache of the last refresh, unless so many orders changed
@@ -416,6 +467,7 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	if (st->usable && st->nstale <= st->nbase / 4)
 	{
 		counted_from_cache(&cs, st);
+		costs_from = cs.ncached;
 		elog(DEBUG1, "ecpower counted orders: %lld from the order cache, %lld changed orders re-read",
 			 (long long) cs.buf.n, (long long) st->nstale);
 	}
@@ -426,12 +478,44 @@ ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 			 (long long) cs.buf.n);
 	}
 	table_close(rel, AccessShareLock);
+	if (with_profit && cs.buf.n > costs_from)
+		ecp_order_profits(cs.buf.n - costs_from, cs.buf.order_id + costs_from,
+						  cs.buf.cents + costs_from, cs.buf.profit + costs_from);
 
-	ecp_order_set_group(os, cs.buf.n, cs.buf.ckey, cs.buf.day, cs.buf.cents);
+	ecp_order_set_group(os, cs.buf.n, cs.buf.ckey, cs.buf.day, cs.buf.cents,
+						cs.buf.profit);
 	pfree(cs.buf.ckey);
 	pfree(cs.buf.day);
 	pfree(cs.buf.cents);
+	if (with_profit)
+	{
+		pfree(cs.buf.order_id);
+		pfree(cs.buf.profit);
+	}
 	return os;
+}
+
+/*
+ * ecp_counted_orders
+ *		The counted orders as of 'as_of' of the customers in 'members' (every
+ *		customer when NULL): dates and net amounts (os->profit is NULL).
+ */
+EcpCountedSet *
+ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
+				   TimestampTz as_of, EcpCalendar *cal)
+{
+	return counted_orders(keys, members, as_of, cal, false);
+}
+
+/*
+ * ecp_counted_orders_profit
+ *		The same with every order's gross profit (os->profit).
+ */
+EcpCountedSet *
+ecp_counted_orders_profit(EcpKeyMap *keys, roaring_bitmap_t *members,
+						  TimestampTz as_of, EcpCalendar *cal)
+{
+	return counted_orders(keys, members, as_of, cal, true);
 }
 
 /*

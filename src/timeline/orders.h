@@ -40,10 +40,15 @@ typedef struct EcpCountedSet
 	int64	   *start;			/* by ckey: index of its first order; nkeys + 1 */
 	DateADT    *day;			/* store-local order date */
 	int64	   *cents;			/* net amount (total - refunded) in cents */
+	int64	   *profit;			/* gross profit in cents or ECP_PROFIT_UNKNOWN;
+								 * NULL when not fetched */
 	int64		norders;
 	int64		revenue;		/* sum of cents */
 	int64		buyers;			/* customers with at least one fetched order */
 } EcpCountedSet;
+
+/* the gross profit of an order with a line lacking a unit_cost or product */
+#define ECP_PROFIT_UNKNOWN	PG_INT64_MIN
 
 /* a customer set to report on: member keys, ascending */
 typedef struct EcpKeySet
@@ -54,8 +59,13 @@ typedef struct EcpKeySet
 
 extern EcpCountedSet *ecp_counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 									   TimestampTz as_of, EcpCalendar *cal);
+extern EcpCountedSet *ecp_counted_orders_profit(EcpKeyMap *keys, roaring_bitmap_t *members,
+												TimestampTz as_of, EcpCalendar *cal);
 extern void ecp_order_set_group(EcpCountedSet *os, int64 n, const int32 *ckey,
-								const DateADT *day, const int64 *cents);
+								const DateADT *day, const int64 *cents,
+								const int64 *profit);
+extern void ecp_order_profits(int64 n, const int64 *order_id, const int64 *net,
+							  int64 *profit);
 extern EcpKeySet ecp_report_keys(EcpCountedSet *os, roaring_bitmap_t *members);
 extern void ecp_orders_between(EcpCountedSet *os, uint32 ckey, DateADT from,
 							   DateADT to, int64 *lo, int64 *hi);

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS ecpower;
 RESET client_min_messages;
-SELECT plan(30);
+SELECT plan(37);
 
 SELECT has_type('ecpower', 'kpi', 'type ecpower.kpi');
 SELECT is(
@@ -12,7 +12,7 @@ SELECT is(
       WHERE attrelid = 'ecpower.kpi'::regclass AND attnum > 0),
     ARRAY['customers', 'buyers', 'orders', 'revenue', 'ltv', 'aov', 'customer_aov',
           'avg_orders', 'repeat_rate', 'avg_interval_days', 'median_interval_days',
-          'avg_lifetime_days'],
+          'avg_lifetime_days', 'gross_profit', 'gross_margin'],
     'ecpower.kpi has the documented columns in order');
 
 -- the aggregate
@@ -35,6 +35,28 @@ SELECT cmp_ok(a.aggtransspace, '>', 0, 'kpis has an SSPACE')
 SELECT is(a.aggtranstype::regtype, 'internal'::regtype, 'kpis has an internal state')
   FROM pg_aggregate a WHERE a.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric)'::regprocedure;
 
+-- the aggregate with gross profit: the same state and support functions
+SELECT is_aggregate('ecpower', 'kpis', ARRAY['bigint', 'timestamp with time zone', 'numeric', 'numeric'],
+                    'kpis(customer_id, ordered_at, amount, gross_profit) is an aggregate');
+SELECT function_returns('ecpower', 'kpis', ARRAY['bigint', 'timestamp with time zone', 'numeric', 'numeric'],
+                        'ecpower.kpi', 'kpis with gross profit returns ecpower.kpi');
+SELECT is(p.proparallel, 's', 'kpis with gross profit is PARALLEL SAFE')
+  FROM pg_proc p WHERE p.oid = 'ecpower.kpis(bigint, timestamptz, numeric, numeric)'::regprocedure;
+SELECT is(a.aggcombinefn, b.aggcombinefn, 'kpis with gross profit combines as kpis does')
+  FROM pg_aggregate a, pg_aggregate b
+ WHERE a.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric, numeric)'::regprocedure
+   AND b.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric)'::regprocedure;
+SELECT is(a.aggserialfn, b.aggserialfn, 'kpis with gross profit serializes as kpis does')
+  FROM pg_aggregate a, pg_aggregate b
+ WHERE a.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric, numeric)'::regprocedure
+   AND b.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric)'::regprocedure;
+SELECT is(a.aggdeserialfn, b.aggdeserialfn, 'kpis with gross profit deserializes as kpis does')
+  FROM pg_aggregate a, pg_aggregate b
+ WHERE a.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric, numeric)'::regprocedure
+   AND b.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric)'::regprocedure;
+SELECT cmp_ok(a.aggtransspace, '>', 0, 'kpis with gross profit has an SSPACE')
+  FROM pg_aggregate a WHERE a.aggfnoid = 'ecpower.kpis(bigint, timestamptz, numeric, numeric)'::regprocedure;
+
 -- reports
 SELECT has_function('ecpower', 'segment_kpis', ARRAY['text', 'date', 'date'], 'segment_kpis');
 SELECT function_returns('ecpower', 'segment_kpis', ARRAY['text', 'date', 'date'], 'ecpower.kpi',
@@ -55,7 +77,8 @@ SELECT is(
       WHERE oid = 'ecpower.segment_history(text, date, date)'::regprocedure),
     ARRAY['day', 'customers', 'buyers', 'orders', 'revenue', 'ltv', 'aov', 'customer_aov',
           'avg_orders', 'repeat_rate', 'avg_interval_days', 'median_interval_days',
-          'avg_lifetime_days', 'day_orders', 'day_revenue']::text[],
+          'avg_lifetime_days', 'gross_profit', 'gross_margin', 'day_orders',
+          'day_revenue']::text[],
     'segment_history columns');
 SELECT is(
     (SELECT proargnames[array_position(proargmodes, 't'):] FROM pg_proc
@@ -66,7 +89,8 @@ SELECT is(
       WHERE oid = 'ecpower.compare_segments(text[])'::regprocedure),
     ARRAY['slug', 'customers', 'buyers', 'orders', 'revenue', 'ltv', 'aov', 'customer_aov',
           'avg_orders', 'repeat_rate', 'avg_interval_days', 'median_interval_days',
-          'avg_lifetime_days', 'revenue_share', 'customer_share']::text[],
+          'avg_lifetime_days', 'gross_profit', 'gross_margin', 'revenue_share',
+          'customer_share']::text[],
     'compare_segments columns');
 SELECT is(
     (SELECT proargnames[array_position(proargmodes, 't'):] FROM pg_proc

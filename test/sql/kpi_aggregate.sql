@@ -90,21 +90,25 @@ RESET enable_hashagg;
 SELECT ecpower.kpis(1, 'infinity', 1);
 
 -- serialized states are validated: a good one, then every kind of damage
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(0));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(2)
-       || int8send(7) || int8send(0) || int8send(100)
-       || int8send(8) || int8send(-9223372036854775808) || int8send(0));
-SELECT ecpower._kpis_state_rows(''::bytea);
+-- (rows of customer_id, ordered_at, cents, profit cents; the smallest
+-- int8 is an unknown profit, and -infinity an absent order)
 SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(0));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(1));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(-1));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(1)
-       || int8send(7) || int8send(0) || int8send(100) || '\x00'::bytea);
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(1)
-       || int8send(7) || int8send(0));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(1)
-       || int8send(8) || int8send(-9223372036854775808) || int8send(5));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(1)
-       || int8send(8) || int8send(9223372036854775807) || int8send(5));
-SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(384307168202282325)
-       || int8send(8) || int8send(0) || int8send(5));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(2)
+       || int8send(7) || int8send(0) || int8send(100) || int8send(-9223372036854775808)
+       || int8send(8) || int8send(-9223372036854775808) || int8send(0) || int8send(0));
+SELECT ecpower._kpis_state_rows(''::bytea);
+SELECT ecpower._kpis_state_rows('\x01'::bytea || int8send(0));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(-1));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1)
+       || int8send(7) || int8send(0) || int8send(100) || int8send(60) || '\x00'::bytea);
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1)
+       || int8send(7) || int8send(0) || int8send(100));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1)
+       || int8send(8) || int8send(-9223372036854775808) || int8send(5) || int8send(0));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1)
+       || int8send(8) || int8send(-9223372036854775808) || int8send(0) || int8send(5));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(1)
+       || int8send(8) || int8send(9223372036854775807) || int8send(5) || int8send(5));
+SELECT ecpower._kpis_state_rows('\x02'::bytea || int8send(288230376151711745)
+       || int8send(8) || int8send(0) || int8send(5) || int8send(5));

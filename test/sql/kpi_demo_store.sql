@@ -59,12 +59,13 @@ SELECT x.* FROM (
     UNION ALL
     (SELECT * FROM pg_temp.o_journey(ARRAY['champions', 'loyal', 'at-risk'], :'d1', :'d2')
      EXCEPT ALL SELECT * FROM ecpower.journey(ARRAY['champions', 'loyal', 'at-risk'], :'d1', :'d2'))) x;
--- the kpis() aggregate per segment equals segment_kpis
+-- the kpis() aggregate with gross profit per segment equals segment_kpis
 SELECT t.slug
   FROM test_slugs t,
-  LATERAL (SELECT ecpower.kpis(m.customer_id, o.ordered_at, o.net) AS k
+  LATERAL (SELECT ecpower.kpis(m.customer_id, o.ordered_at, p.net, p.profit) AS k
              FROM pg_temp.o_members(t.slug) m
-             LEFT JOIN pg_temp.o_counted(pg_temp.o_as_of()) o USING (customer_id)) a
+             LEFT JOIN pg_temp.o_profits(pg_temp.o_as_of()) p USING (customer_id)
+             LEFT JOIN ecpower.orders o USING (order_id)) a
  WHERE a.k IS DISTINCT FROM ecpower.segment_kpis(t.slug);
 -- snapshots of both days
 SELECT count(*) AS snapshot_rows, count(DISTINCT day) AS days FROM ecpower.kpi_snapshots;

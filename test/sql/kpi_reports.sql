@@ -70,7 +70,7 @@ SELECT slug, customers, revenue, revenue_share, customer_share
 SELECT c.slug FROM ecpower.compare_segments(ARRAY[NULL]::text[]) c, ecpower.segment_kpis(NULL) k
  WHERE (c.customers, c.buyers, c.orders, c.revenue, c.ltv, c.aov, c.customer_aov,
         c.avg_orders, c.repeat_rate, c.avg_interval_days, c.median_interval_days,
-        c.avg_lifetime_days)::ecpower.kpi IS DISTINCT FROM k;
+        c.avg_lifetime_days, c.gross_profit, c.gross_margin)::ecpower.kpi IS DISTINCT FROM k;
 SELECT count(*) FROM ecpower.compare_segments(ARRAY[]::text[]);
 
 -- segment_revenue: every period from the one holding from to the one
@@ -112,7 +112,7 @@ SELECT count(*) AS snapshot_rows FROM ecpower.kpi_snapshots;
 SELECT h.day FROM ecpower.segment_history(NULL) h, ecpower.segment_kpis(NULL) k
  WHERE (h.customers, h.buyers, h.orders, h.revenue, h.ltv, h.aov, h.customer_aov,
         h.avg_orders, h.repeat_rate, h.avg_interval_days, h.median_interval_days,
-        h.avg_lifetime_days)::ecpower.kpi IS DISTINCT FROM k;
+        h.avg_lifetime_days, h.gross_profit, h.gross_margin)::ecpower.kpi IS DISTINCT FROM k;
 SELECT h.day, h.day_orders, h.day_revenue, o.*
   FROM ecpower.segment_history(NULL, '2024-01-01', '2024-12-31') h,
        LATERAL (SELECT count(*) AS o_day_orders, coalesce(sum(net), 0) AS o_day_revenue

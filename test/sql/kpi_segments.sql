@@ -55,7 +55,7 @@ SELECT c.slug
                   FROM pg_temp.o_counted(pg_temp.o_as_of())) store
  WHERE (c.customers, c.buyers, c.orders, c.revenue, c.ltv, c.aov, c.customer_aov,
         c.avg_orders, c.repeat_rate, c.avg_interval_days, c.median_interval_days,
-        c.avg_lifetime_days)::ecpower.kpi IS DISTINCT FROM k.k
+        c.avg_lifetime_days, c.gross_profit, c.gross_margin)::ecpower.kpi IS DISTINCT FROM k.k
     OR c.revenue_share IS DISTINCT FROM round(c.revenue / store.r, 4)
     OR c.customer_share IS DISTINCT FROM round(c.customers::numeric / store.n, 4);
 
@@ -99,7 +99,7 @@ SELECT t.slug, h.day
        LATERAL (SELECT ecpower.segment_kpis(t.slug) AS k) k
  WHERE (h.customers, h.buyers, h.orders, h.revenue, h.ltv, h.aov, h.customer_aov,
         h.avg_orders, h.repeat_rate, h.avg_interval_days, h.median_interval_days,
-        h.avg_lifetime_days)::ecpower.kpi IS DISTINCT FROM k.k;
+        h.avg_lifetime_days, h.gross_profit, h.gross_margin)::ecpower.kpi IS DISTINCT FROM k.k;
 -- the first one is segment_kpis as of the first refresh
 UPDATE ecpower.refresh_state SET current_run_id = 1;
 SELECT t.slug, h.day
@@ -107,7 +107,7 @@ SELECT t.slug, h.day
        LATERAL (SELECT ecpower.segment_kpis(t.slug) AS k) k
  WHERE (h.customers, h.buyers, h.orders, h.revenue, h.ltv, h.aov, h.customer_aov,
         h.avg_orders, h.repeat_rate, h.avg_interval_days, h.median_interval_days,
-        h.avg_lifetime_days)::ecpower.kpi IS DISTINCT FROM k.k;
+        h.avg_lifetime_days, h.gross_profit, h.gross_margin)::ecpower.kpi IS DISTINCT FROM k.k;
 -- day_orders and day_revenue: members' counted orders of that day
 SELECT t.slug, h.day, h.day_orders, h.day_revenue, o.*
   FROM test_slugs t, LATERAL ecpower.segment_history(t.slug, NULL, '2024-06-30') h,

@@ -32,10 +32,12 @@ SELECT a.aggfnoid::regprocedure AS aggregate, p.proparallel,
 -- parallel workers)
 SELECT customer_rows FROM ecpower.generate_demo_store(1500, 7);
 CREATE TABLE public.par_all_rows AS
-SELECT o.sales_channel AS g, o.customer_id, o.ordered_at, o.total - o.refunded AS amount
+SELECT o.sales_channel AS g, o.customer_id, o.ordered_at, o.total - o.refunded AS amount,
+       o.total - o.refunded - (SELECT sum(l.quantity * l.unit_cost) FROM ecpower.order_lines l
+                                WHERE l.order_id = o.order_id) AS profit
   FROM ecpower.orders o WHERE o.cancelled_at IS NULL
 UNION ALL
-SELECT 'prospect', c.customer_id, NULL, NULL FROM ecpower.customers c
+SELECT 'prospect', c.customer_id, NULL, NULL, NULL FROM ecpower.customers c
  WHERE NOT EXISTS (SELECT FROM ecpower.orders o WHERE o.customer_id = c.customer_id);
 ANALYZE public.par_all_rows;
 
@@ -43,7 +45,9 @@ ANALYZE public.par_all_rows;
 CREATE TABLE public.par_all_cases (aggregate regprocedure PRIMARY KEY, call text NOT NULL);
 INSERT INTO public.par_all_cases
 SELECT to_regprocedure(a), call FROM (VALUES
-    ('ecpower.kpis(bigint, timestamptz, numeric)', 'ecpower.kpis(customer_id, ordered_at, amount)')
+    ('ecpower.kpis(bigint, timestamptz, numeric)', 'ecpower.kpis(customer_id, ordered_at, amount)'),
+    ('ecpower.kpis(bigint, timestamptz, numeric, numeric)',
+     'ecpower.kpis(customer_id, ordered_at, amount, profit)')
   ) AS c(a, call)
  WHERE to_regprocedure(a) IS NOT NULL;
 

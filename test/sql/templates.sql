@@ -41,7 +41,7 @@ INSERT INTO samples VALUES
     ('channels', '["online store"]'), ('acquisition_channels', '["Instagram"]'), ('channels_a', '["online store"]'), ('channels_b', '["pos"]'),
     ('sites', '["https://google.com"]'), ('pages', '["/sale"]'), ('amount', '80'),
     ('countries', '["JP"]'), ('provinces', '["Tokyo"]'), ('cities', '["Shibuya"]'),
-    ('domains', '["gmail.com"]'), ('p_alive', '0.3'), ('clv', '50');
+    ('domains', '["gmail.com"]'), ('p_alive', '0.3'), ('clv', '50'), ('min_margin', '0.5');
 SELECT t.template, p FROM ecpower.templates t, unnest(t.parameters) p
  WHERE p NOT IN (SELECT param FROM samples);
 SELECT count(*) AS created FROM (

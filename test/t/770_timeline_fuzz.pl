@@ -42,16 +42,17 @@ sub crc32c
 }
 
 # chunk 0 as stored: header (magic, version, fwords, n, crc, reserved),
-# then n 40-byte records, then n * fwords filter words
+# then n 48-byte records, then n * fwords filter words
 my $hex = $node->safe_psql('shop', q{SELECT encode(data, 'hex') FROM ecpower.order_cache WHERE chunk = 0});
 my $chunk = pack('H*', $hex);
 my ($magic, $version, $fwords, $n, $crc) = unpack('L< S< S< l< L<', $chunk);
 is(crc32c(substr($chunk, 20)), $crc, 'the checksum of a chunk is CRC-32C of what follows its header');
 ok($n > 10, "chunk 0 holds $n records");
 
-# field offsets within a record: order_id 0, ordered_at 8, net 16, cust 24,
-# day 28, items 32, pad 36
-my @fields = ([0, 'q<'], [8, 'q<'], [16, 'q<'], [24, 'l<'], [28, 'l<'], [32, 'l<']);
+# field offsets within a record: order_id 0, ordered_at 8, net 16, profit 24,
+# cust 32, day 36, items 40, costed 44
+my @fields = ([0, 'q<'], [8, 'q<'], [16, 'q<'], [24, 'q<'], [32, 'l<'], [36, 'l<'], [40, 'l<'],
+	[44, 'l<']);
 my @int32 = (0, -1, 1, 2147483647, -2147483648, 300, 301, 302, 100000, 65536);
 my @int64 = (0, -1, '9223372036854775807', '-9223372036854775808', '9223372036854775806',
 	'100000000000000', '-100000000000000', '99999999999999', '-99999999999999',
@@ -68,7 +69,7 @@ sub mutate
 		my $rec = int(rand($n));
 		my ($off, $fmt) = @{ $fields[ int(rand(@fields)) ] };
 		my $v = $fmt eq 'l<' ? $int32[ int(rand(@int32)) ] : $int64[ int(rand(@int64)) ];
-		substr($c, 20 + 40 * $rec + $off, $fmt eq 'l<' ? 4 : 8) = pack($fmt, $v);
+		substr($c, 20 + 48 * $rec + $off, $fmt eq 'l<' ? 4 : 8) = pack($fmt, $v);
 	}
 	elsif ($kind <= 7)
 	{
