@@ -113,6 +113,8 @@ typedef struct EcpReportOrder
 	int32		ckey;
 	int32		seq;			/* 1..n by (ordered_at, order_id) */
 	int32		items;			/* sum of line quantities (want_items only) */
+	int64		profit_cents;	/* gross profit (want_profit, when has_profit) */
+	bool		has_profit;		/* every line has a product and a unit cost */
 	bool		selected;		/* picked by variant and period */
 } EcpReportOrder;
 
@@ -130,6 +132,7 @@ typedef struct EcpFetchSpec
 	EcpDimension dimension;		/* values to attach, or ECP_DIM_NONE */
 	bool		want_amount;	/* fill net_cents */
 	bool		want_items;		/* fill items */
+	bool		want_profit;	/* fill profit_cents / has_profit of every order */
 	bool		want_dates;		/* fill local_date[] of every order */
 	EcpCalendar *cal;
 } EcpFetchSpec;

@@ -48,55 +48,11 @@
 #include "utils/snapmgr.h"
 
 #include "core/arrays.h"
+#include "reports/fetchutil.h"
 #include "reports/report.h"
 #include "timeline/customers.h"
-
-/*
- * Id lookups use a direct array over [min_id, max_id] when the ids are
- * dense enough: at most 8 slots per id plus DIRECT_SLACK, and never more
- * than DIRECT_MAX slots (4 bytes each).  Real stores number customers and
- * orders from sequences and store lines next to their orders, so the array
- * is read nearly in sequence, unlike a hash table.
- */
-#define DIRECT_SLACK	(INT64CONST(1) << 20)
-#define DIRECT_MAX		(INT64CONST(1) << 25)
-
-/* (order index, value id): a value carried by an order, before CSR */
-typedef struct ValuePair
-{
-	int32		order;
-	int32		value;
-} ValuePair;
-
-typedef struct PairList
-{
-	int64		n;
-	int64		cap;
-	ValuePair  *items;
-	MemoryContext mcxt;			/* where items lives */
-} PairList;
-
-/*
- * An int64 id -> int32 value map, built once and then only read: customer
- * ids -> ckey, order ids -> index of a selected order.  Ids are usually
- * dense (sequences), so a direct array over [min_id, max_id] is used when
- * that is not much larger than a hash table (see DIRECT_SLACK); else open
- * addressing with linear probing.
- */
-typedef struct IdSlot
-{
-	int64		id;
-	int32		value;			/* -1: empty */
-} IdSlot;
-
-typedef struct IdMap
-{
-	int64		min_id;
-	int64		range;			/* direct array length; 0: hash table */
-	int32	   *direct;
-	uint32		nslots;
-	IdSlot	   *slots;
-} IdMap;
+#include "timeline/ordercache.h"
+#include "timeline/values.h"
 
 /* which column of which table a dimension reads */
 typedef enum DimSource
@@ -163,183 +119,6 @@ ecp_dimension_kind(EcpDimension dim)
 }
 
 /* ---------------------------------------------------------------------
- * Helpers
- * ---------------------------------------------------------------------
- */
-
-/* append (order, value) to a pair list, growing it by doubling */
-static void
-pairs_add(PairList *pl, int32 order, int32 value)
-{
-	if (pl->n >= pl->cap)
-	{
-		int64		newcap = pl->cap ? pl->cap * 2 : 4096;
-
-		if ((Size) newcap * sizeof(ValuePair) > MaxAllocHugeSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many values for a report")));
-		if (pl->mcxt == NULL)
-			pl->mcxt = CurrentMemoryContext;
-		pl->items = pl->items
-			? repalloc_huge(pl->items, sizeof(ValuePair) * newcap)
-			: MemoryContextAllocExtended(pl->mcxt, sizeof(ValuePair) * newcap,
-										 MCXT_ALLOC_HUGE);
-		pl->cap = newcap;
-	}
-	pl->items[pl->n].order = order;
-	pl->items[pl->n].value = value;
-	pl->n++;
-}
-
-/*
- * Intern a text or text[] datum into the dictionary and add its values to
- * an order (or to whatever 'order' indexes).  NULL, empty strings and NULL
- * array elements are skipped (not reported).
- */
-static void
-add_text_values(EcpValueDict *dict, PairList *pl, int32 order,
-				Datum value, bool is_array)
-{
-	if (!is_array)
-	{
-		text	   *t = (text *) PG_DETOAST_DATUM_PACKED(value);
-		int			len = VARSIZE_ANY_EXHDR(t);
-
-		if (len > 0)
-			pairs_add(pl, order, ecp_dict_text(dict, VARDATA_ANY(t), len));
-	}
-	else
-	{
-		ArrayType  *arr = DatumGetArrayTypeP(value);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		if (ARR_NDIM(arr) == 0)
-			return;
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		for (int i = 0; i < n; i++)
-		{
-			if (!nulls[i])
-				add_text_values(dict, pl, order, elems[i], false);
-		}
-		pfree(elems);
-		pfree(nulls);
-	}
-}
-
-/* build an IdMap of n (id, value) pairs with distinct ids */
-static void
-idmap_build(IdMap *m, const int64 *ids, const int32 *values, int64 n)
-{
-	int64		min_id = PG_INT64_MAX;
-	int64		max_id = PG_INT64_MIN;
-
-	memset(m, 0, sizeof(IdMap));
-	for (int64 i = 0; i < n; i++)
-	{
-		min_id = Min(min_id, ids[i]);
-		max_id = Max(max_id, ids[i]);
-	}
-	if (n > 0 && max_id - min_id >= 0 &&
-		max_id - min_id < Min(8 * n + DIRECT_SLACK, DIRECT_MAX))
-	{
-		m->min_id = min_id;
-		m->range = max_id - min_id + 1;
-		m->direct = palloc_extended(sizeof(int32) * m->range, MCXT_ALLOC_HUGE);
-		memset(m->direct, 0xFF, sizeof(int32) * m->range);
-		for (int64 i = 0; i < n; i++)
-			m->direct[ids[i] - min_id] = values[i];
-		return;
-	}
-	m->nslots = 1024;
-	while (m->nslots < (uint64) n * 2)
-		m->nslots *= 2;
-	m->slots = palloc_extended(sizeof(IdSlot) * m->nslots, MCXT_ALLOC_HUGE);
-	for (uint32 i = 0; i < m->nslots; i++)
-		m->slots[i].value = -1;
-	for (int64 i = 0; i < n; i++)
-	{
-		uint32		j = ecp_hash_int64(ids[i]) & (m->nslots - 1);
-
-		while (m->slots[j].value >= 0)
-			j = (j + 1) & (m->nslots - 1);
-		m->slots[j].id = ids[i];
-		m->slots[j].value = values[i];
-	}
-}
-
-/* the value of an id, or -1 */
-static inline int32
-idmap_lookup(const IdMap *m, int64 id)
-{
-	uint32		j;
-
-	if (m->direct != NULL)
-	{
-		uint64		off = (uint64) id - (uint64) m->min_id;
-
-		return off < (uint64) m->range ? m->direct[off] : -1;
-	}
-	j = ecp_hash_int64(id) & (m->nslots - 1);
-	while (m->slots[j].value >= 0)
-	{
-		if (m->slots[j].id == id)
-			return m->slots[j].value;
-		j = (j + 1) & (m->nslots - 1);
-	}
-	return -1;
-}
-
-/* order comparison within a customer: (ordered_at, order_id) */
-static inline bool
-order_before(const EcpReportOrder *a, const EcpReportOrder *b)
-{
-	if (a->ordered_at != b->ordered_at)
-		return a->ordered_at < b->ordered_at;
-	return a->order_id < b->order_id;
-}
-
-/* qsort comparator for order_before() */
-static int
-cmp_order(const void *pa, const void *pb)
-{
-	const EcpReportOrder *a = (const EcpReportOrder *) pa;
-	const EcpReportOrder *b = (const EcpReportOrder *) pb;
-
-	if (order_before(a, b))
-		return -1;
-	if (order_before(b, a))
-		return 1;
-	return 0;
-}
-
-/* sort one customer's orders: insertion sort for the usual few */
-static void
-sort_customer_orders(EcpReportOrder *o, int64 n)
-{
-	if (n > 16)
-	{
-		qsort(o, n, sizeof(EcpReportOrder), cmp_order);
-		return;
-	}
-	for (int64 i = 1; i < n; i++)
-	{
-		EcpReportOrder	tmp = o[i];
-		int64		j = i - 1;
-
-		while (j >= 0 && order_before(&tmp, &o[j]))
-		{
-			o[j + 1] = o[j];
-			j--;
-		}
-		o[j + 1] = tmp;
-	}
-}
-
-/* ---------------------------------------------------------------------
  * The fetch
  * ---------------------------------------------------------------------
  */
@@ -360,13 +139,91 @@ typedef struct ScanResult
 	int64	   *net_cents;		/* want_amount only */
 } ScanResult;
 
+/* the orders part of a fetch in progress */
+typedef struct OrderScan
+{
+	const EcpFetchSpec *spec;
+	EcpKeyMap  *customers;
+	ScanResult *res;
+	EcpValueDict *dict;
+	PairList   *pairs;
+	TimestampTz lo;
+	TimestampTz hi;
+	bool		value_is_array;
+	MemoryContext rowcxt;
+} OrderScan;
+
+/*
+ * Keep one uncancelled order when it is counted and its customer wanted,
+ * with its order-level values when it lies in [lo, hi) and value is not
+ * NULL.  net is read only when amounts are wanted.
+ */
+static void
+order_keep(OrderScan *os, int64 order_id, int32 ckey, TimestampTz at, int64 net,
+		   const Datum *value)
+{
+	const EcpFetchSpec *spec = os->spec;
+	ScanResult *res = os->res;
+	ScanRecord *o;
+
+	if (at > spec->as_of)
+		return;
+	if (ckey < 1 || ckey > os->customers->max_ckey || !os->customers->present[ckey])
+		return;					/* customer inserted after the key map */
+	if (spec->wanted != NULL &&
+		(ckey > spec->max_wanted || !spec->wanted[ckey]))
+		return;
+
+	if (res->n >= res->cap)
+	{
+		int64		newcap = res->cap * 2;
+
+		if ((Size) newcap * sizeof(EcpReportOrder) > MaxAllocHugeSize ||
+			newcap > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many orders for a report")));
+		res->orders = repalloc_huge(res->orders, sizeof(ScanRecord) * newcap);
+		if (res->net_cents)
+			res->net_cents = repalloc_huge(res->net_cents, sizeof(int64) * newcap);
+		res->cap = newcap;
+	}
+	o = &res->orders[res->n];
+	o->order_id = order_id;
+	o->ordered_at = at;
+	o->ckey = ckey;
+	if (res->net_cents)
+		res->net_cents[res->n] = net;
+
+	if (value != NULL && at >= os->lo && at < os->hi)
+	{
+		MemoryContext old = MemoryContextSwitchTo(os->rowcxt);
+
+		ecp_add_text_values(os->dict, os->pairs, (int32) res->n, *value,
+						os->value_is_array);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(os->rowcxt);
+	}
+	res->n++;
+}
+
+/* the orders column of the dimension's values, when it is an order-level one */
+static const char *
+order_value_column(const EcpFetchSpec *spec)
+{
+	if (spec->dimension != ECP_DIM_NONE &&
+		(dim_info[spec->dimension].source == SRC_ORDER_TEXT ||
+		 dim_info[spec->dimension].source == SRC_ORDER_ARRAY))
+		return dim_info[spec->dimension].column;
+	return NULL;
+}
+
 /*
  * Scan ecpower.orders: the counted orders of wanted customers, and the
  * order-level values of those inside [lo, hi).
  */
 static void
-scan_orders(const EcpFetchSpec *spec, EcpKeyMap *customers, ScanResult *res,
-			EcpValueDict *dict, PairList *pairs, TimestampTz lo, TimestampTz hi)
+scan_orders(OrderScan *os)
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -377,38 +234,22 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *customers, ScanResult *res,
 	AttrNumber	a_ref = ecp_column_attnum(desc, "refunded");
 	AttrNumber	a_cancel = ecp_column_attnum(desc, "cancelled_at");
 	AttrNumber	a_value = InvalidAttrNumber;
-	bool		value_is_array = false;
+	const char *vcol = order_value_column(os->spec);
 	AttrNumber	maxatt;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-												 "ecpower report row",
-												 ALLOCSET_SMALL_SIZES);
 	int64		nrows = 0;
 
-	if (spec->dimension != ECP_DIM_NONE &&
-		(dim_info[spec->dimension].source == SRC_ORDER_TEXT ||
-		 dim_info[spec->dimension].source == SRC_ORDER_ARRAY))
-	{
-		a_value = ecp_column_attnum(desc, dim_info[spec->dimension].column);
-		value_is_array = dim_info[spec->dimension].is_array;
-	}
+	if (vcol != NULL)
+		a_value = ecp_column_attnum(desc, vcol);
 	/* cancelled_at is read from the null bitmap: no need to deform to it */
 	maxatt = Max(Max(Max(a_id, a_cust), Max(a_at, a_total)),
 				 Max(a_ref, a_value));
-
-	res->cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
-	res->orders = palloc_extended(sizeof(ScanRecord) * res->cap, MCXT_ALLOC_HUGE);
-	if (spec->want_amount)
-		res->net_cents = palloc_extended(sizeof(int64) * res->cap, MCXT_ALLOC_HUGE);
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		Datum	   *v;
 		bool	   *isnull;
-		TimestampTz at;
-		int32		ckey;
-		ScanRecord *o;
 
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -417,238 +258,425 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *customers, ScanResult *res,
 		slot_getsomeattrs(slot, maxatt);
 		v = slot->tts_values;
 		isnull = slot->tts_isnull;
-
-		at = DatumGetTimestampTz(v[a_at - 1]);
-		if (at > spec->as_of)
+		if (DatumGetTimestampTz(v[a_at - 1]) > os->spec->as_of)
 			continue;
-		ckey = ecp_keymap_ckey(customers, DatumGetInt64(v[a_cust - 1]));
-		if (ckey < 0)
-			continue;			/* customer inserted after the key map */
-		if (spec->wanted != NULL &&
-			(ckey > spec->max_wanted || !spec->wanted[ckey]))
-			continue;
-
-		if (res->n >= res->cap)
-		{
-			int64		newcap = res->cap * 2;
-
-			if ((Size) newcap * sizeof(EcpReportOrder) > MaxAllocHugeSize ||
-				newcap > PG_INT32_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("too many orders for a report")));
-			res->orders = repalloc_huge(res->orders, sizeof(ScanRecord) * newcap);
-			if (res->net_cents)
-				res->net_cents = repalloc_huge(res->net_cents, sizeof(int64) * newcap);
-			res->cap = newcap;
-		}
-		o = &res->orders[res->n];
-		o->order_id = DatumGetInt64(v[a_id - 1]);
-		o->ordered_at = at;
-		o->ckey = ckey;
-		if (res->net_cents)
-			res->net_cents[res->n] = ecp_numeric_to_cents(v[a_total - 1]) -
-				ecp_numeric_to_cents(v[a_ref - 1]);
-
-		if (a_value != InvalidAttrNumber && !isnull[a_value - 1] &&
-			at >= lo && at < hi)
-		{
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-
-			add_text_values(dict, pairs, (int32) res->n, v[a_value - 1],
-							value_is_array);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-		}
-		res->n++;
+		order_keep(os, DatumGetInt64(v[a_id - 1]),
+				   ecp_keymap_ckey(os->customers, DatumGetInt64(v[a_cust - 1])),
+				   DatumGetTimestampTz(v[a_at - 1]),
+				   os->res->net_cents
+				   ? ecp_numeric_to_cents(v[a_total - 1]) - ecp_numeric_to_cents(v[a_ref - 1])
+				   : 0,
+				   a_value != InvalidAttrNumber && !isnull[a_value - 1] ? &v[a_value - 1] : NULL);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
-	MemoryContextDelete(rowcxt);
+}
+
+/* ---------------------------------------------------------------------
+ * The timeline store: orders from the order cache, values from
+ * ecpower.timeline_values, orders changed since read from the heap
+ * ---------------------------------------------------------------------
+ */
+
+/* the store's view of a fetch */
+typedef struct StoreSource
+{
+	EcpCacheState *st;			/* stale: ascending order ids */
+	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
+} StoreSource;
+
+#define STALE_FILTER_BITS	(1 << 20)
+
+/* is this order changed since the store was written? */
+static inline bool
+store_stale(const StoreSource *src, int64 id)
+{
+	uint32		h = ecp_hash_int64(id) & (STALE_FILTER_BITS - 1);
+	int64		lo = 0;
+	int64		hi = src->st->nstale - 1;
+
+	if (src->st->nstale == 0 || !((src->filter[h / 64] >> (h % 64)) & 1))
+		return false;
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (src->st->stale[mid] < id)
+			lo = mid + 1;
+		else if (src->st->stale[mid] > id)
+			hi = mid - 1;
+		else
+			return true;
+	}
+	return false;
 }
 
 /*
- * Products: product_id -> the values of one attribute (CSR), for the
- * product_type / product_tag / vendor dimensions.  The products table is
- * small (a catalog), so SPI is fine here.
+ * Open the store for a fetch: usable when the order cache was built in the
+ * store time zone, few orders changed since, and the values belong to it.
  */
-typedef struct ProductValues
+static StoreSource *
+store_open(void)
 {
-	EcpValueDict *ids;			/* product_id -> product index */
-	int64	   *start;			/* per product index */
-	int32	   *values;
-} ProductValues;
+	EcpCacheState *st = ecp_cache_open_orders(ecp_store_timezone());
+	StoreSource *src;
 
-/* the products' values of a product attribute dimension */
-static ProductValues *
-load_product_values(EcpDimension dim, EcpValueDict *dict)
-{
-	MemoryContext caller = CurrentMemoryContext;
-	ProductValues *pv = palloc0(sizeof(ProductValues));
-	PairList	pl = {0, 0, NULL, CurrentMemoryContext};
-	char		sql[256];
-	uint64		nrows;
-
-	pv->ids = ecp_dict_create();
-	snprintf(sql, sizeof(sql),
-			 "SELECT product_id, %s FROM ecpower.products"
-			 " WHERE %s IS NOT NULL ORDER BY product_id",
-			 dim_info[dim].column, dim_info[dim].column);
-	SPI_connect();
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.products");
-	nrows = SPI_processed;
-	MemoryContextSwitchTo(caller);
-	for (uint64 i = 0; i < nrows; i++)
+	if (!st->usable || st->nstale > st->nbase / 4 || !ecp_values_usable())
+		return NULL;
+	src = palloc0(sizeof(StoreSource));
+	src->st = st;
+	src->filter = palloc0(STALE_FILTER_BITS / 8);
+	for (int64 i = 0; i < st->nstale; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		isnull;
-		int64		pid = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		Datum		val = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-		int32		idx = ecp_dict_num(pv->ids, pid);
+		uint32		h = ecp_hash_int64(st->stale[i]) & (STALE_FILTER_BITS - 1);
 
-		add_text_values(dict, &pl, idx, val, dim_info[dim].is_array);
+		src->filter[h / 64] |= UINT64CONST(1) << (h % 64);
+	}
+	return src;
+}
+
+typedef struct StoreOrderScan
+{
+	OrderScan  *os;
+	StoreSource *src;
+} StoreOrderScan;
+
+/* ecp_cache_read() sink: the counted orders of a chunk */
+static void
+store_orders_sink(void *arg, const char *orders, const char *bits, int32 n)
+{
+	StoreOrderScan *ss = (StoreOrderScan *) arg;
+
+	for (int32 i = 0; i < n; i++)
+	{
+		EcpOrder	o;
+
+		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
+		if (o.ordered_at > ss->os->spec->as_of || store_stale(ss->src, o.order_id))
+			continue;
+		/* order-level values come from the store after the sort */
+		order_keep(ss->os, o.order_id, o.cust, o.ordered_at, o.net, NULL);
+	}
+}
+
+/* the counted orders from the cache, the changed ones from the heap */
+static void
+store_orders(OrderScan *os, StoreSource *src)
+{
+	StoreOrderScan ss = {os, src};
+	const char *vcol = order_value_column(os->spec);
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	char	   *sql;
+
+	ecp_cache_read(-1, store_orders_sink, &ss);
+	if (src->st->nstale == 0)
+		return;
+	args[0] = ecp_id_array(src->st->stale, src->st->nstale);
+	sql = psprintf("SELECT o.order_id, o.customer_id, o.ordered_at, o.total, o.refunded, %s"
+				   " FROM ecpower.orders AS o"
+				   " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+				   " AND o.cancelled_at IS NULL",
+				   vcol != NULL ? quote_identifier(vcol) : "NULL::text");
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.orders");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		v[6];
+		bool		isnull[6];
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
+		order_keep(os, DatumGetInt64(v[0]),
+				   ecp_keymap_ckey(os->customers, DatumGetInt64(v[1])),
+				   DatumGetTimestampTz(v[2]),
+				   os->res->net_cents
+				   ? ecp_numeric_to_cents(v[3]) - ecp_numeric_to_cents(v[4]) : 0,
+				   vcol != NULL && !isnull[5] ? &v[5] : NULL);
 	}
 	SPI_finish();
-	MemoryContextSwitchTo(caller);
+}
 
-	pv->start = palloc0(sizeof(int64) * (pv->ids->nvalues + 1));
-	pv->values = palloc(sizeof(int32) * Max(pl.n, 1));
-	for (int64 i = 0; i < pl.n; i++)
-		pv->start[pl.items[i].order + 1]++;
-	for (int32 i = 0; i < pv->ids->nvalues; i++)
-		pv->start[i + 1] += pv->start[i];
-	/* rows came in product order, so pairs are already grouped */
-	for (int64 i = 0; i < pl.n; i++)
-		pv->values[i] = pl.items[i].value;
-	return pv;
+/* applying lines to the fetched orders */
+typedef struct LineApply
+{
+	const EcpFetchSpec *spec;
+	EcpReportSet *set;
+	EcpValueDict *dict;
+	PairList   *pairs;
+	DimSource	source;
+	ProductValues *pv;
+	IdMap		oi;				/* order_id -> index of an order lines matter to */
+	StoreSource *src;			/* the store (NULL: the heap) */
+	char	  **sku_text;		/* the store's sku dictionary */
+	int32	   *sku_id;			/* its ids in dict, -2: not interned yet */
+	int32		nsku;
+} LineApply;
+
+/*
+ * The orders whose lines matter: the selected ones, and every order when
+ * profits are wanted.
+ */
+static void
+line_apply_begin(LineApply *la)
+{
+	EcpReportSet *set = la->set;
+	int64	   *ids = palloc_extended(sizeof(int64) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
+	int32	   *idx = palloc_extended(sizeof(int32) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
+	int64		n = 0;
+
+	if (la->source == SRC_PRODUCT_ATTR)
+		la->pv = ecp_load_product_values(dim_info[la->spec->dimension].column,
+										  dim_info[la->spec->dimension].is_array, la->dict);
+	for (int64 o = 0; o < set->norders; o++)
+	{
+		if (!set->orders[o].selected && !la->spec->want_profit)
+			continue;
+		ids[n] = set->orders[o].order_id;
+		idx[n++] = (int32) o;
+	}
+	ecp_idmap_build(&la->oi, ids, idx, n);
+	pfree(ids);
+	pfree(idx);
 }
 
 /*
- * Scan ecpower.order_lines for the selected orders: item counts and the
- * product values of the dimension.
+ * One line of order set->orders[idx]: its quantity, its cost and the
+ * product values of the dimension.  sku is the line's sku as an id of
+ * dict, -1 when it has none.
  */
 static void
-scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
-		   PairList *pairs)
+line_apply(LineApply *la, int32 idx, bool has_product, int64 pid, int32 sku,
+		   int32 quantity, bool has_cost, int64 cost_cents)
 {
-	IdMap		oi;
-	ProductValues *pv = NULL;
-	DimSource	source = spec->dimension == ECP_DIM_NONE
-		? SRC_CALENDAR : dim_info[spec->dimension].source;
+	EcpReportOrder *ord = &la->set->orders[idx];
+
+	if (la->spec->want_profit && ord->has_profit)
+	{
+		int64		cost;
+
+		if (!has_product || !has_cost)
+			ord->has_profit = false;
+		else if (pg_mul_s64_overflow(cost_cents, quantity, &cost) ||
+				 pg_sub_s64_overflow(ord->profit_cents, cost, &ord->profit_cents))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("gross profit of order %lld out of range",
+							(long long) ord->order_id)));
+	}
+	if (!ord->selected)
+		return;
+	if (la->spec->want_items &&
+		pg_add_s32_overflow(ord->items, quantity, &ord->items))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("item count of order %lld out of range",
+						(long long) ord->order_id)));
+
+	switch (la->source)
+	{
+		case SRC_LINE_PRODUCT:
+			if (has_product)
+				ecp_pairs_add(la->pairs, idx, ecp_dict_num(la->dict, pid));
+			break;
+		case SRC_LINE_SKU:
+			if (sku >= 0)
+				ecp_pairs_add(la->pairs, idx, sku);
+			break;
+		case SRC_PRODUCT_ATTR:
+			if (has_product)
+			{
+				ProductValues *pv = la->pv;
+				uint32		j = ecp_hash_int64(pid) & (pv->ids->nslots - 1);
+
+				/* look up without inserting */
+				while (pv->ids->slots[j].id >= 0)
+				{
+					int32		p = pv->ids->slots[j].id;
+
+					if (pv->ids->num[p] == pid)
+					{
+						for (int64 k = pv->start[p]; k < pv->start[p + 1]; k++)
+							ecp_pairs_add(la->pairs, idx, pv->values[k]);
+						break;
+					}
+					j = (j + 1) & (pv->ids->nslots - 1);
+				}
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* a line row from the heap: order_id, product_id, sku, quantity, unit_cost */
+static void
+line_row(LineApply *la, int32 idx, const Datum *v, const bool *isnull)
+{
+	int32		sku = -1;
+
+	if (la->source == SRC_LINE_SKU && !isnull[2] && la->set->orders[idx].selected)
+	{
+		text	   *t = (text *) PG_DETOAST_DATUM_PACKED(v[2]);
+
+		if (VARSIZE_ANY_EXHDR(t) > 0)
+			sku = ecp_dict_text(la->dict, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	line_apply(la, idx, !isnull[1], isnull[1] ? 0 : DatumGetInt64(v[1]), sku,
+			   DatumGetInt32(v[3]), !isnull[4],
+			   isnull[4] ? 0 : ecp_numeric_to_cents(v[4]));
+}
+
+/*
+ * Scan ecpower.order_lines for the orders lines matter to: item counts,
+ * costs and the product values of the dimension.
+ */
+static void
+scan_lines(LineApply *la)
+{
 	Relation	rel;
 	TupleDesc	desc;
-	AttrNumber	a_order,
-				a_product,
-				a_sku,
-				a_qty,
-				maxatt;
+	AttrNumber	att[5];
+	AttrNumber	maxatt = 0;
 	TupleTableSlot *slot;
 	TableScanDesc scan;
 	int64		nrows = 0;
 	int64		last_order = 0;
 	int32		last_idx = -1;
-
-	if (source == SRC_PRODUCT_ATTR)
-		pv = load_product_values(spec->dimension, dict);
-	/* order_id -> index of the selected orders */
-	{
-		int64	   *ids = palloc_extended(sizeof(int64) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
-		int32	   *idx = palloc_extended(sizeof(int32) * Max(set->norders, 1), MCXT_ALLOC_HUGE);
-		int64		nsel = 0;
-
-		for (int64 o = 0; o < set->norders; o++)
-		{
-			if (!set->orders[o].selected)
-				continue;
-			ids[nsel] = set->orders[o].order_id;
-			idx[nsel++] = (int32) o;
-		}
-		idmap_build(&oi, ids, idx, nsel);
-		pfree(ids);
-		pfree(idx);
-	}
+	static const char *const cols[5] = {"order_id", "product_id", "sku", "quantity", "unit_cost"};
 
 	rel = table_open(ecp_relid("order_lines"), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	a_order = ecp_column_attnum(desc, "order_id");
-	a_product = ecp_column_attnum(desc, "product_id");
-	a_sku = ecp_column_attnum(desc, "sku");
-	a_qty = ecp_column_attnum(desc, "quantity");
-	maxatt = Max(Max(a_order, a_product), Max(a_sku, a_qty));
+	for (int i = 0; i < 5; i++)
+	{
+		att[i] = ecp_column_attnum(desc, cols[i]);
+		maxatt = Max(maxatt, att[i]);
+	}
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		Datum	   *v;
-		bool	   *isnull;
-		int32		idx;
+		Datum		v[5];
+		bool		isnull[5];
 
 		if ((++nrows & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		slot_getsomeattrs(slot, maxatt);
-		v = slot->tts_values;
-		isnull = slot->tts_isnull;
 		/* lines of an order are usually stored together */
-		if (nrows == 1 || DatumGetInt64(v[a_order - 1]) != last_order)
+		if (nrows == 1 || DatumGetInt64(slot->tts_values[att[0] - 1]) != last_order)
 		{
-			last_order = DatumGetInt64(v[a_order - 1]);
-			last_idx = idmap_lookup(&oi, last_order);
+			last_order = DatumGetInt64(slot->tts_values[att[0] - 1]);
+			last_idx = ecp_idmap_lookup(&la->oi, last_order);
 		}
-		idx = last_idx;
-		if (idx < 0)
+		if (last_idx < 0)
 			continue;
-
-		if (spec->want_items &&
-			pg_add_s32_overflow(set->orders[idx].items,
-								DatumGetInt32(v[a_qty - 1]),
-								&set->orders[idx].items))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("item count of order %lld out of range",
-							(long long) set->orders[idx].order_id)));
-
-		switch (source)
+		for (int i = 0; i < 5; i++)
 		{
-			case SRC_LINE_PRODUCT:
-				if (!isnull[a_product - 1])
-					pairs_add(pairs, idx,
-							  ecp_dict_num(dict, DatumGetInt64(v[a_product - 1])));
-				break;
-			case SRC_LINE_SKU:
-				if (!isnull[a_sku - 1])
-					add_text_values(dict, pairs, idx, v[a_sku - 1], false);
-				break;
-			case SRC_PRODUCT_ATTR:
-				if (!isnull[a_product - 1])
-				{
-					int64		pid = DatumGetInt64(v[a_product - 1]);
-					uint32		j = ecp_hash_int64(pid) & (pv->ids->nslots - 1);
-
-					/* look up without inserting */
-					while (pv->ids->slots[j].id >= 0)
-					{
-						int32		p = pv->ids->slots[j].id;
-
-						if (pv->ids->num[p] == pid)
-						{
-							for (int64 k = pv->start[p]; k < pv->start[p + 1]; k++)
-								pairs_add(pairs, idx, pv->values[k]);
-							break;
-						}
-						j = (j + 1) & (pv->ids->nslots - 1);
-					}
-				}
-				break;
-			default:
-				break;
+			v[i] = slot->tts_values[att[i] - 1];
+			isnull[i] = slot->tts_isnull[att[i] - 1];
 		}
+		line_row(la, last_idx, v, isnull);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
+}
+
+/* ecp_values_read_lines() sink */
+static void
+store_line_sink(void *arg, const EcpLineEntry *line)
+{
+	LineApply  *la = (LineApply *) arg;
+	int32		idx = ecp_idmap_lookup(&la->oi, line->order_id);
+	int32		sku = -1;
+
+	if (idx < 0 || store_stale(la->src, line->order_id))
+		return;
+	if (la->source == SRC_LINE_SKU && line->sku >= 0 && la->set->orders[idx].selected)
+	{
+		if (la->sku_id[line->sku] == -2)
+			la->sku_id[line->sku] = ecp_dict_text(la->dict, la->sku_text[line->sku],
+												  strlen(la->sku_text[line->sku]));
+		sku = la->sku_id[line->sku];
+	}
+	line_apply(la, idx, line->has_product, line->product_id, sku, line->quantity,
+			   line->has_cost, line->cost_cents);
+}
+
+/* the lines from the store, those of changed orders from the heap */
+static void
+store_lines(LineApply *la)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	la->sku_text = ecp_values_dict(ECP_VG_LINES, &la->nsku);
+	la->sku_id = palloc_extended(sizeof(int32) * Max(la->nsku, 1), MCXT_ALLOC_HUGE);
+	for (int32 i = 0; i < la->nsku; i++)
+		la->sku_id[i] = -2;
+	ecp_values_read_lines(la->nsku, store_line_sink, la);
+	if (la->src->st->nstale == 0)
+		return;
+	args[0] = ecp_id_array(la->src->st->stale, la->src->st->nstale);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT l.order_id, l.product_id, l.sku, l.quantity, l.unit_cost"
+							  " FROM ecpower.order_lines AS l"
+							  " WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.order_lines");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		v[5];
+		bool		isnull[5];
+		int32		idx;
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
+		idx = ecp_idmap_lookup(&la->oi, DatumGetInt64(v[0]));
+		if (idx >= 0)
+			line_row(la, idx, v, isnull);
+	}
+	SPI_finish();
+}
+
+/* order-level values of the unchanged selected orders, from the store */
+typedef struct StoreValues
+{
+	LineApply  *la;
+	int32	   *id;				/* store id -> dict id, -2: not interned yet */
+	char	  **text;
+} StoreValues;
+
+/* ecp_values_read() sink */
+static void
+store_value_sink(void *arg, int64 order_id, int32 id)
+{
+	StoreValues *sv = (StoreValues *) arg;
+	int32		idx = ecp_idmap_lookup(&sv->la->oi, order_id);
+
+	if (idx < 0 || !sv->la->set->orders[idx].selected || store_stale(sv->la->src, order_id))
+		return;
+	if (sv->id[id] == -2)
+		sv->id[id] = ecp_dict_text(sv->la->dict, sv->text[id], strlen(sv->text[id]));
+	ecp_pairs_add(sv->la->pairs, idx, sv->id[id]);
+}
+
+static void
+store_order_values(LineApply *la)
+{
+	StoreValues sv;
+	int32		n;
+	int			group = ecp_values_group_of_column(dim_info[la->spec->dimension].column);
+
+	if (group < 0)
+		elog(ERROR, "no timeline group for dimension %d", (int) la->spec->dimension);
+	sv.la = la;
+	sv.text = ecp_values_dict(group, &n);
+	sv.id = palloc_extended(sizeof(int32) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (int32 i = 0; i < n; i++)
+		sv.id[i] = -2;
+	ecp_values_read(group, n, store_value_sink, &sv);
 }
 
 /*
@@ -713,7 +741,7 @@ scan_customers(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 		{
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-			add_text_values(dict, &cpairs, cust_of_ckey[ckey] - 1,
+			ecp_add_text_values(dict, &cpairs, cust_of_ckey[ckey] - 1,
 							slot->tts_values[a_value - 1],
 							dim_info[spec->dimension].is_array);
 			MemoryContextSwitchTo(old);
@@ -750,7 +778,7 @@ scan_customers(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 			if (!set->orders[o].selected)
 				continue;
 			for (int64 k = cstart[c]; k < cstart[c + 1]; k++)
-				pairs_add(pairs, (int32) o, cvalues[k]);
+				ecp_pairs_add(pairs, (int32) o, cvalues[k]);
 		}
 	}
 }
@@ -793,7 +821,7 @@ add_calendar_values(const EcpFetchSpec *spec, EcpReportSet *set,
 				elog(ERROR, "unexpected calendar dimension %d", (int) spec->dimension);
 				v = 0;			/* keep compiler quiet */
 		}
-		pairs_add(pairs, (int32) o, ecp_dict_num(dict, v));
+		ecp_pairs_add(pairs, (int32) o, ecp_dict_num(dict, v));
 	}
 }
 
@@ -866,6 +894,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	int32	   *newindex;
 	DimSource	source = spec->dimension == ECP_DIM_NONE
 		? SRC_CALENDAR : dim_info[spec->dimension].source;
+	StoreSource *src;
 
 	/*
 	 * The period as instants.  A bound far from the orders gets a calendar
@@ -879,7 +908,40 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 
 	customers = ecp_keymap_load();
 	max_ckey = customers->max_ckey;
-	scan_orders(spec, customers, &scan, dict, &pairs, lo, hi);
+	src = store_open();
+	{
+		OrderScan	os;
+		const char *vcol = order_value_column(spec);
+
+		os.spec = spec;
+		os.customers = customers;
+		os.res = &scan;
+		os.dict = dict;
+		os.pairs = &pairs;
+		os.lo = lo;
+		os.hi = hi;
+		os.value_is_array = vcol != NULL && dim_info[spec->dimension].is_array;
+		os.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ecpower report row",
+										  ALLOCSET_SMALL_SIZES);
+		scan.cap = 1024;
+		if (spec->wanted == NULL)
+		{
+			Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
+
+			scan.cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
+			table_close(rel, AccessShareLock);
+		}
+		scan.orders = palloc_extended(sizeof(ScanRecord) * scan.cap, MCXT_ALLOC_HUGE);
+		if (spec->want_amount || spec->want_profit)
+			scan.net_cents = palloc_extended(sizeof(int64) * scan.cap, MCXT_ALLOC_HUGE);
+		if (src != NULL)
+			store_orders(&os, src);
+		else
+			scan_orders(&os);
+		MemoryContextDelete(os.rowcxt);
+		elog(DEBUG1, "ecpower report: %lld orders from %s", (long long) scan.n,
+			 src != NULL ? "the timeline store" : "a scan of ecpower.orders");
+	}
 
 	/* counting sort by ckey */
 	pos = ecp_alloc_array((int64) max_ckey + 2, sizeof(int64), true);
@@ -901,6 +963,8 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 		o->order_id = scan.orders[i].order_id;
 		o->ordered_at = scan.orders[i].ordered_at;
 		o->net_cents = scan.net_cents ? scan.net_cents[i] : 0;
+		o->profit_cents = o->net_cents;
+		o->has_profit = spec->want_profit;
 		o->items = 0;
 		o->ckey = scan.orders[i].ckey;
 		/* remember the scan position in seq until the sort below */
@@ -932,7 +996,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 			n = o - start;
 			if ((c & 0x3FF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			sort_customer_orders(set->orders + start, n);
+			ecp_sort_report_orders(set->orders + start, n);
 			set->cust_start[c] = start;
 			set->cust_ckey[c] = ckey;
 			c++;
@@ -984,11 +1048,33 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 		pairs.n = kept;
 	}
 
-	if (spec->dimension != ECP_DIM_NONE || spec->want_items)
+	if (spec->dimension != ECP_DIM_NONE || spec->want_items || spec->want_profit)
 	{
-		if (spec->want_items || source == SRC_LINE_PRODUCT ||
-			source == SRC_LINE_SKU || source == SRC_PRODUCT_ATTR)
-			scan_lines(spec, set, dict, &pairs);
+		LineApply	la;
+
+		memset(&la, 0, sizeof(la));
+		la.spec = spec;
+		la.set = set;
+		la.dict = dict;
+		la.pairs = &pairs;
+		la.source = source;
+		la.src = src;
+		if (spec->want_items || spec->want_profit || source == SRC_LINE_PRODUCT ||
+			source == SRC_LINE_SKU || source == SRC_PRODUCT_ATTR ||
+			(src != NULL && (source == SRC_ORDER_TEXT || source == SRC_ORDER_ARRAY)))
+		{
+			line_apply_begin(&la);
+			if (src != NULL && (source == SRC_ORDER_TEXT || source == SRC_ORDER_ARRAY))
+				store_order_values(&la);
+			if (spec->want_items || spec->want_profit || source == SRC_LINE_PRODUCT ||
+				source == SRC_LINE_SKU || source == SRC_PRODUCT_ATTR)
+			{
+				if (src != NULL)
+					store_lines(&la);
+				else
+					scan_lines(&la);
+			}
+		}
 		if (source == SRC_CUSTOMER)
 			scan_customers(spec, set, dict, &pairs);
 		if (source == SRC_CALENDAR && spec->dimension != ECP_DIM_NONE)
@@ -1010,52 +1096,4 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	}
 	set->dict = dict;
 	return set;
-}
-
-/*
- * ecp_product_titles
- *		Titles of the given distinct products (NULL for an unknown id),
- *		palloc'd, in the order of ids.
- */
-char	  **
-ecp_product_titles(const int64 *ids, int n)
-{
-	MemoryContext caller = CurrentMemoryContext;
-	char	  **titles = palloc0(sizeof(char *) * Max(n, 1));
-	Datum	   *elems;
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		values[1];
-	EcpValueDict *pos;
-
-	if (n == 0)
-		return titles;
-	pos = ecp_dict_create();
-	elems = palloc(sizeof(Datum) * n);
-	for (int i = 0; i < n; i++)
-	{
-		elems[i] = Int64GetDatum(ids[i]);
-		if (ecp_dict_num(pos, ids[i]) != i)
-			elog(ERROR, "product ids are not distinct");
-	}
-	values[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8,
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT product_id, title FROM ecpower.products"
-							  " WHERE product_id OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.products");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int64		pid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													  SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *title = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		int32		p = ecp_dict_num(pos, pid);
-
-		if (p < n && title != NULL)
-			titles[p] = MemoryContextStrdup(caller, title);
-	}
-	SPI_finish();
-	MemoryContextSwitchTo(caller);
-	return titles;
 }
