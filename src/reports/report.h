@@ -11,8 +11,9 @@
  *	   orders 1..n by (ordered_at, order_id), marks the orders the variant
  *	   and period select, and attaches to every selected order the values
  *	   of one dimension (interned in an EcpValueDict) and, on request, its
- *	   item count.  This is the only place that reads the store's tables;
- *	   a faster source (a column store, a cache) replaces this one function.
+ *	   item count.  This is the only place of the reports that reads
+ *	   orders: from the customer timeline when it is current, else from
+ *	   the tables (docs/timeline.md).
  *
  *	2. The report walks the result customer by customer and counts each
  *	   value once per customer ("last seen" stamps, no per-value sets).

@@ -6,8 +6,11 @@
  *	  values those orders carry (README "Feature reports").
  *
  * ecp_report_fetch() is the only function of the report engine that reads
- * the store's tables.  It runs sequential scans in C (no SPI for the big
- * tables):
+ * orders.  It reads the customer timeline (docs/timeline.md) when it is
+ * current enough: the orders from the order cache, what they carry from
+ * the timeline's values (src/timeline/values.c), and the orders changed
+ * since both were written from the heap by primary key.  Otherwise it runs
+ * sequential scans in C (no SPI for the big tables):
  *
  *	orders		every counted order of a wanted customer (customer_id is
  *				mapped to the dense ckey); order-level values (channels,
@@ -15,9 +18,9 @@
  *				for orders inside the period;
  *	sort		a counting sort by ckey, then each customer's orders by
  *				(ordered_at, order_id): sequence numbers and selection;
- *	order_lines	only when the dimension is a product one or items are
- *				wanted, and only lines of selected orders (a hash of their
- *				order ids);
+ *	order_lines	only when the dimension is a product one, or items or
+ *				profits are wanted, and only lines of the orders that
+ *				matter (a map of their order ids);
  *	customers	only for the customer dimensions, only customers with a
  *				selected order.
  *

@@ -2,7 +2,7 @@
  *
  * values.h
  *	  The timeline's values: what each order carries, dictionary-encoded,
- *	  kept beside the order cache (docs/internals.md "The timeline").
+ *	  kept beside the order cache (docs/timeline.md).
  *
  * When a refresh writes the order cache it also writes, for the same
  * orders, the values the reports group by:
