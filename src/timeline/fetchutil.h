@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * fetchutil.h
- *	  Building blocks of the report source (reportdata.c): value pairs
+ *	  Building blocks of the report source (fetch.c): value pairs
  *	  before CSR, an id -> index map, the order of a customer's orders,
  *	  and product attribute values.
  *
- * src/reports/fetchutil.h
+ * src/timeline/fetchutil.h
  *
  *-------------------------------------------------------------------------
  */
@@ -15,7 +15,7 @@
 #include "postgres.h"
 
 #include "core/ecpower.h"
-#include "reports/report.h"
+#include "timeline/fetch.h"
 
 /*
  * Id lookups use a direct array over [min_id, max_id] when the ids are

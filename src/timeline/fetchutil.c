@@ -3,7 +3,7 @@
  * fetchutil.c
  *	  Building blocks of the report source (see fetchutil.h).
  *
- * src/reports/fetchutil.c
+ * src/timeline/fetchutil.c
  *
  *-------------------------------------------------------------------------
  */
@@ -15,7 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "reports/fetchutil.h"
+#include "timeline/fetchutil.h"
 
 /* append (order, value) to a pair list, growing it by doubling */
 void

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * reportdata.c
+ * fetch.c
  *	  The report source: the counted orders of a set of customers, their
  *	  sequence numbers, the orders a variant and period select, and the
  *	  values those orders carry (README "Feature reports").
@@ -28,7 +28,7 @@
  * stored in CSR form (vstart/values).  Nothing here counts customers: the
  * reports do that in one walk over the result.
  *
- * src/reports/reportdata.c
+ * src/timeline/fetch.c
  *
  *-------------------------------------------------------------------------
  */
@@ -49,10 +49,11 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "core/arrays.h"
-#include "reports/fetchutil.h"
-#include "reports/report.h"
+#include "timeline/fetchutil.h"
+#include "timeline/fetch.h"
 #include "timeline/customers.h"
 #include "timeline/ordercache.h"
 #include "timeline/values.h"
