@@ -12,8 +12,12 @@
  *				(bitmap.c); growable arrays (arrays.c); the privilege and
  *				row security check of the readers of input tables (access.c)
  *	timeline/	customer keys (customers.c) and the counted orders of every
- *				customer: the order cache that a refresh keeps (ordercache.c)
- *				and the counted-order reader of the KPI reports (orders.c)
+ *				customer: the order cache that a refresh keeps (ordercache.c),
+ *				what each kept order carries (values.c), gross profit of
+ *				orders read outside the cache (orderprofit.c), the
+ *				counted-order reader of the KPI reports (orders.c) and the
+ *				order reader of the feature reports (fetch.c over
+ *				fetchutil.c, valuedict.c)
  *	predict/	customer summaries, fits and scores (predict.c), shared
  *				numerics (predict_math.c), the models (models.c over bgnbd.c,
  *				mbgnbd.c, paretonbd.c, gammagamma.c), their comparison and
@@ -23,9 +27,8 @@
  *				evalscan.c and evalorders.c), RFM (rfm.c, rfmstore.c),
  *				membership and its history (membership.c)
  *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts
- *				(cohort.c), journeys (journey.c), feature reports (report.c
- *				over reportdata.c and valuedict.c), distributions
- *				(distribution.c), bought-together (basket.c)
+ *				(cohort.c), journeys (journey.c), feature reports (report.c),
+ *				distributions (distribution.c), bought-together (basket.c)
  *	activation/	the tag-change feed and customer export (activation.c)
  *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of
  *				one run (refresh.c)

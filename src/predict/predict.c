@@ -2,7 +2,7 @@
  *
  * predict.c
  *	  Predicted customer value: the repeat-purchase summary of every
- *	  customer in one pass over ecpower.orders, and the SQL entry points of
+ *	  customer from the customer timeline, and the SQL entry points of
  *	  the BG/NBD and Gamma-Gamma models (fit, scoring, scalar formulas).
  *
  * The summary follows the literature (and lifetimes' summary_data_from_
@@ -12,12 +12,11 @@
  * and the spend of a purchase is the net amount of its day.  The mean
  * repeat spend excludes the first day, as Gamma-Gamma expects.
  *
- * The scan reads the heap directly: a hash keyed on customer_id, sized
- * from the planner's estimate of ecpower.customers, holds a small inline
- * state (the first four distinct days, first day and its net, total net);
- * only customers with more than four distinct days append further days to
- * an array that is sorted and de-duplicated after the scan.  Amounts are read as int64
- * cents from numeric's on-disk format; nothing is palloc'd per row.
+ * The summary reads the counted orders the timeline gives every report
+ * (src/timeline/orders.c: the order cache and the orders changed since, or
+ * a scan of ecpower.orders when there is no cache), grouped by customer and
+ * in date order, so one linear walk per customer yields x, t_x, T and the
+ * spends.
  *
  * Scoring caches the t_x-free part of E[Y(t)] per distinct (x, T), so
  * the hypergeometric series runs once per (x, T) and horizon, not once
@@ -56,9 +55,8 @@
 #include "core/access.h"
 #include "core/ecpower.h"
 #include "predict/predict.h"
-
-/* distinct days kept inline in a customer's scan state */
-#define INLINE_DAYS		4
+#include "timeline/customers.h"
+#include "timeline/orders.h"
 
 /* scoring horizons in days: 30, 90, then 12 months of 365/12 days */
 #define NHORIZONS		14
@@ -68,51 +66,6 @@
 
 /* expected next order dates further out than this are NULL */
 #define MAX_NEXT_ORDER_DAYS		36525
-
-/* a customer's state during the scan */
-typedef struct CustState
-{
-	int64		customer_id;
-	int64		first_cents;	/* net of the first purchase day */
-	int64		total_cents;	/* net of every counted order */
-	DateADT		first_day;
-	DateADT		last_day;
-	uint32		seq;			/* order of first appearance: 0, 1, ... */
-	int32		ndays;			/* distinct days in days[] */
-	DateADT		days[INLINE_DAYS];	/* the first distinct days seen */
-	char		status;
-} CustState;
-
-#define SH_PREFIX		custhash
-#define SH_ELEMENT_TYPE	CustState
-#define SH_KEY_TYPE		int64
-#define SH_KEY			customer_id
-#define SH_HASH_KEY(tb, key)	ecp_hash_int64((uint64) (key))
-#define SH_EQUAL(tb, a, b)	((a) == (b))
-#define SH_SCOPE		static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
-/*
- * Days of customers with more than INLINE_DAYS distinct days go to an
- * append-only array of (seq << 32 | day), sorted and de-duplicated after
- * the scan: sequential writes instead of a hash probe per order.
- */
-typedef struct ExtraDays
-{
-	uint64	   *v;
-	Size		n;
-	Size		cap;
-} ExtraDays;
-
-#define ST_SORT			sort_extra_days
-#define ST_ELEMENT_TYPE	uint64
-#define ST_COMPARE(a, b)	((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE		static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 /* scoring cache: the t_x-free numerators of E[Y(t)] per (x, T) */
 typedef struct NumEntry
@@ -184,111 +137,11 @@ scores_cmp(const void *a, const void *b)
 	return (ca > cb) - (ca < cb);
 }
 
-/* attribute number of a column of ecpower.orders, or a can't-happen error */
-static AttrNumber
-orders_attnum(Oid relid, const char *name)
-{
-	AttrNumber	att = get_attnum(relid, name);
-
-	if (att == InvalidAttrNumber)
-		elog(ERROR, "column ecpower.orders.%s is missing", name);
-	return att;
-}
-
-/* record one counted order in its customer's state */
-static inline void
-summary_add(custhash_hash *ch, ExtraDays *extra, int64 cust, DateADT day,
-			int64 net)
-{
-	bool		found;
-	CustState  *s = custhash_insert(ch, cust, &found);
-
-	if (!found)
-	{
-		s->first_cents = net;
-		s->total_cents = net;
-		s->first_day = day;
-		s->last_day = day;
-		s->seq = ch->members - 1;
-		s->ndays = 1;
-		s->days[0] = day;
-		return;
-	}
-
-	if (pg_add_s64_overflow(s->total_cents, net, &s->total_cents))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("net spend of customer %lld is out of range",
-						(long long) cust)));
-	if (day < s->first_day)
-	{
-		s->first_day = day;
-		s->first_cents = net;
-	}
-	else if (day == s->first_day)
-		s->first_cents += net;
-	if (day > s->last_day)
-		s->last_day = day;
-
-	/* a new distinct day? */
-	for (int i = 0; i < s->ndays; i++)
-	{
-		if (s->days[i] == day)
-			return;
-	}
-	if (s->ndays < INLINE_DAYS)
-		s->days[s->ndays++] = day;
-	else
-	{
-		if (extra->n == extra->cap)
-		{
-			Size		cap = Max(extra->cap * 2, 4096);
-
-			if (cap > MaxAllocHugeSize / sizeof(uint64))
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("too many purchase days for the repeat-purchase summary: more than %zu",
-								(Size) extra->cap)));
-			extra->v = extra->v ?
-				repalloc_huge(extra->v, cap * sizeof(uint64)) :
-				MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(uint64));
-			extra->cap = cap;
-		}
-		extra->v[extra->n++] = ((uint64) s->seq << 32) | (uint32) day;
-	}
-}
-
-/*
- * Initial size of the customer hash: the planner's estimate of
- * ecpower.customers (growing a hash of a million entries would cost more
- * than the scan), or a small table when there is none.
- */
-static uint32
-expected_customers(Oid nsp)
-{
-	Oid			relid = get_relname_relid("customers", nsp);
-	HeapTuple	tup;
-	double		n = 0;
-
-	if (!OidIsValid(relid))
-		return 1024;
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (HeapTupleIsValid(tup))
-	{
-		n = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
-		ReleaseSysCache(tup);
-	}
-	if (!(n > 1024))
-		return 1024;
-	/* simplehash grows past ~75 % full (long probe runs): leave room */
-	return (uint32) Min(n * 1.6, 200000000.0);
-}
-
 /*
  * rf_summarize_orders
  *		The repeat-purchase summary of every customer with a counted order
- *		as of as_of (not cancelled, ordered_at <= as_of), in one
- *		sequential scan of ecpower.orders.  The result is allocated in the
+ *		as of as_of (not cancelled, ordered_at <= as_of), from the
+ *		timeline's counted orders.  The result is allocated in the
  *		caller's memory context, ordered by customer_id.
  */
 RfSummarySet *
@@ -327,172 +180,116 @@ rf_summarize_orders_split(TimestampTz as_of, DateADT cal_date, bool cal_auto,
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
-	EcpCalendar *cal;
-	Oid			nsp,
-				relid;
-	Relation	rel;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
-	AttrNumber	a_cust,
-				a_at,
-				a_total,
-				a_refunded,
-				a_cancelled,
-				a_max;
-	custhash_hash *ch;
-	ExtraDays	extra = {NULL, 0, 0};
-	custhash_iterator it;
-	CustState  *s;
-	RfSummarySet *set;
+	EcpCalendar *cal = ecp_store_calendar();
+	Oid			relid = ecp_relid("orders");
 	AclResult	aclresult;
-	uint64		nrows = 0;
+	EcpKeyMap  *keys;
+	EcpCountedSet *os;
+	RfSummarySet *set;
+	RfSummarySet *cs = NULL;
+	int64		n = 0;
 
-	cal = ecp_store_calendar();
-
-	nsp = get_namespace_oid("ecpower", false);
-	relid = get_relname_relid("orders", nsp);
-	if (!OidIsValid(relid))
-		elog(ERROR, "table ecpower.orders is missing");
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, "orders");
 
-	a_cust = orders_attnum(relid, "customer_id");
-	a_at = orders_attnum(relid, "ordered_at");
-	a_total = orders_attnum(relid, "total");
-	a_refunded = orders_attnum(relid, "refunded");
-	a_cancelled = orders_attnum(relid, "cancelled_at");
-	a_max = Max(Max(Max(a_cust, a_at), Max(a_total, a_refunded)), a_cancelled);
+	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower summary",
+								 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	keys = ecp_keymap_load();
+	os = ecp_counted_orders(keys, NULL, as_of, cal);
+	MemoryContextSwitchTo(caller);
 
 	set = palloc0(sizeof(RfSummarySet));
 	set->as_of_date = ecp_local_date(cal, as_of);
-
-	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower summary scan",
-								 ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(work);
-	ch = custhash_create(work, expected_customers(nsp), NULL);
-
-	rel = table_open(relid, AccessShareLock);
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		TimestampTz at;
-		int64		net;
-
-		if ((++nrows & 65535) == 0)
-			CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, a_max);
-		if (!slot->tts_isnull[a_cancelled - 1])
-			continue;
-		at = DatumGetTimestampTz(slot->tts_values[a_at - 1]);
-		if (at > as_of)
-			continue;
-		net = ecp_numeric_to_cents(slot->tts_values[a_total - 1]) -
-			ecp_numeric_to_cents(slot->tts_values[a_refunded - 1]);
-		summary_add(ch, &extra, DatumGetInt64(slot->tts_values[a_cust - 1]),
-					ecp_local_date(cal, at), net);
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
-
-	MemoryContextSwitchTo(caller);
-	/* members is a uint32: the array stays far below MaxAllocHugeSize */
-	set->rows = palloc_extended(sizeof(RfSummary) * Max(ch->members, 1),
-								MCXT_ALLOC_HUGE);
-	custhash_start_iterate(ch, &it);
-	while ((s = custhash_iterate(ch, &it)) != NULL)
-	{
-		RfSummary  *row = &set->rows[s->seq];
-
-		row->customer_id = s->customer_id;
-		row->x = s->ndays - 1;
-		row->t_x = s->last_day - s->first_day;
-		row->T = set->as_of_date - s->first_day;
-		row->first_day = s->first_day;
-		row->repeat_cents = s->total_cents - s->first_cents;
-	}
-	set->n = ch->members;
-	elog(DEBUG1, "summary scan: %u customers in a hash of %llu, %zu extra days", ch->members, (unsigned long long) ch->size, extra.n);
-
+	set->rows = palloc_extended(sizeof(RfSummary) * Max(os->buyers, 1), MCXT_ALLOC_HUGE);
 	if (cal_out != NULL)
 	{
-		RfSummarySet *cs = palloc0(sizeof(RfSummarySet));
-
+		cs = palloc0(sizeof(RfSummarySet));
+		cs->rows = palloc_extended(sizeof(RfSummary) * Max(os->buyers, 1), MCXT_ALLOC_HUGE);
 		if (cal_auto)
 		{
 			DateADT		first = set->as_of_date;
 
-			for (int64 i = 0; i < set->n; i++)
-				first = Min(first, set->rows[i].first_day);
+			for (int32 k = 0; k < os->nkeys; k++)
+			{
+				if (os->start[k + 1] > os->start[k])
+					first = Min(first, os->day[os->start[k]]);
+			}
 			cal_date = rf_auto_calibration_date(first, set->as_of_date);
 		}
 		cs->as_of_date = cal_date;
-		/* seq order for now; x counts the inline days up to cal_date */
-		cs->rows = palloc_extended(sizeof(RfSummary) * Max(ch->members, 1),
-								   MCXT_ALLOC_HUGE);
-		custhash_start_iterate(ch, &it);
-		while ((s = custhash_iterate(ch, &it)) != NULL)
-		{
-			RfSummary  *row = &cs->rows[s->seq];
-			DateADT		last = s->first_day;
+	}
 
-			row->customer_id = s->customer_id;
-			row->first_day = s->first_day;
-			row->repeat_cents = 0;
-			row->x = -1;
-			for (int i = 0; i < s->ndays; i++)
+	/*
+	 * Each customer's counted orders come in date order: orders on one day
+	 * are one purchase (x = distinct days - 1), the first day's spend is
+	 * not a repeat.
+	 */
+	for (int32 k = 0; k < os->nkeys; k++)
+	{
+		int64		lo = os->start[k];
+		int64		hi = os->start[k + 1];
+		RfSummary  *row;
+		int64		total = 0;
+		int64		first_cents = 0;
+		int32		ndays = 0;
+		int32		cal_days = 0;
+		DateADT		cal_last = 0;
+
+		if (lo == hi)
+			continue;
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int64 i = lo; i < hi; i++)
+		{
+			if (pg_add_s64_overflow(total, os->cents[i], &total))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("net spend of customer %lld is out of range",
+								(long long) keys->customer_ids[k])));
+			if (os->day[i] == os->day[lo])
+				first_cents += os->cents[i];
+			if (i == lo || os->day[i] != os->day[i - 1])
 			{
-				if (s->days[i] <= cal_date)
+				ndays++;
+				if (cs != NULL && os->day[i] <= cal_date)
 				{
-					row->x++;
-					last = Max(last, s->days[i]);
+					cal_days++;
+					cal_last = os->day[i];
 				}
 			}
-			row->t_x = last - s->first_day;
-			row->T = cal_date - s->first_day;
 		}
-		cs->n = ch->members;
-		*cal_out = cs;
-	}
-
-	/* distinct days beyond the inline ones (none of which they repeat) */
-	sort_extra_days(extra.v, extra.n);
-	for (Size i = 0; i < extra.n; i++)
-	{
-		if (i == 0 || extra.v[i] != extra.v[i - 1])
+		row = &set->rows[n];
+		row->customer_id = keys->customer_ids[k];
+		row->x = ndays - 1;
+		row->t_x = os->day[hi - 1] - os->day[lo];
+		row->T = set->as_of_date - os->day[lo];
+		row->first_day = os->day[lo];
+		row->repeat_cents = total - first_cents;
+		if (cs != NULL && cal_days > 0)
 		{
-			uint32		seq = extra.v[i] >> 32;
-			DateADT		day = (DateADT) (uint32) extra.v[i];
+			/* the calibration rows serve the purchase models only: no spend */
+			RfSummary  *c = &cs->rows[cs->n++];
 
-			set->rows[seq].x++;
-			if (cal_out != NULL && day <= (*cal_out)->as_of_date)
-			{
-				RfSummary  *row = &(*cal_out)->rows[seq];
-
-				row->x++;
-				row->t_x = Max(row->t_x, day - row->first_day);
-			}
+			c->customer_id = row->customer_id;
+			c->first_day = row->first_day;
+			c->repeat_cents = 0;
+			c->x = cal_days - 1;
+			c->t_x = cal_last - row->first_day;
+			c->T = cal_date - row->first_day;
 		}
+		n++;
 	}
+	set->n = n;
 	MemoryContextDelete(work);
 
 	/* customer_id order: callers' index insertions then append */
 	qsort(set->rows, set->n, sizeof(RfSummary), summary_cmp);
-	if (cal_out != NULL)
+	if (cs != NULL)
 	{
-		RfSummarySet *cs = *cal_out;
-		int64		n = 0;
-
-		/* keep the customers whose first purchase is in the calibration */
-		for (int64 i = 0; i < cs->n; i++)
-		{
-			if (cs->rows[i].x >= 0)
-				cs->rows[n++] = cs->rows[i];
-		}
-		cs->n = n;
 		qsort(cs->rows, cs->n, sizeof(RfSummary), summary_cmp);
+		*cal_out = cs;
 	}
 	return set;
 }

@@ -5,7 +5,7 @@
  *	  weekdays ... are most common among a segment's customers in their
  *	  first / second / repeat / latest / any order of a period (README "Feature reports").
  *
- * One fetch of the whole store's selected orders (reportdata.c) serves
+ * One fetch of the whole store's selected orders (timeline/fetch.c) serves
  * both figures: the segment's customers per value and the store's (for
  * store_share and lift).  The counting walk visits each customer's
  * selected orders once and counts a value for the customer the first time

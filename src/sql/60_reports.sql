@@ -5,7 +5,7 @@
  * The period is [from_date, to_date], inclusive: every function of the
  * extension names its period bounds from_date and to_date.
  * Implemented in C (src/reports/report.c, src/reports/distribution.c, src/reports/basket.c over the
- * report source src/reports/reportdata.c).
+ * report source src/timeline/fetch.c).
  */
 
 CREATE FUNCTION ecpower.feature_report(

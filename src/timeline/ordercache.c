@@ -41,6 +41,7 @@
 #include "core/ecpower.h"
 #include "timeline/customers.h"
 #include "timeline/ordercache.h"
+#include "timeline/values.h"
 
 #define CACHE_MAGIC		0x45435043	/* "ECPC" */
 #define CACHE_VERSION	3
@@ -429,6 +430,9 @@ ecp_cache_write(const char *tag, int fwords, const EcpOrder *orders,
 							  4, stypes, sargs, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write ecpower.order_cache_state");
 	SPI_finish();
+
+	/* what the cached orders carry, for the reports */
+	ecp_values_build();
 }
 
 /*

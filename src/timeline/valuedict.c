@@ -9,7 +9,7 @@
  * Open addressing with linear probing over a power-of-two slot table that
  * is kept less than half full.
  *
- * src/reports/valuedict.c
+ * src/timeline/valuedict.c
  *
  *-------------------------------------------------------------------------
  */
@@ -18,7 +18,7 @@
 #include "common/hashfn.h"
 #include "utils/memutils.h"
 
-#include "reports/report.h"
+#include "timeline/fetch.h"
 
 /*
  * ecp_dict_create
