@@ -115,7 +115,8 @@ my $fingerprint_sql = q{
 	    FOR t IN SELECT c.oid FROM pg_class c
 	              WHERE c.relnamespace = 'ecpower'::regnamespace AND c.relkind IN ('r', 'S')
 	                AND c.relname NOT IN ('order_cache', 'order_cache_state', 'order_changes',
-	                                      'order_changes_change_id_seq')
+	                                      'order_changes_change_id_seq', 'timeline_values',
+	                                      'timeline_dict', 'timeline_state')
 	    LOOP
 	        IF (SELECT relkind FROM pg_class WHERE oid = t) = 'S' THEN
 	            EXECUTE format('SELECT last_value || '' '' || is_called FROM %s', t) INTO h;
