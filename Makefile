@@ -35,7 +35,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 SHLIB_LINK = -lroaring -lcurl -lm
 
-EXTRA_CLEAN = $(DATA_built) results/ regression.diffs regression.out output_iso/ tmp_check/ tmp_install/
+EXTRA_CLEAN = $(DATA_built) results/ regression.diffs regression.out output_iso/ tmp_check/ tmp_install/ tmp_release/
 
 # bitcode for JIT inlining buys nothing here and doubles build time
 override with_llvm = no

@@ -85,6 +85,8 @@ fi
 # TAP tests that start and kill servers of their own
 if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
     log "TAP tests"
+    # the library of the previous release, for the upgrade test
+    stage_020=$(stage_release 07f86e0 0.2.0) || stage_020=""
     mkdir -p tmp_check/tap
     [ "$(id -u)" = 0 ] && chown -R postgres: tmp_check/tap
     as_pg env PATH="$(stage_bindir):$PATH" \
@@ -92,7 +94,7 @@ if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
         TESTDIR="$ECP_ROOT/tmp_check/tap" TESTDATADIR="$ECP_ROOT/tmp_check/tap/data" \
         TESTLOGDIR="$ECP_ROOT/tmp_check/tap/log" \
         PG_REGRESS="$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
-        ECP_ROOT="$ECP_ROOT" \
+        ECP_ROOT="$ECP_ROOT" ECP_STAGE_0_2_0="$stage_020" \
         prove -v --ext .pl ${ECP_TAP:-test/t/} >tmp_check/tap.log 2>&1
     cat tmp_check/tap.log
     t=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+).*/\1/p' tmp_check/tap.log)
