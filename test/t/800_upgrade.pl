@@ -24,9 +24,11 @@ if (!$old || !-x "$old/bin/postgres")
 	  'no 0.2.0 build: tools/test.sh builds one from the release commit when the clone has it';
 }
 my $root = $ENV{ECP_ROOT};
+# the staged 1.0.0 installation (tools/test.sh puts its bin/ first on PATH)
 my $pg_bindir = `pg_config --bindir`;
 chomp $pg_bindir;
-my $new = "$root/tmp_install" . dirname($pg_bindir);
+$pg_bindir = "$root/tmp_install$pg_bindir" unless index($pg_bindir, "$root/tmp_install") == 0;
+my $new = dirname($pg_bindir);
 
 my $catalog = slurp_file("$root/test/fixtures/catalog.sql");
 my $store = slurp_file("$root/test/fixtures/upgrade_store.sql");
