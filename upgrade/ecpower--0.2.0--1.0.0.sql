@@ -124,20 +124,31 @@ ALTER SEQUENCE ecpower.customer_key_seq OWNED BY ecpower.customer_keys.ckey;
 COMMENT ON SEQUENCE ecpower.customer_key_seq IS
     'internal customer keys: advanced once per customer id never seen before';
 /*
- * Customers loaded by 0.1.0: it kept no history in keys yet, so their keys
- * can be made dense (0.1.0 took a key for every upsert).  Two steps keep
- * customers.ckey unique at every row.
+ * Registering the keys customers hold.  A store refreshed by 0.2.0 has
+ * membership history, RFM and tag-sync state written in these keys: they
+ * are registered as they are, gaps included (0.2.0 took a key for every
+ * upsert), and the sequence goes on from where it is.  A store that never
+ * stored any (loaded by 0.1.0, not refreshed since) gets dense keys in the
+ * order of its old ones.  Two steps keep customers.ckey unique at every row.
  */
 INSERT INTO ecpower.customer_keys (customer_id, ckey)
-SELECT c.customer_id, pg_catalog.row_number() OVER (ORDER BY c.ckey)
-  FROM ecpower.customers AS c;
+SELECT c.customer_id,
+       CASE WHEN u.in_use THEN c.ckey
+            ELSE pg_catalog.row_number() OVER (ORDER BY c.ckey) END
+  FROM ecpower.customers AS c,
+       (SELECT EXISTS (SELECT 1 FROM ecpower.membership)
+               OR EXISTS (SELECT 1 FROM ecpower.tag_sync_state)
+               OR EXISTS (SELECT 1 FROM ecpower.rfm_blocks) AS in_use) AS u;
 UPDATE ecpower.customers AS c SET ckey = OPERATOR(pg_catalog.-) k.ckey
   FROM ecpower.customer_keys AS k
  WHERE k.customer_id OPERATOR(pg_catalog.=) c.customer_id;
 UPDATE ecpower.customers SET ckey = OPERATOR(pg_catalog.-) ckey;
 SELECT pg_catalog.setval('ecpower.customer_key_seq'::pg_catalog.regclass,
                          GREATEST(pg_catalog.count(*), 1), pg_catalog.count(*) OPERATOR(pg_catalog.>) 0)
-  FROM ecpower.customer_keys;
+  FROM ecpower.customer_keys
+HAVING NOT (EXISTS (SELECT 1 FROM ecpower.membership)
+            OR EXISTS (SELECT 1 FROM ecpower.tag_sync_state)
+            OR EXISTS (SELECT 1 FROM ecpower.rfm_blocks));
 /* no default: a default would take a key for every upsert that only updates */
 ALTER TABLE ecpower.customers ALTER COLUMN ckey DROP DEFAULT;
 ALTER TABLE ecpower.customers

@@ -4,7 +4,8 @@
 # that library.  The server is stopped, started on the 1.0.0 files, and:
 #  - a refresh before ALTER EXTENSION UPDATE fails and changes nothing;
 #  - ALTER EXTENSION ecpower UPDATE keeps every input row, definition,
-#    membership day, KPI snapshot, tag change and run;
+#    membership day, KPI snapshot, tag change and run, and the customer
+#    keys the history is written in (with the gaps 0.2.0's upserts left);
 #  - after a second batch of orders and a refresh by 1.0.0, the catalog
 #    equals a fresh 1.0.0 install object by object, and every report
 #    (membership now and on the day 0.2.0 refreshed, KPIs, snapshot
@@ -48,6 +49,9 @@ q1('store', 'SELECT ecp_check.load_store(1)');
 q1('store', "ALTER EXTENSION ecpower UPDATE TO '0.2.0'");
 is(q1('store', 'SELECT extversion FROM pg_extension WHERE extname = \'ecpower\''),
 	'0.2.0', 'updated to 0.2.0 under the 0.2.0 library');
+q1('store', 'SELECT ecp_check.upsert_customers()');
+my $key_300 = q1('store', 'SELECT ckey FROM ecpower.customers WHERE customer_id = 300');
+cmp_ok($key_300, '>', 241, "upserts under 0.2.0 left a gap: the new customer's key is $key_300");
 q1('store', 'SELECT ecp_check.define_segments()');
 q1('store', "CALL ecpower.refresh('2024-03-31 12:00+00')");
 my $members_020 = q1('store', "SELECT count(*) FROM ecpower.segment_members('big')");
@@ -78,6 +82,12 @@ is(q1('store', $state_sql), $state_020,
 	'inputs, definitions, membership, snapshots, tag feed and runs kept by the update');
 is(q1('store', "SELECT count(*) FROM ecpower.segment_members('big', '2024-03-31')"),
 	$members_020, 'the membership 0.2.0 stored is read by 1.0.0');
+is(q1('store', 'SELECT ckey FROM ecpower.customers WHERE customer_id = 300'),
+	$key_300, 'a store with history keeps its customer keys');
+is(q1('store', 'SELECT count(*) FROM ecpower.customers c JOIN ecpower.customer_keys k USING (customer_id, ckey)'),
+	'241', 'every customer key is registered');
+is(q1('store', "SELECT count(*) FROM ecpower.segment_members('t1', '2024-03-31') m WHERE m = 300"),
+	'1', 'the history names the customer with the gap key');
 
 # more orders, a refresh by 1.0.0
 q1('store', "INSERT INTO ecpower.customers (customer_id) VALUES (241)");
@@ -90,6 +100,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 q1('fresh', 'CREATE EXTENSION ecpower');
 q1('fresh', $catalog . $store);
 q1('fresh', 'SELECT ecp_check.load_store(1)');
+q1('fresh', 'SELECT ecp_check.upsert_customers()');
 q1('fresh', 'SELECT ecp_check.define_segments()');
 q1('fresh', "INSERT INTO ecpower.customers (customer_id) VALUES (241)");
 q1('fresh', "DELETE FROM ecpower.customers WHERE customer_id = 241");
