@@ -1726,12 +1726,13 @@ ALTER TABLE ecpower.model_fits
     ADD COLUMN selected boolean;
 COMMENT ON TABLE ecpower.model_fits IS
     'every fit: parameters, log-likelihood, customers, convergence; for the model comparison of fit_predictions(model => ''auto'') also the holdout scores and which model was selected';
--- a store that predicted with BG/NBD in 0.2.0 keeps it; 'auto' is the
--- default of a new store
+-- the repeat-purchase model refresh() fits: 'auto' for a new store; a
+-- store updated from 0.2.0 keeps the BG/NBD fits it had
 ALTER TABLE ecpower.prediction_settings
     ADD COLUMN model text NOT NULL DEFAULT 'auto'
         CHECK (model OPERATOR(pg_catalog.=) ANY
                (ARRAY['auto', 'bgnbd', 'mbgnbd', 'paretonbd']::text[]));
+UPDATE ecpower.prediction_settings SET model = 'bgnbd';
 COMMENT ON TABLE ecpower.prediction_settings IS
     'one-row prediction settings: whether refresh() re-fits and re-scores, unit, penalizer, monthly discount rate, model';
 /*

@@ -39,6 +39,8 @@ ALTER EXTENSION ecpower UPDATE TO '1.0.0';
 SELECT extversion FROM pg_extension WHERE extname = 'ecpower';
 SELECT * FROM input_020 EXCEPT SELECT * FROM ecp_check.input_md5();
 SELECT * FROM state_020 EXCEPT SELECT * FROM ecp_check.state_md5();
+-- predictions keep the model 0.2.0 fitted
+SELECT model FROM ecpower.prediction_settings;
 -- customer keys continue after the update
 INSERT INTO ecpower.customers (customer_id) VALUES (241);
 SELECT ckey FROM ecpower.customers WHERE customer_id = 241;
