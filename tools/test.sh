@@ -4,7 +4,9 @@
 #   pg_regress   test/sql/*.sql + test/expected/*.out (make installcheck)
 #   isolation    test/specs/*.spec + test/expected/*.out (make installcheck)
 #   pgTAP        test/pgtap/*.sql                     (pg_prove)
-#   TAP          test/t/*.pl                          (prove; may start own nodes)
+#   TAP          test/t/*.pl                          (prove; may start own nodes;
+#                                                      800_upgrade.pl runs the 0.2.0
+#                                                      library built in tmp_release/)
 #   layout       tools/check_layout.sh                (includes point down a layer,
 #                                                      no C file past 1,200 lines)
 #
