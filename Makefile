@@ -5,20 +5,21 @@
 # src/LAYER/*.c (see the file map in src/ecpower.c).
 
 EXTENSION = ecpower
-EXTVERSION = 0.2.0
+EXTVERSION = 1.0.0
 
 MODULE_big = ecpower
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
-# Versions (README "Upgrades"): the first release, 0.1.0, was the foundation,
-# the sources numbered below 30; its script is frozen in
-# upgrade/ecpower--0.1.0.sql and never edited.  The current version's install
-# script is every source; the update from 0.1.0 runs the header and every
-# source numbered 30 and above.  Released scripts live in upgrade/.
+# Versions (docs/upgrades.md): the install script of the current version is
+# every source in src/sql/ concatenated in name order.  Released scripts are
+# frozen in upgrade/ and never edited: the install scripts of 0.1.0 and
+# 0.2.0 and the update scripts between versions, each written for the step
+# it makes (upgrade/ecpower--A--B.sql); PostgreSQL chains them, so
+# 0.1.0 -> 0.2.0 -> 1.0.0.  A change to any source must also reach the
+# update script to the current version: test/sql/upgrade.sql compares an
+# updated database with a fresh install and names every object that differs.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
-SQL_SOURCES_0_1_0 = $(filter src/sql/0% src/sql/1% src/sql/2%,$(SQL_SOURCES))
-SQL_UPDATE_0_1_0 = src/sql/00_header.sql $(filter-out $(SQL_SOURCES_0_1_0),$(SQL_SOURCES))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
 # pg_regress tests: every test/sql/NAME.sql with test/expected/NAME.out, in
@@ -34,7 +35,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 SHLIB_LINK = -lroaring -lcurl -lm
 
-EXTRA_CLEAN = $(DATA_built) results/ regression.diffs regression.out output_iso/ tmp_check/ tmp_install/
+EXTRA_CLEAN = $(DATA_built) results/ regression.diffs regression.out output_iso/ tmp_check/ tmp_install/ tmp_release/
 
 # bitcode for JIT inlining buys nothing here and doubles build time
 override with_llvm = no
@@ -47,9 +48,6 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES)
-	cat $^ > $@
-
-$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(SQL_UPDATE_0_1_0)
 	cat $^ > $@
 
 # Build, stage an install, start a throwaway cluster and run every test

@@ -4,6 +4,11 @@
 # build_stage      build and install the extension into ./tmp_install, a
 #                  private copy of the PostgreSQL installation, so that tests
 #                  never touch (or depend on) the system's extension directory
+# stage_release REV VERSION
+#                  build the extension as the release commit REV had it and
+#                  install it into tmp_release/VERSION/, a private copy of
+#                  PostgreSQL of its own (kept between runs); prints the
+#                  installation's directory (bin/ and lib/ under it)
 # cluster_start D  initdb + start a throwaway cluster in directory D on
 #                  $ECP_PORT with pg_cron preloaded; sets PGHOST/PGPORT/PGUSER
 # cluster_stop D   stop it
@@ -54,6 +59,30 @@ build_stage() {
     fi
     make -C "$ECP_ROOT" -s install DESTDIR="$stage" >/dev/null
     chmod -R a+rX "$stage"
+}
+
+stage_release() {
+    local rev=$1 ver=$2 dir="$ECP_ROOT/tmp_release/$2" verdir sharedir
+    verdir=$(dirname "$(pg_config --bindir)")     # /usr/lib/postgresql/15
+    sharedir=$(pg_config --sharedir)              # /usr/share/postgresql/15
+    if [ ! -f "$dir/built-$rev" ]; then
+        git -C "$ECP_ROOT" cat-file -e "$rev^{commit}" 2>/dev/null || {
+            log "release $ver: commit $rev is not in this clone"
+            return 1
+        }
+        log "building release $ver (commit $rev) into tmp_release/$ver/"
+        rm -rf "$dir"
+        mkdir -p "$dir/src" "$dir/stage$(dirname "$verdir")" "$dir/stage$(dirname "$sharedir")"
+        git -C "$ECP_ROOT" archive "$rev" | tar -x -C "$dir/src" || return 1
+        make -C "$dir/src" -s -j2 >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; return 1; }
+        cp -a "$verdir" "$dir/stage$(dirname "$verdir")/"
+        cp -a "$sharedir" "$dir/stage$(dirname "$sharedir")/"
+        rm -f "$dir/stage$sharedir/extension/ecpower"* "$dir/stage$verdir/lib/ecpower.so"
+        make -C "$dir/src" -s install DESTDIR="$dir/stage" >/dev/null || return 1
+        chmod -R a+rX "$dir"
+        touch "$dir/built-$rev"
+    fi
+    echo "$dir/stage$verdir"
 }
 
 as_pg() {

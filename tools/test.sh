@@ -4,7 +4,9 @@
 #   pg_regress   test/sql/*.sql + test/expected/*.out (make installcheck)
 #   isolation    test/specs/*.spec + test/expected/*.out (make installcheck)
 #   pgTAP        test/pgtap/*.sql                     (pg_prove)
-#   TAP          test/t/*.pl                          (prove; may start own nodes)
+#   TAP          test/t/*.pl                          (prove; may start own nodes;
+#                                                      800_upgrade.pl runs the 0.2.0
+#                                                      library built in tmp_release/)
 #   layout       tools/check_layout.sh                (includes point down a layer,
 #                                                      no C file past 1,200 lines)
 #   docs         tools/check_docs.sh                  (every routine documented
@@ -95,6 +97,8 @@ fi
 # TAP tests that start and kill servers of their own
 if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
     log "TAP tests"
+    # the library of the previous release, for the upgrade test
+    stage_020=$(stage_release 07f86e0 0.2.0) || stage_020=""
     mkdir -p tmp_check/tap
     [ "$(id -u)" = 0 ] && chown -R postgres: tmp_check/tap
     as_pg env PATH="$(stage_bindir):$PATH" \
@@ -102,7 +106,7 @@ if [[ " $TESTS " == *" tap "* ]] && compgen -G "test/t/*.pl" >/dev/null; then
         TESTDIR="$ECP_ROOT/tmp_check/tap" TESTDATADIR="$ECP_ROOT/tmp_check/tap/data" \
         TESTLOGDIR="$ECP_ROOT/tmp_check/tap/log" \
         PG_REGRESS="$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
-        ECP_ROOT="$ECP_ROOT" \
+        ECP_ROOT="$ECP_ROOT" ECP_STAGE_0_2_0="$stage_020" \
         prove -v --ext .pl ${ECP_TAP:-test/t/} >tmp_check/tap.log 2>&1
     cat tmp_check/tap.log
     t=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+).*/\1/p' tmp_check/tap.log)

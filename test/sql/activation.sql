@@ -2,12 +2,8 @@
 -- refresh with contact and order facts and member_since, checked against a
 -- plain-SQL oracle over the demo store and membership history (mismatch
 -- queries: (0 rows) means right), plus a small readable case.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- before any refresh

@@ -1,12 +1,8 @@
 -- One naming scheme for dates: every function that takes a period calls its
 -- bounds from_date and to_date, a single day is on_date, and a named call
 -- answers exactly as the positional one, on every such function.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- every date argument of every ecpower routine, by name: a period is

@@ -6,9 +6,8 @@
 -- (6,100 buyers among 10,200 customers), a run (the 2,000 customers of
 -- block.test, keys 8,201..10,200) and arrays (repeat buyers), and history
 -- with keyframes and deltas.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecp_fuzz_refresher') THEN
@@ -18,7 +17,6 @@ END
 $$;
 RESET client_min_messages;
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 INSERT INTO ecpower.customers (customer_id, email)

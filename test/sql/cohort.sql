@@ -1,10 +1,6 @@
 -- cohorts and cohort_summary (README "KPIs, cohorts and journeys") against plain-SQL oracles
 -- (test/kpi_oracle.sql), with windows elapsing exactly on as_of_date
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

@@ -6,12 +6,8 @@
 -- ids and stay dense.  History and feed are compared with plain-SQL
 -- snapshots taken after every refresh (queries return mismatches, so
 -- (0 rows) means right).  Last, TRUNCATE ecpower.segments RESTART IDENTITY.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- a store of 300 customers as Shopify exports: customer i has i % 5 orders

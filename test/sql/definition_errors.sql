@@ -1,11 +1,7 @@
 -- Malformed segment definitions: each is rejected with SQLSTATE 22023 and
 -- the JSON path of the offending value in the message (README "The definition language").
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 CREATE FUNCTION pg_temp.verdict(d jsonb) RETURNS text LANGUAGE plpgsql AS $$

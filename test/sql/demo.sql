@@ -1,10 +1,8 @@
 -- generate_demo_store: deterministic, shaped as documented, refuses bad input
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP ROLE IF EXISTS regress_ecpower_demo;
 RESET client_min_messages;
-SET TimeZone = 'UTC';
 
 -- SQLSTATE, message and hint of a statement's error
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$

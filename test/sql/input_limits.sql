@@ -4,9 +4,8 @@
 -- negative prices in Shopify files (22P02), the period arguments of the KPI
 -- functions (22023), evaluate() with NULL, and the definitions' history,
 -- which the admin can add to but not change.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DO $$
 DECLARE r text;
 BEGIN
@@ -18,7 +17,6 @@ BEGIN
 END $$;
 SELECT ecpower.grant_roles() > 0 AS granted;
 RESET client_min_messages;
-SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 \set VERBOSITY default
 

@@ -1,10 +1,6 @@
 -- journey(slugs, from, to) between refreshed days (README "KPIs, cohorts and journeys"), against a
 -- plain-SQL oracle built on segment_members(slug, day)
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

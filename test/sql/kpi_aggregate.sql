@@ -1,11 +1,7 @@
 -- ecpower.kpis(customer_id, ordered_at, amount): every figure against a
 -- plain-SQL oracle (test/kpi_oracle.sql), edge cases, NULL handling and
 -- validation of serialized states
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

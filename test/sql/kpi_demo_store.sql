@@ -1,10 +1,6 @@
 -- Every KPI, cohort, revenue and journey figure of template segments over a
 -- generated demo store, against the plain-SQL oracles (test/kpi_oracle.sql)
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

@@ -1,11 +1,7 @@
 -- segment_kpis, ltv_window, compare_segments, segment_revenue and the KPI
 -- snapshots behind segment_history, for the whole store (NULL slug),
 -- against plain-SQL oracles (test/kpi_oracle.sql)
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

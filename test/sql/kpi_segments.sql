@@ -2,11 +2,7 @@
 -- CALL ecpower.refresh(), against plain-SQL oracles (test/kpi_oracle.sql):
 -- an empty segment, a one-customer segment, prospects without orders,
 -- overlapping segments, and the snapshots behind segment_history
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

@@ -6,12 +6,8 @@
 -- zone and definition changes.  The oracle is the same refresh run from
 -- scratch (ecpower.reset_order_cache()), whose own correctness the segment
 -- oracle tests establish.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 SELECT customer_rows, order_rows FROM ecpower.generate_demo_store(3000, 7);

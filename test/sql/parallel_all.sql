@@ -4,12 +4,10 @@
 -- aggregate without one shows up as missing); and for each case a forced
 -- parallel plan has a Partial Aggregate, launches workers and gives the
 -- serial answer, over the whole table and per group.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP TABLE IF EXISTS public.par_all_rows, public.par_all_cases;
 RESET client_min_messages;
-SET TimeZone = 'UTC';
 UPDATE ecpower.settings SET store_timezone = 'Asia/Tokyo';
 
 -- aggregates that could not run in parallel (no rows: all can)

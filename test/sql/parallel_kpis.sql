@@ -2,12 +2,10 @@
 -- workers, serialized and combined in the leader, must equal the serial
 -- answer and the plain-SQL oracle.  The input is a regular table (scans of
 -- temporary tables are never parallel).
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP TABLE IF EXISTS public.kpi_par;
 RESET client_min_messages;
-SET TimeZone = 'UTC';
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

@@ -1,9 +1,5 @@
 -- Predicted customer value: summary scan, BG/NBD and Gamma-Gamma fits, scoring
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 SET extra_float_digits = 0;
 SET DateStyle = 'ISO, YMD';
 

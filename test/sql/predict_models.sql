@@ -1,11 +1,7 @@
 -- Prediction models MBG/NBD and Pareto/NBD, the holdout comparison that
 -- chooses between them (compare_models, backtest, fit_predictions with
 -- model => 'auto'), days_overdue and the prediction templates
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 SET extra_float_digits = 0;
 SET DateStyle = 'ISO, YMD';
 

@@ -4,9 +4,8 @@
 -- sequence of the extension, taken from the catalog, against a policy
 -- written here independently of grant_roles(), and calls every routine as
 -- every role.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DO $$
 DECLARE r text;
 BEGIN

@@ -3,9 +3,8 @@
 -- refuse a role that row-level security restricts (docs/security.md).
 -- The admin drops segments (their history goes by foreign key, as the
 -- owner); a reader can backtest the prediction model.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DO $$
 DECLARE r text;
 BEGIN
@@ -25,7 +24,6 @@ SELECT ecpower.grant_roles() > 0 AS granted;
 SELECT ecpower.grant_roles('ecp_rls_reader', NULL, NULL) > 0 AS granted;
 SELECT ecpower.generate_demo_store(800, 3) IS NOT NULL AS generated;
 RESET client_min_messages;
-SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 
 SELECT ecpower.create_segment('buyers', 'Buyers', '{"orders": {}}') > 0 AS created;

@@ -2,12 +2,8 @@
 -- answering "who was in X on day D" for every refreshed day, current
 -- membership, customer_segments, RFM, the run log, idempotency, failure
 -- and transaction-block behaviour.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 \set ECHO none
 \i test/fixtures/segment_store.sql

@@ -3,14 +3,12 @@
 -- NULL elements, cancelled orders, orders after as_of, ties on ordered_at).
 -- The fixture and oracle functions live in schema public and are reused by
 -- report_distribution.sql and report_bought_together.sql.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP FUNCTION IF EXISTS public.report_fixture, public.report_pick, public.report_r,
     public.report_oracle, public.report_carried, public.report_counted,
     public.report_selected, public.report_le, public.report_bitmap,
     public.report_segment, public.report_error;
-SET TimeZone = 'UTC';
 
 -- the SQLSTATE and message of a statement's error
 CREATE FUNCTION public.report_error(q text) RETURNS text

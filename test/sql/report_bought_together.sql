@@ -1,10 +1,8 @@
 -- Bought together (README "Feature reports"): ecpower.bought_together against a plain-SQL
 -- oracle on the store of report.sql (fixture functions in schema public).
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP FUNCTION IF EXISTS public.report_pairs_oracle;
-SET TimeZone = 'UTC';
 SELECT public.report_fixture(300, '2024-12-31 15:00+00');
 SELECT public.report_segment('thirds',
     ARRAY(SELECT customer_id FROM ecpower.customers WHERE customer_id % 3 = 0));

@@ -1,10 +1,8 @@
 -- Feature reports (README "Feature reports") on a generated demo store: every dimension x
 -- variant, distributions and pairs against the plain-SQL oracles of
 -- report*.sql (schema public), in a store time zone with daylight saving.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-SET TimeZone = 'UTC';
 SELECT customer_rows, order_rows FROM ecpower.generate_demo_store(1000, 11);
 UPDATE ecpower.settings SET store_timezone = 'America/New_York';
 -- a real segment and a real refresh: customers whose first order came

@@ -1,12 +1,8 @@
 -- Report keys that are numbers sort as numbers: product ids, weekdays and
 -- hours in feature_report (ties on customers), and the product pairs of
 -- bought_together, which also carry the products' titles.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- three customers, one order each, every order holding products 9, 10 and

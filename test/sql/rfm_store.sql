@@ -4,12 +4,8 @@
 -- customer ids, several blocks); a customer deleted after the refresh stays
 -- until the next one; hand-made and damaged blocks decode or fail cleanly
 -- with data_corrupted (XX001); privileges.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- no refresh yet, then an empty store: no block, an empty view

@@ -7,6 +7,7 @@
 -- records its call in public.hostile_audit.  CREATE EXTENSION, ALTER EXTENSION
 -- UPDATE from the first release and calls of ecpower's functions with the
 -- hostile schemas first on search_path must leave the audit table empty.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS ecpower CASCADE;
 DO $$ BEGIN

@@ -4,12 +4,8 @@
 -- description and sync_tag (NULL: unchanged, '': cleared); both validate
 -- their arguments with a SQLSTATE, leave nothing behind on error, and are
 -- recorded in segment_versions.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 INSERT INTO ecpower.customers (customer_id, country) VALUES (1, 'JP'), (2, 'JP'), (3, 'US');

@@ -1,11 +1,7 @@
 -- Segment definitions: create, update, drop, version history, validation on
 -- write (no invalid definition is ever stored), references and cycles.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 

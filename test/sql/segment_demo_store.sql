@@ -2,12 +2,8 @@
 -- (ecpower.generate_demo_store, 3,000 customers), with the store time zone
 -- set to America/Los_Angeles, at several as_of dates.  Text-list cases use
 -- values taken from the data (upper-cased, to exercise case folding).
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 SELECT * FROM ecpower.generate_demo_store(3000, 11);
 UPDATE ecpower.settings SET store_timezone = 'America/Los_Angeles';

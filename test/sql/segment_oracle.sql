@@ -4,12 +4,8 @@
 -- seeded fixture store with hand-made edge cases (ties, same-day orders,
 -- cancelled and refunded orders, orders after as_of, customers without
 -- orders, store-local day boundaries in Asia/Tokyo).
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set ECHO none
 \i test/fixtures/segment_store.sql
 \i test/fixtures/segment_oracle.sql

@@ -1,10 +1,6 @@
 -- Shopify import: admin CSV exports into the input tables.
 -- Fixtures: test/fixtures/shopify/*.csv, written by make_fixtures.py there.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 
 -- the documented id derivation, in plain SQL (README "Shopify import")
 CREATE FUNCTION pg_temp.derived(key text) RETURNS bigint LANGUAGE sql AS $$

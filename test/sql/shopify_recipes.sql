@@ -4,11 +4,7 @@
 -- Both fixtures hold the same small shop, so both recipes must load the
 -- same rows (but for unit costs and the landing page's form); running a
 -- recipe again changes nothing.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 SET client_min_messages = warning;
 \i test/fixtures/fivetran_shopify.sql

@@ -1,11 +1,7 @@
 -- The README walk-through on fixture exports: two Shopify CSV files in, a
 -- segment refreshed, its customers out as CSV and in the tag-change feed.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 
 UPDATE ecpower.settings SET store_timezone = 'America/New_York', currency = 'USD';
 \set csv `cat test/fixtures/shopify/customers_old.csv`

@@ -1,9 +1,6 @@
 -- Input tables: the documented constraints reject bad rows with the right SQLSTATE
 \set VERBOSITY sqlstate
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 
 SELECT store_timezone, currency FROM ecpower.settings;
 

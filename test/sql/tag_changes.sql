@@ -3,12 +3,8 @@
 -- The oracle replays plain-SQL snapshots of segment_members() taken after
 -- every refresh: events must be exactly the differences between consecutive
 -- snapshots (queries return mismatches, so (0 rows) means right).
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 INSERT INTO ecpower.customers (customer_id, email)

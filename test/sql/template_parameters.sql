@@ -3,12 +3,8 @@
 -- example whose JSON form matches the type; ecpower.template_examples calls
 -- work for every template, and the resulting segments refresh and have
 -- members on the demo store.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 
 -- the parameters of each template, in order, are exactly those it names (0 rows)

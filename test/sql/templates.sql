@@ -1,12 +1,8 @@
 -- Segment templates: at least 50, in English and Japanese, with parameters
 -- that match their placeholders; every template instantiates into a valid
 -- definition and refreshes; create_segment_from_template errors.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
+\i test/fixtures/setup.sql
 SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 \set ECHO none
 \i test/fixtures/segment_store.sql
