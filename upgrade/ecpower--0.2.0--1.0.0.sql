@@ -1023,6 +1023,51 @@ ALTER TABLE ecpower.customers ENABLE REPLICA TRIGGER order_cache_replica;
 ALTER TABLE ecpower.products ENABLE ALWAYS TRIGGER order_cache_truncate;
 ALTER TABLE ecpower.customers ENABLE ALWAYS TRIGGER order_cache_truncate;
 
+-- ==================== 46_timeline.sql
+/*
+ * The timeline's values (src/timeline/values.c, docs/internals.md "The
+ * timeline"): beside the order cache, what each cached order carries --
+ * its lines (product, sku, quantity, unit cost) and its order-level values
+ * (channels, referring and landing sites, UTM fields, tags, discount
+ * codes), dictionary-encoded in checksummed chunks.  Written whenever a
+ * refresh writes the order cache, in the same transaction; reports read
+ * them instead of scanning orders and order_lines, and read the orders
+ * changed since from the heap.  Like the cache, nothing here is dumped,
+ * and the tables are WAL-logged so that a streaming replica answers from
+ * them too.
+ */
+
+CREATE TABLE ecpower.timeline_values (
+    grp     smallint NOT NULL,
+    chunk   integer NOT NULL,
+    data    bytea NOT NULL,
+    PRIMARY KEY (grp, chunk)
+);
+ALTER TABLE ecpower.timeline_values ALTER COLUMN data SET STORAGE PLAIN;
+COMMENT ON TABLE ecpower.timeline_values IS
+    'internal: chunks of the values each cached order carries, written by refresh (src/timeline/values.c)';
+
+CREATE TABLE ecpower.timeline_dict (
+    grp     smallint NOT NULL,
+    id      integer NOT NULL,
+    value   text NOT NULL,
+    PRIMARY KEY (grp, id)
+);
+COMMENT ON TABLE ecpower.timeline_dict IS
+    'internal: the text of each dictionary id of ecpower.timeline_values';
+
+CREATE TABLE ecpower.timeline_state (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    format          integer NOT NULL,
+    entries         bigint NOT NULL,
+    lines           bigint NOT NULL,
+    cache_built_at  timestamptz NOT NULL,
+    built_at        timestamptz NOT NULL
+);
+COMMENT ON TABLE ecpower.timeline_state IS
+    'internal: the order cache build the timeline values belong to';
+
+
 -- ==================== 47_refresh.sql
 /*
  * CALL ecpower.refresh(as_of) (README "Refresh, membership and history"): the lock, the run log and the
@@ -1277,12 +1322,32 @@ DROP FUNCTION ecpower._refresh_lock_key();
 -- ==================== 50_kpis.sql
 COMMENT ON TYPE ecpower.kpi IS
     'the KPI table of a set of customers (README "KPIs, cohorts and journeys")';
-CREATE OR REPLACE FUNCTION ecpower.segment_history(slug text, from_date date DEFAULT NULL,
+-- the KPI row gains gross_profit and gross_margin (docs/profit.md)
+ALTER TYPE ecpower.kpi ADD ATTRIBUTE gross_profit numeric, ADD ATTRIBUTE gross_margin numeric;
+ALTER TABLE ecpower.kpi_snapshots ADD COLUMN gross_profit numeric, ADD COLUMN gross_margin numeric;
+COMMENT ON AGGREGATE ecpower.kpis(bigint, timestamptz, numeric) IS
+    'KPIs of the customers and orders of a group: one row per order (amount = net); a NULL ordered_at counts the customer without an order; gross_profit and gross_margin are NULL (see the four-argument form)';
+DROP FUNCTION ecpower.compare_segments(text[]);
+CREATE FUNCTION ecpower.compare_segments(slugs text[])
+RETURNS TABLE (slug text, customers bigint, buyers bigint, orders bigint,
+               revenue numeric, ltv numeric, aov numeric, customer_aov numeric,
+               avg_orders numeric, repeat_rate numeric, avg_interval_days numeric,
+               median_interval_days numeric, avg_lifetime_days numeric,
+               gross_profit numeric, gross_margin numeric,
+               revenue_share numeric, customer_share numeric)
+AS 'MODULE_PATHNAME', 'compare_segments'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.compare_segments(text[]) IS
+    'KPIs of several segments side by side (a NULL element: whole store) with their share of store revenue and customers';
+DROP FUNCTION ecpower.segment_history(text, date, date);
+CREATE FUNCTION ecpower.segment_history(slug text, from_date date DEFAULT NULL,
                                         to_date date DEFAULT NULL)
 RETURNS TABLE (day date, customers bigint, buyers bigint, orders bigint,
                revenue numeric, ltv numeric, aov numeric, customer_aov numeric,
                avg_orders numeric, repeat_rate numeric, avg_interval_days numeric,
                median_interval_days numeric, avg_lifetime_days numeric,
+               gross_profit numeric, gross_margin numeric,
                day_orders bigint, day_revenue numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -1313,7 +1378,8 @@ BEGIN
     RETURN QUERY
     SELECT k.day, k.customers, k.buyers, k.orders, k.revenue, k.ltv, k.aov,
            k.customer_aov, k.avg_orders, k.repeat_rate, k.avg_interval_days,
-           k.median_interval_days, k.avg_lifetime_days, k.day_orders, k.day_revenue
+           k.median_interval_days, k.avg_lifetime_days, k.gross_profit, k.gross_margin,
+           k.day_orders, k.day_revenue
       FROM ecpower.kpi_snapshots k
      WHERE k.segment_id IS NOT DISTINCT FROM sid
        AND (from_date IS NULL OR k.day OPERATOR(pg_catalog.>=) from_date)
@@ -1321,6 +1387,78 @@ BEGIN
      ORDER BY k.day;
 END
 $$;
+COMMENT ON FUNCTION ecpower.segment_history(text, date, date) IS
+    'daily KPI snapshots of a segment (NULL: whole store) stored by refresh, with the members'' orders and revenue of each day';
+
+-- ==================== 51_profit.sql
+/*
+ * Gross profit (docs/profit.md): the four-argument ecpower.kpis() aggregate,
+ * which fills the gross_profit and gross_margin columns of the KPI row from
+ * each order's gross profit.  It shares the state, combine, serialization
+ * and deserialization functions of the three-argument form
+ * (src/sql/50_kpis.sql), so it is as parallel safe.
+ */
+
+CREATE FUNCTION ecpower.kpis_profit_transfn(internal, bigint, timestamptz, numeric, numeric)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'kpis_profit_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ecpower.kpis_profit_transfn(internal, bigint, timestamptz, numeric, numeric) IS
+    'transition function of ecpower.kpis(customer_id, ordered_at, amount, gross_profit)';
+
+-- STABLE: reads the store time zone from ecpower.settings
+CREATE FUNCTION ecpower.kpis_profit_finalfn(internal)
+RETURNS ecpower.kpi
+AS 'MODULE_PATHNAME', 'kpis_profit_finalfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ecpower.kpis_profit_finalfn(internal) IS
+    'final function of ecpower.kpis(customer_id, ordered_at, amount, gross_profit): the KPI row with gross_profit and gross_margin';
+
+CREATE AGGREGATE ecpower.kpis(customer_id bigint, ordered_at timestamptz, amount numeric,
+                              gross_profit numeric) (
+    SFUNC = ecpower.kpis_profit_transfn,
+    STYPE = internal,
+    SSPACE = 4096,
+    FINALFUNC = ecpower.kpis_profit_finalfn,
+    COMBINEFUNC = ecpower.kpis_combinefn,
+    SERIALFUNC = ecpower.kpis_serialfn,
+    DESERIALFUNC = ecpower.kpis_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ecpower.kpis(bigint, timestamptz, numeric, numeric) IS
+    'KPIs of the customers and orders of a group with gross profit: one row per order (amount = net, gross_profit = the order''s gross profit, NULL when unknown); a NULL ordered_at counts the customer without an order';
+
+
+-- ==================== 52_profit_templates.sql
+/*
+ * The profit template (docs/profit.md): customers whose gross margin over
+ * all their counted orders is at least a minimum.  The rows are appended to
+ * the template views of src/sql/42_templates.sql and
+ * src/sql/43_template_parameters.sql as they stand, so that sources adding
+ * templates of their own compose in any order.
+ */
+DO $profit_templates$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE VIEW ecpower.templates AS %s UNION ALL %s',
+        pg_catalog.rtrim(pg_catalog.pg_get_viewdef('ecpower.templates'::pg_catalog.regclass), '; '),
+        $sql$SELECT 'high_margin'::text, 'value'::text, 'High-margin customers'::text,
+                    '高粗利率顧客'::text,
+                    'Gross margin (gross profit / net revenue of all counted orders) of at least min_margin; customers with an order of unknown cost are not members.'::text,
+                    '{min_margin}'::text[],
+                    '{"metric": "gross_margin", "gte": "$min_margin"}'::jsonb$sql$);
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE VIEW ecpower.template_parameters AS %s UNION ALL %s',
+        pg_catalog.rtrim(pg_catalog.pg_get_viewdef('ecpower.template_parameters'::pg_catalog.regclass), '; '),
+        $sql$SELECT 'high_margin'::text, 1::integer, 'min_margin'::text, 'numeric'::text,
+                    'gross margin at least this (0.5 = 50 %)'::text, '0.5'::jsonb$sql$);
+END
+$profit_templates$;
+COMMENT ON VIEW ecpower.templates IS
+    'ready-made segment definitions with "$param" placeholders (README "Templates")';
+COMMENT ON VIEW ecpower.template_parameters IS
+    'one row per parameter of a segment template: position, type, meaning and an example value';
+
 
 -- ==================== 60_reports.sql
 -- the period parameters are renamed from "from"/"to" to from_date/to_date,
@@ -2205,6 +2343,9 @@ VALUES
     ('relation', 'rfm_blocks', 'result'),
     ('relation', 'order_cache', 'result'),
     ('relation', 'order_cache_state', 'result'),
+    ('relation', 'timeline_values', 'result'),
+    ('relation', 'timeline_dict', 'result'),
+    ('relation', 'timeline_state', 'result'),
     ('relation', 'order_changes', 'result'),
     ('relation', 'order_changes_change_id_seq', 'result'),
     ('relation', 'kpi_snapshots', 'result'),
@@ -2330,7 +2471,9 @@ VALUES
     ('routine', 'kpis_combinefn', 'internal'),
     ('routine', 'kpis_serialfn', 'internal'),
     ('routine', 'kpis_deserialfn', 'internal'),
-    ('routine', 'kpis_finalfn', 'internal')
+    ('routine', 'kpis_finalfn', 'internal'),
+    ('routine', 'kpis_profit_transfn', 'internal'),
+    ('routine', 'kpis_profit_finalfn', 'internal')
 $$;
 CREATE OR REPLACE FUNCTION ecpower.grant_statements(reader name, admin name, refresher name)
 RETURNS SETOF text

@@ -3,9 +3,8 @@
 -- segment_kpis, compare_segments, segment_history and the kpis()
 -- aggregates, and the gross_profit and gross_margin definition metrics,
 -- each against plain SQL over the same rows (test/kpi_oracle.sql)
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
 DROP TABLE IF EXISTS public.profit_par;
 RESET client_min_messages;
 SET TimeZone = 'UTC';

@@ -2,11 +2,7 @@
 -- of an uncancelled order is costed by product type, the lines of cancelled
 -- orders are not; the profit metrics and the high_margin template on it
 -- against plain SQL
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
+\i test/fixtures/setup.sql
 \set ECHO none
 \i test/kpi_oracle.sql
 \set ECHO all

@@ -2,10 +2,8 @@
 -- orders from the order cache and what they carry from ecpower.timeline_values;
 -- orders changed since the refresh come from the heap.  Every answer must
 -- equal the one a scan of the tables gives.
+\i test/fixtures/setup.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS ecpower CASCADE;
-CREATE EXTENSION ecpower;
-SET TimeZone = 'UTC';
 SELECT customer_rows > 0 AS loaded FROM ecpower.generate_demo_store(1500, 7);
 UPDATE ecpower.settings SET store_timezone = 'Asia/Tokyo';
 UPDATE ecpower.order_lines SET unit_cost = round(price * 0.4, 2) WHERE line_no % 5 <> 0;
