@@ -114,6 +114,10 @@ typedef struct EcpReportOrder
 	int32		seq;			/* 1..n by (ordered_at, order_id) */
 	int32		items;			/* sum of line quantities (want_items only) */
 	bool		selected;		/* picked by variant and period */
+	bool		has_profit;		/* every line has a product and a unit_cost
+								 * (want_profit only) */
+	int64		profit_cents;	/* gross profit: net - sum(quantity *
+								 * unit_cost), valid when has_profit */
 } EcpReportOrder;
 
 /* what to fetch */
@@ -131,6 +135,8 @@ typedef struct EcpFetchSpec
 	bool		want_amount;	/* fill net_cents */
 	bool		want_items;		/* fill items */
 	bool		want_dates;		/* fill local_date[] of every order */
+	bool		want_profit;	/* fill has_profit/profit_cents of every
+								 * order (implies net_cents) */
 	EcpCalendar *cal;
 } EcpFetchSpec;
 
@@ -163,6 +169,7 @@ extern char **ecp_product_titles(const int64 *ids, int n);
 
 /* report.c: argument parsing shared by the report functions */
 extern EcpVariant ecp_parse_variant(text *variant);
+extern EcpDimension ecp_parse_dimension(text *dimension);
 extern void ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
 							 EcpFetchSpec *spec);
 

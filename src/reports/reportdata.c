@@ -399,7 +399,7 @@ scan_orders(const EcpFetchSpec *spec, EcpKeyMap *customers, ScanResult *res,
 
 	res->cap = Max(1024, (int64) Min(rel->rd_rel->reltuples, 1e8) + 1);
 	res->orders = palloc_extended(sizeof(ScanRecord) * res->cap, MCXT_ALLOC_HUGE);
-	if (spec->want_amount)
+	if (spec->want_amount || spec->want_profit)
 		res->net_cents = palloc_extended(sizeof(int64) * res->cap, MCXT_ALLOC_HUGE);
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -527,7 +527,9 @@ load_product_values(EcpDimension dim, EcpValueDict *dict)
 
 /*
  * Scan ecpower.order_lines for the selected orders: item counts and the
- * product values of the dimension.
+ * product values of the dimension.  With want_profit, the lines of every
+ * fetched order (selected or not) also take their cost off the order's
+ * gross profit, which starts at the net amount.
  */
 static void
 scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
@@ -543,6 +545,7 @@ scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 				a_product,
 				a_sku,
 				a_qty,
+				a_cost = InvalidAttrNumber,
 				maxatt;
 	TupleTableSlot *slot;
 	TableScanDesc scan;
@@ -560,7 +563,7 @@ scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 
 		for (int64 o = 0; o < set->norders; o++)
 		{
-			if (!set->orders[o].selected)
+			if (!set->orders[o].selected && !spec->want_profit)
 				continue;
 			ids[nsel] = set->orders[o].order_id;
 			idx[nsel++] = (int32) o;
@@ -577,6 +580,11 @@ scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 	a_sku = ecp_column_attnum(desc, "sku");
 	a_qty = ecp_column_attnum(desc, "quantity");
 	maxatt = Max(Max(a_order, a_product), Max(a_sku, a_qty));
+	if (spec->want_profit)
+	{
+		a_cost = ecp_column_attnum(desc, "unit_cost");
+		maxatt = Max(maxatt, a_cost);
+	}
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 
@@ -599,6 +607,26 @@ scan_lines(const EcpFetchSpec *spec, EcpReportSet *set, EcpValueDict *dict,
 		}
 		idx = last_idx;
 		if (idx < 0)
+			continue;
+
+		if (spec->want_profit && set->orders[idx].has_profit)
+		{
+			EcpReportOrder *ord = &set->orders[idx];
+			int64		cost;
+
+			if (isnull[a_product - 1] || isnull[a_cost - 1])
+				ord->has_profit = false;
+			else if (pg_mul_s64_overflow(ecp_numeric_to_cents(v[a_cost - 1]),
+										 (int64) DatumGetInt32(v[a_qty - 1]),
+										 &cost) ||
+					 pg_sub_s64_overflow(ord->profit_cents, cost,
+										 &ord->profit_cents))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("gross profit of order %lld out of range",
+								(long long) ord->order_id)));
+		}
+		if (!set->orders[idx].selected)
 			continue;
 
 		if (spec->want_items &&
@@ -902,6 +930,8 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 		o->ordered_at = scan.orders[i].ordered_at;
 		o->net_cents = scan.net_cents ? scan.net_cents[i] : 0;
 		o->items = 0;
+		o->has_profit = spec->want_profit;
+		o->profit_cents = o->net_cents;
 		o->ckey = scan.orders[i].ckey;
 		/* remember the scan position in seq until the sort below */
 		o->seq = (int32) i;
@@ -984,9 +1014,9 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 		pairs.n = kept;
 	}
 
-	if (spec->dimension != ECP_DIM_NONE || spec->want_items)
+	if (spec->dimension != ECP_DIM_NONE || spec->want_items || spec->want_profit)
 	{
-		if (spec->want_items || source == SRC_LINE_PRODUCT ||
+		if (spec->want_items || spec->want_profit || source == SRC_LINE_PRODUCT ||
 			source == SRC_LINE_SKU || source == SRC_PRODUCT_ATTR)
 			scan_lines(spec, set, dict, &pairs);
 		if (source == SRC_CUSTOMER)
