@@ -80,6 +80,8 @@ VALUES
     ('relation', 'templates', 'view'),
     ('relation', 'template_parameters', 'view'),
     ('relation', 'template_examples', 'view'),
+    ('relation', '_templates_released', 'view'),
+    ('relation', '_template_parameters_released', 'view'),
     ('relation', 'customer_rfm', 'view'),
     ('relation', 'rfm_groups', 'view'),
     ('relation', 'customer_predictions', 'view'),
