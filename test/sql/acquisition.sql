@@ -406,8 +406,33 @@ SELECT ecpower.create_segment('email-first', 'First order via email',
     '{"orders": {"nth": "first", "acquisition_channel": ["email"]}}') > 0 AS created;
 SELECT ecpower.create_segment('two-plus', 'Two or more orders',
     '{"orders": {}, "count": {"gte": 2}}') > 0 AS created;
+-- the acquisition templates
+SELECT ecpower.create_segment_from_template('acquired_with_discount', 'acq-discount') > 0 AS created;
+SELECT ecpower.create_segment_from_template('first_order_shop_app', 'acq-shop-app') > 0 AS created;
+SELECT ecpower.create_segment_from_template('bought_then_nothing', 'then-nothing',
+    '{"product_ids": [7000000000001, 7000000000099], "days": 60}') > 0 AS created;
 CALL ecpower.refresh('2025-06-30 12:00+00');
 SELECT count(*) > 0 AS has_members FROM ecpower.segment_members('two-plus');
+-- template members against plain SQL (mismatches, then members)
+SELECT acq_t.prepare('product');
+SELECT t.slug,
+       (SELECT count(*) FROM ((SELECT ecpower.segment_members(t.slug) EXCEPT SELECT unnest(t.want))
+                              UNION ALL
+                              (SELECT unnest(t.want) EXCEPT SELECT ecpower.segment_members(t.slug))) x)
+           AS mismatches,
+       cardinality(t.want) > 0 AS has_members
+  FROM (VALUES
+    ('acq-discount', ARRAY(SELECT s.customer_id FROM acq_sel s JOIN ecpower.orders o USING (order_id)
+                            WHERE s.seq = 1 AND cardinality(o.discount_codes) > 0)),
+    ('acq-shop-app', ARRAY(SELECT s.customer_id FROM acq_sel s JOIN ecpower.orders o USING (order_id)
+                            WHERE s.seq = 1 AND lower(o.sales_channel) = 'shop_app')),
+    ('then-nothing', ARRAY(SELECT s.customer_id FROM acq_sel s
+                            WHERE s.seq = s.n AND acq_t.as_of_date() - s.local_date >= 60
+                              AND EXISTS (SELECT 1 FROM ecpower.order_lines l
+                                           WHERE l.order_id = s.order_id
+                                             AND l.product_id IN (7000000000001, 7000000000099))))
+  ) AS t (slug, want)
+ ORDER BY 1;
 -- the report finds values with a CAC, a payback and a gross profit
 SELECT count(*) FILTER (WHERE cac IS NOT NULL) > 0 AS cac,
        count(*) FILTER (WHERE payback_days IS NOT NULL) > 0 AS payback,
