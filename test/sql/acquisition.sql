@@ -383,6 +383,14 @@ DROP EXTENSION ecpower CASCADE;
 CREATE EXTENSION ecpower;
 SELECT customer_rows, order_rows FROM ecpower.generate_demo_store(1200, 23);
 UPDATE ecpower.settings SET store_timezone = 'America/New_York';
+-- the demo store comes with daily spend on paid channels and campaigns only
+SELECT dimension, count(DISTINCT key) > 3 AS several_keys, bool_and(amount > 0) AS positive
+  FROM ecpower.acquisition_spend GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS unpaid_channel_rows FROM ecpower.acquisition_spend
+ WHERE dimension = 'acquisition_channel'
+   AND key IN ('organic_search', 'direct', 'referral', 'in_store', 'sales_rep');
+-- this test writes its own spend
+DELETE FROM ecpower.acquisition_spend;
 UPDATE ecpower.order_lines
    SET unit_cost = CASE WHEN (hashint8(order_id * 31 + line_no) & 1023) < 1000
                         THEN round(price * (0.25 + (hashint8(order_id + line_no) & 255) / 1000.0), 2) END;
