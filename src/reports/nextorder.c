@@ -212,6 +212,7 @@ pair_index(PairTable *t, int32 from, int32 to)
 static const EcpGroups *sort_groups;
 static const int64 *sort_counts;
 static const PairTable *sort_pairs;
+static const int32 *sort_from_rank;
 
 /* qsort order of groups by sort_counts */
 static int
@@ -227,8 +228,6 @@ cmp_group(const void *pa, const void *pb)
  * qsort order of pairs: from value's report order, then customers
  * descending, then the to key ("not yet" after the values on a tie)
  */
-static const int32 *sort_from_rank;
-
 static int
 cmp_pair(const void *pa, const void *pb)
 {
