@@ -402,7 +402,7 @@ pairs AS (SELECT fv.fkey, tv.tkey, count(*) AS customers,
             FROM fv JOIN tv USING (customer_id) GROUP BY 1, 2
           UNION ALL
           SELECT fv.fkey, NULL, count(*), NULL FROM fv
-           WHERE fv.customer_id NOT IN (SELECT customer_id FROM b) GROUP BY 1),
+           WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.customer_id = fv.customer_id) GROUP BY 1),
 ranked AS (SELECT p.*, fc.n,
                   row_number() OVER (PARTITION BY p.fkey, p.tkey IS NULL
                                      ORDER BY p.customers DESC, p.tkey) AS rn
