@@ -23,7 +23,9 @@
 #              to that size and journey of those five between a refresh one
 #              month earlier and the current one, each cold (new session) and
 #              warm (pooled session) against its plain-SQL equivalent
-#              (tools/bench/reports.sql)
+#              (tools/bench/reports.sql); acquisition_report ('utm_campaign',
+#              with the demo spend) and next_purchases (products) on that
+#              segment and on the whole store (_store)
 #   DuckDB     the same reports in DuckDB (one thread, data in memory), plus
 #              the per-customer GROUP BY over all counted orders that a
 #              nightly refresh stands for: the counted orders, their lines,
@@ -307,6 +309,8 @@ SQL
             kpis_group_by) fn=kpis ;;
             feature_report_first) fn=feature_report ;;
             distribution_orders) fn=distribution ;;
+            acquisition_report_store) fn=acquisition_report ;;
+            next_purchases_store) fn=next_purchases ;;
             *) fn=$label ;;
         esac
         if [ "$(qa -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ecpower'::regnamespace AND proname = '$fn'")" = 0 ]; then

@@ -129,6 +129,25 @@ SELECT b.rank, pa.title AS product_a, pb.title AS product_b, b.customers,
  ORDER BY b.rank;
 \endif
 
+\echo
+\echo '== Acquisition quality by UTM campaign (customers acquired in 2024; CAC from the demo spend)'
+SELECT rank, key AS campaign, customers, first_aov, repeat_rate, ltv_3m, ltv_12m, ltv, cac,
+       ltv_12m_to_cac, payback_days
+  FROM ecpower.acquisition_report('utm_campaign', from_date => '2024-01-01',
+                                  to_date => '2024-12-31', top => 10);
+
+\echo
+\echo '== What first-time buyers of the top products buy next (second order)'
+WITH n AS (SELECT * FROM ecpower.next_purchases(dimension => 'product', top => 3)
+                    WITH ORDINALITY)
+SELECT n.from_label AS first_product, coalesce(n.to_label, '(not yet)') AS next_product,
+       n.customers, round(n.share * 100, 1) AS share_pct, n.median_days
+  FROM n
+ WHERE n.from_key IN (SELECT from_key FROM n GROUP BY from_key ORDER BY min(ordinality) LIMIT 3)
+ ORDER BY n.ordinality;
+SELECT key AS first_order_channel, customers, reordered, median_days, p25_days, p75_days
+  FROM ecpower.time_to_next_order(dimension => 'sales_channel');
+
 -- KPIs, cohorts and journeys, as of the last refresh.
 -- ------------------------------------------------------------------
 \echo

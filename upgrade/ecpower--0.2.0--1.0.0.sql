@@ -1519,6 +1519,169 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ecpower.bought_together(text, integer, text, date, date) IS
     'product pairs (ids and titles) most segment customers bought in one selected order: customers, support, confidence, lift';
 
+-- ==================== 62_acquisition.sql
+/*
+ * Acquisition quality (docs/analyses.md "Acquisition quality"): marketing
+ * spend per value of an acquisition dimension and day, and the report of
+ * how the customers each value acquired turned out.
+ */
+
+CREATE TABLE ecpower.acquisition_spend (
+    dimension text NOT NULL,
+    key text NOT NULL,
+    spend_date date NOT NULL,
+    amount numeric(14,2) NOT NULL CHECK (amount OPERATOR(pg_catalog.>=) 0),
+    PRIMARY KEY (dimension, key, spend_date)
+);
+COMMENT ON TABLE ecpower.acquisition_spend IS
+    'marketing spend attributed to a value of a report dimension on a day, in the store currency (docs/analyses.md)';
+SELECT pg_catalog.pg_extension_config_dump('ecpower.acquisition_spend', '');
+
+/* the dimension must be one acquisition_report() reports (22023 otherwise) */
+CREATE FUNCTION ecpower._acquisition_spend_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.dimension IS NULL OR NOT NEW.dimension OPERATOR(pg_catalog.=) ANY (ARRAY[
+        'product', 'product_type', 'product_tag', 'vendor', 'sku',
+        'acquisition_channel', 'referring_site', 'landing_site',
+        'utm_source', 'utm_medium', 'utm_campaign',
+        'sales_channel', 'order_tag', 'discount_code',
+        'year_month', 'weekday', 'hour',
+        'customer_tag', 'country', 'province', 'city']) THEN
+        RAISE EXCEPTION 'unknown spend dimension "%"', NEW.dimension
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a dimension of ecpower.acquisition_report(), such as utm_campaign or acquisition_channel.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER acquisition_spend_check BEFORE INSERT OR UPDATE OF dimension
+    ON ecpower.acquisition_spend
+    FOR EACH ROW EXECUTE FUNCTION ecpower._acquisition_spend_check();
+
+CREATE FUNCTION ecpower.acquisition_report(
+    dimension text,
+    slug text DEFAULT NULL,
+    from_date date DEFAULT NULL,
+    to_date date DEFAULT NULL,
+    top integer DEFAULT 20)
+RETURNS TABLE (rank integer, key text, label text, customers bigint,
+               share numeric, first_aov numeric, repeat_rate numeric,
+               f2_rate_90d numeric, ltv_3m numeric, ltv_6m numeric,
+               ltv_12m numeric, ltv numeric, avg_orders numeric,
+               gross_profit_ltv numeric, cac numeric, ltv_12m_to_cac numeric,
+               payback_days integer)
+AS 'MODULE_PATHNAME', 'acquisition_report'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.acquisition_report(text, text, date, date, integer) IS
+    'customers acquired in a period by the values of their first order: first AOV, repeat and F2 rates, LTV windows, gross profit, CAC and payback';
+
+
+-- ==================== 63_next_purchases.sql
+/*
+ * What customers buy next (docs/analyses.md "Next purchases"): the values
+ * of order nth + 1 by the values of order nth, and the time to order nth + 1.
+ */
+
+CREATE FUNCTION ecpower.next_purchases(
+    slug text DEFAULT NULL,
+    dimension text DEFAULT 'product',
+    nth integer DEFAULT 1,
+    top integer DEFAULT 10,
+    within_days integer DEFAULT NULL)
+RETURNS TABLE (from_key text, from_label text, to_key text, to_label text,
+               customers bigint, share numeric, median_days numeric)
+AS 'MODULE_PATHNAME', 'next_purchases'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.next_purchases(text, text, integer, integer, integer) IS
+    'values of customers'' next order (nth + 1) by the values of their order nth, with the share and median days between them';
+
+CREATE FUNCTION ecpower.time_to_next_order(
+    slug text DEFAULT NULL,
+    dimension text DEFAULT NULL,
+    nth integer DEFAULT 1)
+RETURNS TABLE (key text, label text, customers bigint, reordered bigint,
+               median_days numeric, p25_days numeric, p75_days numeric)
+AS 'MODULE_PATHNAME', 'time_to_next_order'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower.time_to_next_order(text, text, integer) IS
+    'days from order nth to order nth + 1 (median and quartiles) by the values of order nth';
+
+
+-- ==================== 64_acquisition_templates.sql
+/*
+ * Acquisition templates (docs/analyses.md "Templates for acquisition"):
+ * customers acquired with a discount, customers whose first order came
+ * through the Shop app, and customers who bought a product and then nothing
+ * for a number of days.  The templates and parameters of the earlier
+ * sources stay as they are, under the names _templates_released and
+ * _template_parameters_released; ecpower.templates and
+ * ecpower.template_parameters list them together with these.
+ */
+
+ALTER VIEW ecpower.templates RENAME TO _templates_released;
+ALTER VIEW ecpower.template_parameters RENAME TO _template_parameters_released;
+
+CREATE VIEW ecpower.templates AS
+SELECT r.template, r.category, r.name, r.name_ja, r.description, r.parameters, r.definition
+  FROM ecpower._templates_released AS r
+UNION ALL
+SELECT t.template, t.category, t.name, t.name_ja, t.description, t.parameters, t.definition
+  FROM (VALUES
+('acquired_with_discount'::text, 'campaign'::text, 'Acquired with a discount'::text,
+ 'クーポン利用で獲得した顧客'::text,
+ 'The first order used a discount code.'::text, '{}'::text[],
+ '{"orders": {"nth": "first", "has_discount": true}}'::jsonb),
+('first_order_shop_app', 'channel', 'First order in the Shop app', 'Shopアプリで初回購入した顧客',
+ 'The first order came through the Shop app (sales channel shop_app, as the Shopify import and the demo store name it).',
+ '{}', '{"orders": {"nth": "first", "sales_channel": ["shop_app"]}}'),
+('bought_then_nothing', 'product', 'Bought a product, then nothing for days', '商品購入後に購入が途絶えた顧客',
+ 'The latest order held one of product_ids and is at least days days old (60 is the usual choice).',
+ '{product_ids,days}',
+ '{"all": [{"orders": {"nth": "latest", "product_id": "$product_ids"}}, {"metric": "days_since_last_order", "gte": "$days"}]}')
+) AS t(template, category, name, name_ja, description, parameters, definition);
+COMMENT ON VIEW ecpower.templates IS
+    'ready-made segment definitions with "$param" placeholders (README "Templates")';
+
+CREATE VIEW ecpower.template_parameters AS
+SELECT r.template, r.position, r.parameter, r.type, r.description, r.example
+  FROM ecpower._template_parameters_released AS r
+UNION ALL
+SELECT p.template, p.position, p.parameter, p.type, p.description, p.example
+  FROM (VALUES
+('bought_then_nothing'::text, 1::integer, 'product_ids'::text, 'bigint[]'::text,
+ 'product ids (ecpower.products.product_id)'::text, '[7000000000060, 7000000000065]'::jsonb),
+('bought_then_nothing', 2, 'days', 'integer',
+ 'no order for at least this many days after the latest one (60 is the usual choice)', '60')
+) AS p(template, position, parameter, type, description, example);
+COMMENT ON VIEW ecpower.template_parameters IS
+    'one row per parameter of a segment template: position, type, meaning and an example value';
+
+/* the examples view follows the new lists */
+CREATE OR REPLACE VIEW ecpower.template_examples AS
+SELECT t.template,
+       COALESCE(x.params, '{}'::jsonb) AS params,
+       CASE WHEN x.params IS NULL
+            THEN pg_catalog.format('SELECT ecpower.create_segment_from_template(%L, %L);',
+                                   t.template, pg_catalog.replace(t.template, '_', '-'))
+            ELSE pg_catalog.format('SELECT ecpower.create_segment_from_template(%L, %L, %L);',
+                                   t.template, pg_catalog.replace(t.template, '_', '-'), x.params)
+       END AS example
+  FROM ecpower.templates AS t
+  LEFT JOIN (SELECT p.template,
+                    pg_catalog.jsonb_object_agg(p.parameter, p.example) AS params
+               FROM ecpower.template_parameters AS p
+              GROUP BY p.template) AS x
+    ON x.template OPERATOR(pg_catalog.=) t.template;
+
+
+
 -- ==================== 72_activation.sql
 COMMENT ON TABLE ecpower.tag_changes IS
     'tag add/remove events of segments with sync_tag, one per membership change, appended by refresh (README "Shopify import and activation")';
@@ -2329,6 +2492,7 @@ VALUES
     ('relation', 'shopify_syncs_sync_id_seq', 'input'),
     ('relation', 'shopify_push_errors', 'input'),
     ('relation', 'shopify_push_errors_error_id_seq', 'input'),
+    ('relation', 'acquisition_spend', 'input'),
     -- definitions and settings
     ('relation', 'settings', 'definition'),
     ('relation', 'segments', 'definition'),
@@ -2362,6 +2526,8 @@ VALUES
     ('relation', 'templates', 'view'),
     ('relation', 'template_parameters', 'view'),
     ('relation', 'template_examples', 'view'),
+    ('relation', '_templates_released', 'view'),
+    ('relation', '_template_parameters_released', 'view'),
     ('relation', 'customer_rfm', 'view'),
     ('relation', 'rfm_groups', 'view'),
     ('relation', 'customer_predictions', 'view'),
@@ -2383,6 +2549,9 @@ VALUES
     ('routine', 'feature_report', 'read'),
     ('routine', 'distribution', 'read'),
     ('routine', 'bought_together', 'read'),
+    ('routine', 'acquisition_report', 'read'),
+    ('routine', 'next_purchases', 'read'),
+    ('routine', 'time_to_next_order', 'read'),
     ('routine', 'pending_tag_changes', 'read'),
     ('routine', 'segment_customers', 'read'),
     ('routine', 'customer_summary', 'read'),
@@ -2467,6 +2636,7 @@ VALUES
     ('routine', '_segments_history', 'internal'),
     ('routine', '_segments_check_references', 'internal'),
     ('routine', '_prediction_settings_guard', 'internal'),
+    ('routine', '_acquisition_spend_check', 'internal'),
     ('routine', 'kpis_transfn', 'internal'),
     ('routine', 'kpis_combinefn', 'internal'),
     ('routine', 'kpis_serialfn', 'internal'),

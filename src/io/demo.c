@@ -74,6 +74,7 @@
 
 #include "core/ecpower.h"
 #include "io/demogen.h"
+#include "io/demospend.h"
 #include "timeline/customers.h"
 
 PG_FUNCTION_INFO_V1(generate_demo_store);
@@ -614,6 +615,10 @@ generate_demo_store(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum((int64) demo_load_table(g, rel_lines, line_cols,
 												 lengthof(line_cols),
 												 produce_lines));
+
+	/* marketing spend that follows the acquisitions, when this version has it */
+	if (OidIsValid(get_relname_relid("acquisition_spend", nsp)))
+		ecp_demo_load_spend();
 
 	/*
 	 * The direct load fires no trigger: ask the next refresh to rebuild the

@@ -92,9 +92,12 @@ ecp_parse_variant(text *variant)
 	return ECP_VARIANT_ALL;		/* keep compiler quiet */
 }
 
-/* the dimension named by a text argument; 22023 for NULL or unknown */
-static EcpDimension
-parse_dimension(text *dimension)
+/*
+ * ecp_parse_dimension
+ *		The dimension named by a text argument; 22023 for NULL or unknown.
+ */
+EcpDimension
+ecp_parse_dimension(text *dimension)
 {
 	char	   *name;
 
@@ -311,7 +314,7 @@ feature_report(PG_FUNCTION_ARGS)
 	char	  **labels;
 
 	/* arguments: everything is checked before any data is read */
-	dim = parse_dimension(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
+	dim = ecp_parse_dimension(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 	memset(&spec, 0, sizeof(spec));
 	spec.variant = ecp_parse_variant(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 	ecp_parse_period(fcinfo, 3, 4, &spec);

@@ -37,6 +37,7 @@
 
 /* report.c: argument parsing shared by the report functions */
 extern EcpVariant ecp_parse_variant(text *variant);
+extern EcpDimension ecp_parse_dimension(text *dimension);
 extern void ecp_parse_period(FunctionCallInfo fcinfo, int from_arg, int to_arg,
 							 EcpFetchSpec *spec);
 

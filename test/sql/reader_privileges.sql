@@ -55,6 +55,9 @@ INSERT INTO report_calls VALUES
     ('feature_report', $$SELECT * FROM ecpower.feature_report(NULL, 'customer_tag')$$),
     ('distribution', $$SELECT * FROM ecpower.distribution('repeat', 'amount')$$),
     ('bought_together', $$SELECT * FROM ecpower.bought_together('repeat')$$),
+    ('acquisition_report', $$SELECT * FROM ecpower.acquisition_report('utm_campaign', 'repeat')$$),
+    ('next_purchases', $$SELECT * FROM ecpower.next_purchases(NULL)$$),
+    ('time_to_next_order', $$SELECT * FROM ecpower.time_to_next_order('repeat', 'sales_channel')$$),
     ('evaluate', $$SELECT * FROM ecpower.evaluate('{"orders": {}}', '2025-09-30 12:00+00')$$),
     ('customer_summary', $$SELECT * FROM ecpower.customer_summary('2025-09-30 12:00+00')$$),
     ('backtest_bgnbd', $$SELECT * FROM ecpower.backtest_bgnbd('2025-03-31', '2025-09-30', 'day', 0.001)$$);

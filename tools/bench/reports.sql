@@ -318,3 +318,111 @@ rev AS (SELECT o.customer_id, sum(o.total - o.refunded) AS r
 SELECT p.f AS from_slug, p.t AS to_slug, count(*) AS customers, coalesce(sum(rev.r), 0) AS revenue
   FROM p LEFT JOIN rev USING (customer_id)
  GROUP BY 1, 2$q$, :'jfrom', :'jto', :'as_of'));
+
+-- acquisition_report by UTM campaign (with the demo spend: CAC and payback)
+-- and next_purchases of products, on the segment and on the whole store.
+-- %2$s restricts the counted orders to the segment's members, or not.
+CREATE TEMP TABLE bench_acq_cases (label text, slug text, members text);
+INSERT INTO bench_acq_cases VALUES
+    ('acquisition_report', :'slug', 'AND o.customer_id IN (SELECT customer_id FROM bench.members)'),
+    ('acquisition_report_store', NULL, '');
+INSERT INTO bench.reports
+SELECT c.label,
+format($q$
+SELECT rank, key, label, customers, share, first_aov, repeat_rate, f2_rate_90d, ltv_3m, ltv_6m,
+       ltv_12m, ltv, avg_orders, gross_profit_ltv, cac, ltv_12m_to_cac, payback_days
+  FROM ecpower.acquisition_report('utm_campaign', %L)$q$, c.slug),
+format($q$
+WITH st AS (SELECT store_timezone AS tz FROM ecpower.settings),
+co AS (SELECT o.order_id, o.customer_id, o.utm_campaign, (o.ordered_at AT TIME ZONE st.tz)::date AS d,
+              o.total - o.refunded AS net,
+              row_number() OVER (PARTITION BY o.customer_id ORDER BY o.ordered_at, o.order_id) AS seq
+         FROM ecpower.orders o, st
+        WHERE o.cancelled_at IS NULL AND o.ordered_at <= %1$L::timestamptz %2$s),
+lc AS (SELECT l.order_id, sum(l.quantity * l.unit_cost) AS cost,
+              bool_or(l.unit_cost IS NULL OR l.product_id IS NULL) AS missing
+         FROM ecpower.order_lines l GROUP BY 1),
+cop AS (SELECT co.*, CASE WHEN lc.missing THEN NULL ELSE co.net - coalesce(lc.cost, 0) END AS profit
+          FROM co LEFT JOIN lc USING (order_id)),
+asof AS (SELECT (%1$L::timestamptz AT TIME ZONE st.tz)::date AS d FROM st),
+f AS (SELECT customer_id, d AS fd, net AS fnet, utm_campaign AS val, lower(utm_campaign) AS key
+        FROM co WHERE seq = 1),
+pc AS (SELECT f.customer_id, f.key, f.fd, f.fnet, count(*) AS n,
+              min(c.d) FILTER (WHERE c.seq = 2) AS d2, sum(c.net) AS net, sum(c.profit) AS profit,
+              bool_or(c.profit IS NULL) AS pm,
+              coalesce(sum(c.net) FILTER (WHERE c.d < (f.fd + interval '3 months')::date), 0) AS n3,
+              coalesce(sum(c.net) FILTER (WHERE c.d < (f.fd + interval '6 months')::date), 0) AS n6,
+              coalesce(sum(c.net) FILTER (WHERE c.d < (f.fd + interval '12 months')::date), 0) AS n12
+         FROM f JOIN cop c USING (customer_id)
+        WHERE f.key <> ''
+        GROUP BY 1, 2, 3, 4),
+agg AS (SELECT pc.key, count(*) AS customers, avg(pc.fnet) AS first_aov,
+               avg((pc.n >= 2)::int) AS repeat_rate,
+               avg(coalesce(pc.d2 <= pc.fd + 90, false)::int) FILTER (WHERE pc.fd + 90 <= asof.d) AS f2,
+               avg(pc.n3) FILTER (WHERE (pc.fd + interval '3 months')::date <= asof.d) AS l3,
+               avg(pc.n6) FILTER (WHERE (pc.fd + interval '6 months')::date <= asof.d) AS l6,
+               avg(pc.n12) FILTER (WHERE (pc.fd + interval '12 months')::date <= asof.d) AS l12,
+               avg(pc.net) AS ltv, avg(pc.n) AS avg_orders,
+               CASE WHEN bool_or(pc.pm) THEN NULL ELSE avg(pc.profit) END AS gp
+          FROM pc, asof GROUP BY 1),
+top AS (SELECT * FROM agg ORDER BY customers DESC, key COLLATE "C" LIMIT 20),
+spend AS (SELECT lower(s.key) AS key, sum(s.amount) AS amount FROM ecpower.acquisition_spend s
+           WHERE s.dimension = 'utm_campaign' GROUP BY 1),
+ev AS (SELECT pc.key, c.d - pc.fd AS dd, sum(coalesce(c.profit, c.net)) AS amt
+         FROM pc JOIN cop c USING (customer_id) WHERE pc.key IN (SELECT key FROM top) GROUP BY 1, 2),
+pb AS (SELECT e.key, min(e.dd) AS d
+         FROM (SELECT key, dd, sum(amt) OVER (PARTITION BY key ORDER BY dd) AS cum FROM ev) e
+         JOIN top USING (key) JOIN spend USING (key)
+        WHERE e.cum / top.customers >= spend.amount / top.customers GROUP BY 1),
+lab AS (SELECT DISTINCT ON (key) key, val
+          FROM (SELECT key, val, count(*) AS n FROM f WHERE key <> '' GROUP BY 1, 2) x
+         ORDER BY key, n DESC, val COLLATE "C")
+SELECT (row_number() OVER (ORDER BY t.customers DESC, t.key COLLATE "C"))::int AS rank,
+       t.key, lab.val AS label, t.customers,
+       round(t.customers::numeric / (SELECT count(*) FROM f), 4) AS share,
+       round(t.first_aov, 2), round(t.repeat_rate, 4), round(t.f2, 4),
+       round(t.l3, 2), round(t.l6, 2), round(t.l12, 2), round(t.ltv, 2), round(t.avg_orders, 4),
+       round(t.gp, 2), round(spend.amount / t.customers, 2),
+       round(t.l12 / nullif(spend.amount / t.customers, 0), 4), pb.d
+  FROM top t LEFT JOIN lab USING (key) LEFT JOIN spend USING (key) LEFT JOIN pb USING (key)
+ ORDER BY 1$q$, :'as_of', c.members)
+  FROM bench_acq_cases c;
+
+UPDATE bench_acq_cases SET label = replace(label, 'acquisition_report', 'next_purchases');
+INSERT INTO bench.reports
+SELECT c.label,
+format($q$
+SELECT from_key, from_label, to_key, to_label, customers, share, median_days
+  FROM ecpower.next_purchases(%L)$q$, c.slug),
+format($q$
+WITH st AS (SELECT store_timezone AS tz FROM ecpower.settings),
+co AS (SELECT o.order_id, o.customer_id, (o.ordered_at AT TIME ZONE st.tz)::date AS d,
+              row_number() OVER (PARTITION BY o.customer_id ORDER BY o.ordered_at, o.order_id) AS seq
+         FROM ecpower.orders o, st
+        WHERE o.cancelled_at IS NULL AND o.ordered_at <= %1$L::timestamptz %2$s),
+a AS (SELECT * FROM co WHERE seq = 1),
+b AS (SELECT * FROM co WHERE seq = 2),
+fv AS (SELECT DISTINCT a.customer_id, l.product_id AS fkey
+         FROM a JOIN ecpower.order_lines l USING (order_id) WHERE l.product_id IS NOT NULL),
+tv AS (SELECT DISTINCT b.customer_id, l.product_id AS tkey, b.d - a.d AS gap
+         FROM b JOIN a USING (customer_id) JOIN ecpower.order_lines l ON l.order_id = b.order_id
+        WHERE l.product_id IS NOT NULL),
+fc AS (SELECT fkey, count(*) AS n FROM fv GROUP BY 1),
+pairs AS (SELECT fv.fkey, tv.tkey, count(*) AS customers,
+                 (percentile_cont(0.5) WITHIN GROUP (ORDER BY tv.gap))::numeric AS med
+            FROM fv JOIN tv USING (customer_id) GROUP BY 1, 2
+          UNION ALL
+          SELECT fv.fkey, NULL, count(*), NULL FROM fv
+           WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.customer_id = fv.customer_id) GROUP BY 1),
+ranked AS (SELECT p.*, fc.n,
+                  row_number() OVER (PARTITION BY p.fkey, p.tkey IS NULL
+                                     ORDER BY p.customers DESC, p.tkey) AS rn
+             FROM pairs p JOIN fc USING (fkey))
+SELECT r.fkey::text AS from_key, pf.title AS from_label, r.tkey::text AS to_key,
+       pt.title AS to_label, r.customers, round(r.customers::numeric / r.n, 4) AS share,
+       r.med AS median_days
+  FROM ranked r LEFT JOIN ecpower.products pf ON pf.product_id = r.fkey
+  LEFT JOIN ecpower.products pt ON pt.product_id = r.tkey
+ WHERE r.tkey IS NULL OR r.rn <= 10
+ ORDER BY r.n DESC, r.fkey, r.customers DESC, r.tkey IS NULL, r.tkey$q$, :'as_of', c.members)
+  FROM bench_acq_cases c;
