@@ -14,8 +14,8 @@
  * Days are computed in one forward sweep: the compiled program, the
  * customers and the order cache are read for every day, but membership is
  * written as XOR deltas against the previous day held in memory, so no
- * stored day is read back, and every row is written through one prepared
- * statement.  Stored days after the range that are deltas against a day
+ * stored day is read back, and each day's rows are written through one
+ * prepared statement.  Stored days after the range that are deltas against a day
  * of the range become keyframes first, so no delta points at a bitmap
  * that changes under it (as ecp_members_store() does for one day).
  *
@@ -320,17 +320,6 @@ backfill_compute(PG_FUNCTION_ARGS)
 	}
 	ecp_phase_done(&t, "backfill", "preparing the range");
 
-	SPI_connect();
-	ins = SPI_prepare("INSERT INTO ecpower.membership"
-					  " (segment_id, day, run_id, member_count, kind, base_day, chain, members)"
-					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-					  8, argtypes);
-	if (ins == NULL)
-		elog(ERROR, "could not prepare the membership insert");
-	SPI_keepplan(ins);
-	SPI_finish();
-	MemoryContextSwitchTo(work);
-
 	for (DateADT day = from; day <= to; day++)
 	{
 		MemoryContext per_day = AllocSetContextCreate(work, "ecpower backfill day",
@@ -350,6 +339,12 @@ backfill_compute(PG_FUNCTION_ARGS)
 			elog(ERROR, "the end of day %s is on %s", ecp_date_text(day),
 				 ecp_date_text(ev->as_of_date));
 		SPI_connect();
+		ins = SPI_prepare("INSERT INTO ecpower.membership"
+						  " (segment_id, day, run_id, member_count, kind, base_day, chain, members)"
+						  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+						  8, argtypes);
+		if (ins == NULL)
+			elog(ERROR, "could not prepare the membership insert");
 		for (int r = 0; r < nseg; r++)
 			store_day(ins, &chains[r], day, run_id, ev->members[r], next_keep);
 		SPI_finish();
@@ -362,7 +357,6 @@ backfill_compute(PG_FUNCTION_ARGS)
 		keep = next_keep;
 	}
 	ecp_phase_done(&t, "backfill", "days");
-	SPI_freeplan(ins);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 
