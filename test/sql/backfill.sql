@@ -314,3 +314,35 @@ SELECT count(*) AS from_history FROM ecpower.segment_members('active-30', '2025-
 SELECT count(DISTINCT o.customer_id) AS plain_sql FROM ecpower.orders o
  WHERE o.cancelled_at IS NULL AND o.ordered_at::date > date '2025-12-31' - 30
    AND o.ordered_at::date <= '2025-12-31';
+
+-- 8. a store-local day of 25 hours (America/New_York leaves daylight saving time on
+-- 2025-11-02) and one of 23 hours (2025-03-09): backfilled days equal end-of-day refreshes
+UPDATE ecpower.settings SET store_timezone = 'America/New_York';
+SELECT ecpower.create_segment_from_template('active_customers', 'active-1', '{"days": 1}') > 0 AS ok;
+CREATE FUNCTION pg_temp.end_ny(d date) RETURNS timestamptz LANGUAGE sql AS
+$$ SELECT ((d + 1)::timestamp AT TIME ZONE 'America/New_York') - interval '1 microsecond' $$;
+CREATE TEMP TABLE dst_days AS
+SELECT d::date AS day FROM generate_series(date '2025-03-07', '2025-03-11', '1 day') d
+UNION ALL SELECT d::date FROM generate_series(date '2025-10-31', '2025-11-04', '1 day') d;
+DO $$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT day FROM dst_days ORDER BY day LOOP
+        CALL ecpower.refresh(pg_temp.end_ny(d));
+    END LOOP;
+END
+$$;
+CALL ecpower.refresh(pg_temp.end_ny('2025-11-20'));
+CREATE TEMP TABLE dst_oracle AS
+SELECT s.slug, d.day, m FROM ecpower.segments s, dst_days d, ecpower.segment_members(s.slug, d.day) m;
+SELECT count(*) > 0 AS oracle_rows, count(DISTINCT day) AS days FROM dst_oracle;
+CALL ecpower.backfill('2025-03-07', '2025-03-11');
+CALL ecpower.backfill('2025-10-31', '2025-11-04');
+SELECT count(*) AS not_backfilled FROM ecpower.membership m JOIN dst_days d USING (day)
+ WHERE m.run_id NOT IN (SELECT run_id FROM ecpower.refresh_runs WHERE status = 'backfilled');
+SELECT count(*) AS dst_differences FROM (
+    (SELECT s.slug, d.day, m FROM ecpower.segments s, dst_days d, ecpower.segment_members(s.slug, d.day) m
+     EXCEPT SELECT * FROM dst_oracle)
+    UNION ALL
+    (SELECT * FROM dst_oracle
+     EXCEPT SELECT s.slug, d.day, m FROM ecpower.segments s, dst_days d, ecpower.segment_members(s.slug, d.day) m)) x;
