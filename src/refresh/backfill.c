@@ -11,11 +11,16 @@
  * segment's membership for D and the day's KPI snapshots.  It does not
  * touch the current membership, RFM, the tag feed or refresh_state.
  *
- * Days are computed in one forward sweep: the compiled program, the
- * customers and the order cache are read for every day, but membership is
- * written as XOR deltas against the previous day held in memory, so no
- * stored day is read back, and each day's rows are written through one
- * prepared statement.  Stored days after the range that are deltas against a day
+ * Days are computed in one forward sweep.  The program is compiled once;
+ * every day reads the customers and the order cache again and evaluates
+ * every segment whose answer depends on the day (relative periods,
+ * days_since_* metrics, RFM, predictions, relative customer_created) for
+ * every customer; a segment whose answer depends only on a customer's
+ * counted orders is carried from the day before and evaluated only for
+ * the customers with an order dated on the new day
+ * (ecp_eval_run_carry(), evaluate.c).  Membership is written as XOR deltas
+ * against the previous day held in memory, so no stored day is read back,
+ * and each day's rows go through one prepared statement.  Stored days after the range that are deltas against a day
  * of the range become keyframes first, so no delta points at a bitmap
  * that changes under it (as ecp_members_store() does for one day).
  *
@@ -279,6 +284,8 @@ backfill_compute(PG_FUNCTION_ARGS)
 	MemoryContext keep;
 	EcpProgram *prog;
 	SegChain   *chains;
+	roaring_bitmap_t **prev;
+	bool	   *carry;
 	int32	   *seg_ids;
 	SPIPlanPtr	ins;
 	Oid			argtypes[8] = {INT4OID, DATEOID, INT8OID, INT4OID, CHAROID,
@@ -306,6 +313,8 @@ backfill_compute(PG_FUNCTION_ARGS)
 	prog = ecp_program_build(NULL);
 	nseg = prog->nroots;
 	chains = palloc0(sizeof(SegChain) * Max(nseg, 1));
+	prev = palloc0(sizeof(roaring_bitmap_t *) * Max(nseg, 1));
+	carry = ecp_program_carry_roots(prog);
 	seg_ids = palloc(sizeof(int32) * Max(nseg, 1));
 	prepare_range(from, to);
 	keep = AllocSetContextCreate(work, "ecpower backfill chain", ALLOCSET_DEFAULT_SIZES);
@@ -334,7 +343,15 @@ backfill_compute(PG_FUNCTION_ARGS)
 		run.run_id = run_id;
 		run.as_of = end_of_day(day);
 		run.as_of_date = day;
-		ev = ecp_eval_run(prog, run.as_of, false, false, true);
+		if (day == from)
+			ev = ecp_eval_run(prog, run.as_of, false, false, true);
+		else
+		{
+			/* the chains hold the members of the day before */
+			for (int r = 0; r < nseg; r++)
+				prev[r] = chains[r].prev;
+			ev = ecp_eval_run_carry(prog, run.as_of, true, carry, prev);
+		}
 		if (ev->as_of_date != day)
 			elog(ERROR, "the end of day %s is on %s", ecp_date_text(day),
 				 ecp_date_text(ev->as_of_date));
