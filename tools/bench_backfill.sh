@@ -15,7 +15,8 @@
 # refresh at the end of that day stores, segment by segment.
 #
 # Environment: ECP_BENCH_SIZES (default "250000"), ECP_BENCH_REPS (3),
-# ECP_BENCH_BACKFILL_DAYS (365), ECP_PORT (default 55590).
+# ECP_BENCH_BACKFILL_REPS (default ECP_BENCH_REPS), ECP_BENCH_BACKFILL_DAYS
+# (365), ECP_PORT (default 55590).
 set -eu
 ECP_PORT=${ECP_PORT:-55590}
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,7 @@ cd "$ECP_ROOT"
 REPS=${ECP_BENCH_REPS:-3}
 SIZES=${ECP_BENCH_SIZES:-250000}
 DAYS=${ECP_BENCH_BACKFILL_DAYS:-365}
+BF_REPS=${ECP_BENCH_BACKFILL_REPS:-$REPS}
 AS_OF='2026-01-01 23:59:59.999999+00'   # the refresh: the day after the demo's history
 TO_DATE='2025-12-31'
 
@@ -80,7 +82,7 @@ SQL
         measure_once refresh_cached "$size" "$rep" "CALL ecpower.refresh('$AS_OF');"
     done
     log "backfill of $DAYS days ($from to $TO_DATE)"
-    for rep in $(seq 1 "$REPS"); do
+    for rep in $(seq 1 "$BF_REPS"); do
         measure_once backfill "$size" "$rep" "CALL ecpower.backfill('$from', '$TO_DATE');"
         q -c "VACUUM ecpower.membership, ecpower.kpi_snapshots" >/dev/null
     done
