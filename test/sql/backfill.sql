@@ -346,3 +346,27 @@ SELECT count(*) AS dst_differences FROM (
     UNION ALL
     (SELECT * FROM dst_oracle
      EXCEPT SELECT s.slug, d.day, m FROM ecpower.segments s, dst_days d, ecpower.segment_members(s.slug, d.day) m)) x;
+
+-- 9. roles: the refresher may backfill, a reader may not, and reads the history
+SET client_min_messages = warning;
+DO $$
+DECLARE r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['ecpower_reader', 'ecpower_admin', 'ecpower_refresher'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I', r);
+        END IF;
+    END LOOP;
+END $$;
+SELECT ecpower.grant_roles() > 0 AS granted;
+RESET client_min_messages;
+SET ROLE ecpower_refresher;
+CALL ecpower.backfill('2025-11-05', '2025-11-06');
+RESET ROLE;
+SET ROLE ecpower_reader;
+SELECT pg_temp.try('2025-11-07', '2025-11-08') AS reader_backfill;
+SELECT count(*) > 0 AS reader_reads FROM ecpower.customers c
+ CROSS JOIN ecpower.customer_segments(c.customer_id, '2025-11-06') s;
+RESET ROLE;
+SELECT count(*) AS backfilled_runs, count(DISTINCT pid) AS sessions FROM ecpower.refresh_runs
+ WHERE status = 'backfilled';
