@@ -41,6 +41,9 @@
 #              on the calibration period and scored on the holdout, the
 #              best refitted, Gamma-Gamma, every customer re-scored
 #   fit_MODEL  fit_models() of bgnbd, mbgnbd and paretonbd alone
+#   backfill   CALL ecpower.backfill() of the ECP_BENCH_BACKFILL_DAYS days
+#              (default 365) before the last refresh, as a ratio to one
+#              refresh (tools/bench_backfill.sh runs this case alone)
 #
 # Every figure is given as wall time and as the backend's CPU time (user +
 # system, from /proc/self/schedstat): on a machine shared with other work the
@@ -56,6 +59,8 @@
 #   ECP_BENCH_REPS       repetitions (default 3)
 #   ECP_BENCH_BASELINE_REPS  repetitions of the plain-SQL baseline
 #                        (default: ECP_BENCH_REPS)
+#   ECP_BENCH_BACKFILL_DAYS  days of history backfilled (default 365)
+#   ECP_BENCH_BACKFILL_REPS  repetitions of the backfill (default: ECP_BENCH_REPS)
 #   ECP_PORT             port of the benchmark cluster (default 55580)
 set -eu
 ECP_PORT=${ECP_PORT:-55580}
@@ -355,6 +360,17 @@ SQL
         q -c "VACUUM ecpower.orders, ecpower.order_lines" -c "CALL ecpower.refresh('$AS_OF_NEXT')" >/dev/null
     done
     q -c "INSERT INTO bench.facts SELECT 'nightly_new_orders', $size, count(*) FROM ecpower.orders WHERE order_id % 333 = 7" >/dev/null
+
+    # history before installation (docs/backfill.md): the year before the
+    # last refresh, every day evaluated as an end-of-day refresh would
+    bf_days=${ECP_BENCH_BACKFILL_DAYS:-365}
+    bf_to=$(qa -c "SELECT as_of_date - 1 FROM ecpower.refresh_runs r JOIN ecpower.refresh_state s ON s.current_run_id = r.run_id")
+    bf_from=$(qa -c "SELECT date '$bf_to' - $bf_days + 1")
+    log "backfill of $bf_days days ($bf_from to $bf_to)"
+    for rep in $(seq 1 "${ECP_BENCH_BACKFILL_REPS:-$REPS}"); do
+        measure_once backfill "$size" "$rep" "CALL ecpower.backfill('$bf_from', '$bf_to');"
+    done
+    q -c "INSERT INTO bench.facts VALUES ('backfill_days', $size, '$bf_days')" >/dev/null
     first=0
 done
 

@@ -196,17 +196,27 @@ SELECT to_char(s.cohort_month, 'YYYY-MM') AS cohort, s.customers, s.ltv_3m, s.lt
  ORDER BY s.cohort_month;
 
 \echo
-\echo '== Journey between RFM groups over the last quarter (refreshed on both days)'
-SELECT as_of_date AS journey_to FROM ecpower.refresh_runs r
-  JOIN ecpower.refresh_state s ON s.current_run_id = r.run_id \gset
-SELECT max(as_of_date) AS journey_from FROM ecpower.refresh_runs
- WHERE status = 'succeeded' AND as_of_date < :'journey_to' \gset
+\echo '== History of the last quarter, backfilled: the 90 days before the last refresh'
+\timing on
+CALL ecpower.backfill('2025-10-02', '2025-12-30');
+\timing off
+SELECT run_id, as_of_date, status, segments, customers,
+       round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+  FROM ecpower.refresh_runs ORDER BY run_id DESC LIMIT 1;
+
+\echo
+\echo '== Journey between RFM groups over the last quarter (backfilled day -> last refresh)'
 SELECT coalesce(j.from_slug, '(none)') AS from_slug, coalesce(j.to_slug, '(none)') AS to_slug,
        j.customers, j.revenue
   FROM ecpower.journey(ARRAY['champions', 'loyal', 'at-risk', 'dormant'],
-                       :'journey_from', :'journey_to') j;
+                       '2025-10-02', '2025-12-31') j;
 
 \echo
-\echo '== KPI history of champions (one snapshot per refreshed day)'
-SELECT day, customers, ltv, repeat_rate, day_orders, day_revenue
-  FROM ecpower.segment_history('champions');
+\echo '== Weekly KPI trend of champions from the daily snapshots (each Sunday; backfilled and refreshed days)'
+SELECT day AS week_ending, customers, ltv, repeat_rate, avg_interval_days
+  FROM ecpower.segment_history('champions', '2025-10-02', '2025-12-31')
+ WHERE extract(isodow FROM day) = 7
+ ORDER BY day;
+SELECT date_trunc('week', day)::date AS week, sum(day_orders) AS orders, sum(day_revenue) AS revenue
+  FROM ecpower.segment_history('champions', '2025-10-02', '2025-12-31')
+ GROUP BY 1 ORDER BY 1;

@@ -43,12 +43,13 @@ PG_FUNCTION_INFO_V1(refresh_compute);
 PG_FUNCTION_INFO_V1(refresh_can_commit);
 
 /*
- * snapshot_from_eval
- *		Take the run's KPI snapshots (kpi_report.c) from the orders and the
- *		membership the evaluation holds, without reading them again.
+ * ecp_eval_counted_set
+ *		The counted orders an evaluation holds, grouped by customer key, as
+ *		the KPI functions read them (kpi_report.c), without reading them
+ *		again.
  */
-static void
-snapshot_from_eval(EcpEval *ev, int64 run_id)
+EcpCountedSet *
+ecp_eval_counted_set(EcpEval *ev)
 {
 	EcpKeyMap  *keys = palloc0(sizeof(EcpKeyMap));
 	EcpCountedSet *os = palloc0(sizeof(EcpCountedSet));
@@ -56,7 +57,6 @@ snapshot_from_eval(EcpEval *ev, int64 run_id)
 	DateADT    *day = palloc_extended(sizeof(DateADT) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	int64	   *cents = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
 	int64	   *profit = palloc_extended(sizeof(int64) * Max(ev->norders, 1), MCXT_ALLOC_HUGE);
-	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
 	int64		abs_total = 0;
 
 	for (int32 c = 0; c < ev->ncust; c++)
@@ -93,6 +93,20 @@ snapshot_from_eval(EcpEval *ev, int64 run_id)
 	pfree(day);
 	pfree(cents);
 	pfree(profit);
+	return os;
+}
+
+/*
+ * snapshot_from_eval
+ *		Take the run's KPI snapshots (kpi_report.c) from the orders and the
+ *		membership the evaluation holds, without reading them again.
+ */
+static void
+snapshot_from_eval(EcpEval *ev, int64 run_id)
+{
+	EcpCountedSet *os = ecp_eval_counted_set(ev);
+	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
+
 	for (int r = 0; r < ev->prog->nroots; r++)
 		seg_ids[r] = ev->prog->roots[r].segment_id;
 	ecp_snapshot_kpis(run_id, os, ev->prog->nroots, seg_ids, ev->members);

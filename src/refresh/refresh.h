@@ -18,5 +18,9 @@
 
 #include "segments/evaluate.h"
 #include "segments/rfmstore.h"		/* ecp_rfm_store() */
+#include "reports/kpi.h"
+
+/* the counted orders of an evaluation, as the KPI functions read them */
+extern EcpCountedSet *ecp_eval_counted_set(EcpEval *ev);
 
 #endif							/* ECP_REFRESH_H */

@@ -35,7 +35,7 @@ PG_FUNCTION_INFO_V1(journey);
 /* most segments one journey lists */
 #define MAX_JOURNEY_SEGMENTS	1000
 
-/* 22023 unless a successful refresh ran for the day */
+/* 22023 unless a successful refresh ran for the day or a backfill stored it */
 static void
 require_refreshed_day(DateADT day)
 {
@@ -47,7 +47,14 @@ require_refreshed_day(DateADT day)
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT 1 FROM ecpower.refresh_runs"
 							  " WHERE as_of_date OPERATOR(pg_catalog.=) $1"
-							  "   AND status OPERATOR(pg_catalog.=) 'succeeded'",
+							  "   AND status OPERATOR(pg_catalog.=) 'succeeded'"
+							  " UNION ALL "
+							  "SELECT 1 FROM ecpower.kpi_snapshots AS k"
+							  "  JOIN ecpower.refresh_runs AS r"
+							  "    ON r.run_id OPERATOR(pg_catalog.=) k.run_id"
+							  " WHERE COALESCE(k.segment_id, 0) OPERATOR(pg_catalog.=) 0"
+							  "   AND k.day OPERATOR(pg_catalog.=) $1"
+							  "   AND r.status OPERATOR(pg_catalog.=) 'backfilled'",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ecpower.refresh_runs");
 	found = (SPI_processed > 0);

@@ -70,6 +70,8 @@ extern void kpi_acc_values(KpiAcc *acc, Datum *values, bool *nulls);
 /* KPI snapshots of a refresh run (kpi_report.c) */
 extern void ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg,
 							  const int32 *seg_ids, roaring_bitmap_t **members);
+extern void ecp_snapshot_kpis_day(const EcpRun *day_run, EcpCountedSet *os, int nseg,
+								  const int32 *seg_ids, roaring_bitmap_t **members);
 
 extern Datum ecp_ratio(Datum num, Datum den, int scale);
 extern Datum ecp_int_ratio(int64 num, int64 den, int scale, bool *isnull);

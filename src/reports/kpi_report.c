@@ -502,9 +502,26 @@ void
 ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg, const int32 *seg_ids,
 				  roaring_bitmap_t **members)
 {
+	EcpRun		run;
+
+	SPI_connect();
+	snapshot_run(run_id, &run);
+	SPI_finish();
+	ecp_snapshot_kpis_day(&run, os, nseg, seg_ids, members);
+}
+
+/*
+ * ecp_snapshot_kpis_day
+ *		Like ecp_snapshot_kpis, for the day run->as_of_date, with run->run_id
+ *		written into the rows (a backfill stores many days under one run).
+ */
+void
+ecp_snapshot_kpis_day(const EcpRun *day_run, EcpCountedSet *os, int nseg,
+					  const int32 *seg_ids, roaring_bitmap_t **members)
+{
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext per_segment;
-	EcpRun		run;
+	EcpRun		run = *day_run;
 	EcpKeySet	ks;
 	SPIPlanPtr	plan;
 	Oid			argtypes[KPI_NCOLUMNS + 5] = {INT4OID, DATEOID, INT8OID,
@@ -517,7 +534,6 @@ ecp_snapshot_kpis(int64 run_id, EcpCountedSet *os, int nseg, const int32 *seg_id
 	int32	   *ids = NULL;
 
 	SPI_connect();
-	snapshot_run(run_id, &run);
 	dargs[0] = DateADTGetDatum(run.as_of_date);
 	if (SPI_execute_with_args("DELETE FROM ecpower.kpi_snapshots"
 							  " WHERE day OPERATOR(pg_catalog.=) $1",

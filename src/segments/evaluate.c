@@ -303,6 +303,45 @@ customer_measures(EcpEval *ev)
 	}
 }
 
+/* evaluate the roots of customer c, except those with skip[r] */
+static void
+eval_customer_roots(EcpEval *ev, int32 c, int n, EcpOrder **o,
+					const uint64 **bits, bool *res, const bool *skip)
+{
+	CustView	cv;
+
+	cv.ev = ev;
+	cv.c = c;
+	cv.n = n;
+	cv.o = o;
+	cv.bits = bits;
+	cv.res = res;
+	for (int r = 0; r < ev->prog->nroots; r++)
+	{
+		if (skip == NULL || !skip[r])
+			res[r] = eval_node(ev->prog->roots[r].node, &cv);
+	}
+}
+
+/* is node 'target' in the tree under node 'node'? */
+static bool
+node_in_root(EcpProgram *prog, int node, int target)
+{
+	const EcpNode *nd = &prog->nodes[node];
+
+	if (node == target)
+		return true;
+	if (nd->kind == ECP_N_ALL || nd->kind == ECP_N_ANY || nd->kind == ECP_N_NOT)
+	{
+		for (int i = 0; i < nd->n; i++)
+		{
+			if (node_in_root(prog, prog->child[nd->first + i], target))
+				return true;
+		}
+	}
+	return false;
+}
+
 /*
  * ecp_eval_customer
  *		Evaluate every root of the program for one customer whose counted
@@ -326,6 +365,87 @@ ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
 		res[r] = eval_node(ev->prog->roots[r].node, &cv);
 }
 
+/* does node 'node' depend on the day of as_of beyond the counted orders? */
+static bool
+node_day_relative(EcpProgram *prog, int node, const bool *root_relative)
+{
+	const EcpNode *nd = &prog->nodes[node];
+
+	switch (nd->kind)
+	{
+		case ECP_N_ALL:
+		case ECP_N_ANY:
+		case ECP_N_NOT:
+			for (int i = 0; i < nd->n; i++)
+			{
+				if (node_day_relative(prog, prog->child[nd->first + i], root_relative))
+					return true;
+			}
+			return false;
+		case ECP_N_COUNT:
+		case ECP_N_METRIC:
+			if (nd->kind == ECP_N_METRIC &&
+				(nd->metric == ECP_M_DAYS_SINCE_FIRST || nd->metric == ECP_M_DAYS_SINCE_LAST))
+				return true;
+			return prog->filters[nd->arg].has_period &&
+				prog->filters[nd->arg].period.kind != ECP_P_RANGE;
+		case ECP_N_CUSTOMER:
+			return prog->cust[nd->arg].field == ECP_CF_CREATED &&
+				prog->cust[nd->arg].period.kind != ECP_P_RANGE;
+		case ECP_N_SEGMENT:
+			return root_relative[nd->arg];
+		case ECP_N_RFM_GROUP:
+		case ECP_N_RFM:
+		case ECP_N_PREDICTED:
+			return true;
+	}
+	return true;
+}
+
+/*
+ * ecp_program_carry_roots
+ *		Per root: true when its answer for a customer depends only on the
+ *		customer's counted orders and attributes (no period relative to
+ *		as_of, no days_since_* metric, no RFM, no prediction, no relative
+ *		customer_created), and no root that depends on the day refers to
+ *		it.  From one day to the next, such a root's answer changes only
+ *		for customers with an order dated on the new day.
+ */
+bool *
+ecp_program_carry_roots(EcpProgram *prog)
+{
+	bool	   *relative = palloc0(sizeof(bool) * Max(prog->nroots, 1));
+	bool	   *needed = palloc0(sizeof(bool) * Max(prog->nroots, 1));
+	bool	   *carry = palloc0(sizeof(bool) * Max(prog->nroots, 1));
+
+	/* roots come in dependency order: a root refers only to earlier ones */
+	for (int r = 0; r < prog->nroots; r++)
+		relative[r] = node_day_relative(prog, prog->roots[r].node, relative);
+	for (int r = prog->nroots - 1; r >= 0; r--)
+	{
+		if (relative[r])
+			needed[r] = true;
+		if (!needed[r])
+			continue;
+		/* every root this one refers to is evaluated for every customer */
+		for (int k = 0; k < prog->nnodes; k++)
+		{
+			if (prog->nodes[k].kind == ECP_N_SEGMENT &&
+				node_in_root(prog, prog->roots[r].node, k))
+				needed[prog->nodes[k].arg] = true;
+		}
+	}
+	for (int r = 0; r < prog->nroots; r++)
+		carry[r] = !needed[r];
+	pfree(relative);
+	pfree(needed);
+	return carry;
+}
+
+static EcpEval *eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm,
+						 bool collect_ids, bool use_cache, const bool *carry,
+						 roaring_bitmap_t **prev);
+
 /*
  * ecp_eval_run
  *		Evaluate every root of 'prog' as of 'as_of'.  Results (bitmaps of
@@ -336,6 +456,28 @@ ecp_eval_customer(EcpEval *ev, int32 c, int n, EcpOrder **o,
 EcpEval *
 ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_ids,
 			 bool use_cache)
+{
+	return eval_run(prog, as_of, want_rfm, collect_ids, use_cache, NULL, NULL);
+}
+
+/*
+ * ecp_eval_run_carry
+ *		Like ecp_eval_run, the day after an evaluation whose members were
+ *		'prev' (as_of exactly one store-local day later, same store): roots
+ *		with carry[r] (ecp_program_carry_roots) start from prev[r], and only
+ *		customers with a counted order dated on the new day are evaluated
+ *		for them; every other root is evaluated for every customer.
+ */
+EcpEval *
+ecp_eval_run_carry(EcpProgram *prog, TimestampTz as_of, bool use_cache,
+				   const bool *carry, roaring_bitmap_t **prev)
+{
+	return eval_run(prog, as_of, false, false, use_cache, carry, prev);
+}
+
+static EcpEval *
+eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_ids,
+		 bool use_cache, const bool *carry, roaring_bitmap_t **prev)
 {
 	EcpEval    *ev = palloc0(sizeof(EcpEval));
 	EvalScan	sc;
@@ -381,7 +523,12 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 	ev->members = palloc(sizeof(roaring_bitmap_t *) * Max(prog->nroots, 1));
 	ev->counts = palloc0(sizeof(int64) * Max(prog->nroots, 1));
 	for (int r = 0; r < prog->nroots; r++)
-		ev->members[r] = ecp_bitmap_create();
+	{
+		if (carry && carry[r])
+			ev->members[r] = ecp_bitmap_own(roaring_bitmap_copy(prev[r]));
+		else
+			ev->members[r] = ecp_bitmap_create();
+	}
 	for (int32 c = 0; c < ev->ncust; c++)
 		maxn = Max(maxn, ev->cust_start[c + 1] - ev->cust_start[c]);
 	obuf = palloc_extended(sizeof(EcpOrder *) * Max(maxn, 1), MCXT_ALLOC_HUGE);
@@ -404,13 +551,40 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 			obuf[i] = &ev->orders[oi];
 			bbuf[i] = ev->obits + oi * ev->fwords;
 		}
-		ecp_eval_customer(ev, c, n, obuf, bbuf, res);
-		for (int r = 0; r < prog->nroots; r++)
+		if (carry)
 		{
-			if (res[r])
+			/* an order dated today: the carried roots are evaluated too */
+			bool		dirty = n > 0 && obuf[n - 1]->day == ev->as_of_date;
+
+			eval_customer_roots(ev, c, n, obuf, bbuf, res, dirty ? NULL : carry);
+			for (int r = 0; r < prog->nroots; r++)
 			{
-				roaring_bitmap_add(ev->members[r], (uint32) ev->ckey[c]);
-				ev->counts[r]++;
+				if (carry[r])
+				{
+					if (!dirty)
+						continue;
+					if (res[r])
+						roaring_bitmap_add(ev->members[r], (uint32) ev->ckey[c]);
+					else
+						roaring_bitmap_remove(ev->members[r], (uint32) ev->ckey[c]);
+				}
+				else if (res[r])
+				{
+					roaring_bitmap_add(ev->members[r], (uint32) ev->ckey[c]);
+					ev->counts[r]++;
+				}
+			}
+		}
+		else
+		{
+			ecp_eval_customer(ev, c, n, obuf, bbuf, res);
+			for (int r = 0; r < prog->nroots; r++)
+			{
+				if (res[r])
+				{
+					roaring_bitmap_add(ev->members[r], (uint32) ev->ckey[c]);
+					ev->counts[r]++;
+				}
 			}
 		}
 		if (collect_ids && last >= 0 && res[last])
@@ -420,7 +594,11 @@ ecp_eval_run(EcpProgram *prog, TimestampTz as_of, bool want_rfm, bool collect_id
 		}
 	}
 	for (int r = 0; r < prog->nroots; r++)
+	{
+		if (carry && carry[r])
+			ev->counts[r] = (int64) roaring_bitmap_get_cardinality(ev->members[r]);
 		roaring_bitmap_run_optimize(ev->members[r]);
+	}
 	ecp_phase_done(&t, "evaluation", "evaluation");
 	elog(DEBUG1, "ecpower evaluation: %d customers, " INT64_FORMAT " counted orders, "
 		 "%d roots, %d filters, %d customer conditions, %zu kB of memory",

@@ -82,6 +82,15 @@ extern EcpEval *ecp_eval_run(EcpProgram *prog, TimestampTz as_of,
 							 bool want_rfm, bool collect_ids, bool use_cache);
 
 /*
+ * Day after day (backfill): roots whose answer depends only on a customer's
+ * counted orders are carried from the previous day's members and evaluated
+ * only for customers with an order dated on the new day.
+ */
+extern bool *ecp_program_carry_roots(EcpProgram *prog);
+extern EcpEval *ecp_eval_run_carry(EcpProgram *prog, TimestampTz as_of, bool use_cache,
+								   const bool *carry, roaring_bitmap_t **prev);
+
+/*
  * The per-customer step: evaluate every root for customer index c from its
  * n counted orders, ranked by (ordered_at, order_id), and their filter bits
  * (ev->fwords words each); res[r] receives root r's result.  ev must carry

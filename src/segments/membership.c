@@ -46,11 +46,12 @@
 #include "timeline/customers.h"
 
 /* longest run of deltas before a keyframe is written */
-#define MAX_DELTA_CHAIN		30
+#define MAX_DELTA_CHAIN		ECP_MAX_DELTA_CHAIN
 
 PG_FUNCTION_INFO_V1(segment_members_current);
 PG_FUNCTION_INFO_V1(segment_members_on_date);
 PG_FUNCTION_INFO_V1(customer_segments);
+PG_FUNCTION_INFO_V1(customer_segments_on_date);
 
 /*
  * ecp_current_run
@@ -480,27 +481,23 @@ segment_members_on_date(PG_FUNCTION_ARGS)
 }
 
 /*
- * customer_segments(customer_id bigint) RETURNS SETOF text
- *		Slugs of the segments a customer is in as of the last refresh.
+ * segments_of_customer
+ *		Put the slugs of the segments whose stored membership for 'day'
+ *		holds the customer into the SRF result.  Returns false when no
+ *		segment has membership stored for that day.
  */
-Datum
-customer_segments(PG_FUNCTION_ARGS)
+static bool
+segments_of_customer(FunctionCallInfo fcinfo, int64 customer_id, DateADT day)
 {
-	int64		customer_id = PG_GETARG_INT64(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext caller = CurrentMemoryContext;
-	EcpRun		run;
 	int32		ckey = -1;
 	int			nseg;
 	int32	   *seg_ids;
 	char	  **slugs;
+	bool		stored = false;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1];
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
-	if (!ecp_current_run(&run))
-		return (Datum) 0;
 
 	values[0] = Int64GetDatum(customer_id);
 	SPI_connect();
@@ -534,14 +531,14 @@ customer_segments(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MemoryContextSwitchTo(caller);
 
-	if (ckey < 0)
-		return (Datum) 0;
-
 	for (int i = 0; i < nseg; i++)
 	{
-		roaring_bitmap_t *members = ecp_members_on(seg_ids[i], run.as_of_date);
+		roaring_bitmap_t *members = ecp_members_on(seg_ids[i], day);
 
-		if (members != NULL && roaring_bitmap_contains(members, (uint32) ckey))
+		if (members == NULL)
+			continue;
+		stored = true;
+		if (ckey >= 0 && roaring_bitmap_contains(members, (uint32) ckey))
 		{
 			Datum		value = CStringGetTextDatum(slugs[i]);
 			bool		isnull = false;
@@ -549,5 +546,45 @@ customer_segments(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 		}
 	}
+	return stored;
+}
+
+/*
+ * customer_segments(customer_id bigint) RETURNS SETOF text
+ *		Slugs of the segments a customer is in as of the last refresh.
+ */
+Datum
+customer_segments(PG_FUNCTION_ARGS)
+{
+	int64		customer_id = PG_GETARG_INT64(0);
+	EcpRun		run;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
+	if (!ecp_current_run(&run))
+		return (Datum) 0;
+	(void) segments_of_customer(fcinfo, customer_id, run.as_of_date);
+	return (Datum) 0;
+}
+
+/*
+ * customer_segments(customer_id bigint, on_date date) RETURNS SETOF text
+ *		Slugs of the segments a customer was in on a stored day (refreshed
+ *		or backfilled); 22023 when no membership is stored for that day.
+ */
+Datum
+customer_segments_on_date(PG_FUNCTION_ARGS)
+{
+	int64		customer_id = PG_GETARG_INT64(0);
+	DateADT		day = PG_GETARG_DATEADT(1);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ecp_check_input_access(ECP_INPUT_CUSTOMERS);
+	if (!segments_of_customer(fcinfo, customer_id, day))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no membership is stored for %s",
+						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)))),
+				 errhint("Membership history exists for the days a refresh ran for and the days ecpower.backfill() stored; see ecpower.refresh_runs.")));
 	return (Datum) 0;
 }

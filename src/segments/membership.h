@@ -35,6 +35,9 @@
 #include "core/bitmap.h"
 #include "timeline/customers.h"
 
+/* longest run of XOR deltas before a keyframe is stored (membership.c) */
+#define ECP_MAX_DELTA_CHAIN		30
+
 /* a refresh run */
 typedef struct EcpRun
 {

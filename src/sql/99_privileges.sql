@@ -161,6 +161,8 @@ VALUES
     ('routine', '_refresh_try_lock', 'refresh'),
     ('routine', '_snapshot_kpis', 'refresh'),
     ('routine', '_record_tag_changes', 'refresh'),
+    ('routine', 'backfill', 'refresh'),
+    ('routine', '_backfill_compute', 'refresh'),
     -- owner only
     ('routine', 'generate_demo_store', 'owner'),
     ('routine', 'import_shopify_customers', 'owner'),

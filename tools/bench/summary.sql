@@ -113,3 +113,11 @@ SELECT a.figure, a.size AS small, b.size AS large,
 SELECT what, count(*) AS checked, sum(mismatches) AS mismatching_rows,
        string_agg(name, ', ' ORDER BY name) FILTER (WHERE mismatches > 0) AS differing
   FROM bench.verify GROUP BY what ORDER BY what;
+
+\echo '== backfill of a year of daily history (docs/backfill.md): median CPU s and ratio to one refresh'
+SELECT m.size, round(m.cpu::numeric, 2) AS "backfill cpu_s", f.value AS days,
+       round((m.cpu / nullif(bench.cpu_of('refresh', m.size), 0))::numeric, 1) AS "x refresh",
+       round((m.cpu / nullif(bench.cpu_of('refresh_cached', m.size), 0))::numeric, 1) AS "x refresh_cached"
+  FROM bench.medians m
+  LEFT JOIN bench.facts f ON f.label = 'backfill_days' AND f.size = m.size
+ WHERE m.label = 'backfill' ORDER BY m.size;
