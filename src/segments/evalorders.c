@@ -508,7 +508,7 @@ typedef struct CacheLoad
 	EvalScan   *sc;
 	int32	   *cust_of_ckey;	/* ckey -> customer index, -1 for none */
 	int32		nckeys;
-	ecp_idhash_hash *stale;		/* orders to skip (re-read from the heap) */
+	const EcpCacheState *st;	/* its stale orders are re-read from the heap */
 } CacheLoad;
 
 /* ecp_cache_read() sink: append a chunk's orders that are not stale */
@@ -534,7 +534,7 @@ cache_sink(void *arg, const char *orders, const char *bits, int32 n)
 		EcpOrder   *o = &ev->orders[k];
 
 		memcpy(o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
-		if (cl->stale != NULL && ecp_idhash_lookup(cl->stale, o->order_id) != NULL)
+		if (ecp_cache_is_stale(cl->st, o->order_id))
 			continue;
 		if (o->cust < 0 || o->cust >= cl->nckeys || cl->cust_of_ckey[o->cust] < 0)
 			ereport(ERROR,
@@ -575,20 +575,9 @@ load_orders_cached(EvalScan *sc, const EcpCacheState *st)
 		if (ev->ckey[c] >= 0)
 			cl.cust_of_ckey[ev->ckey[c]] = c;
 	}
-	if (st->nstale > 0)
-	{
-		cl.stale = ecp_idhash_create(CurrentMemoryContext, Max(1024, st->nstale * 2), NULL);
-		for (int64 i = 0; i < st->nstale; i++)
-		{
-			bool		found;
-
-			ecp_idhash_insert(cl.stale, st->stale[i], &found);
-		}
-	}
+	cl.st = st;
 	ecp_cache_read(ev->fwords, cache_sink, &cl);
 	pfree(cl.cust_of_ckey);
-	if (cl.stale)
-		ecp_idhash_destroy(cl.stale);
 	if (st->nstale == 0)
 		return;
 

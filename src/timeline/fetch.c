@@ -283,67 +283,24 @@ scan_orders(OrderScan *os)
  * ---------------------------------------------------------------------
  */
 
-/* the store's view of a fetch */
-typedef struct StoreSource
-{
-	EcpCacheState *st;			/* stale: ascending order ids */
-	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
-} StoreSource;
-
-#define STALE_FILTER_BITS	(1 << 20)
-
-/* is this order changed since the store was written? */
-static inline bool
-store_stale(const StoreSource *src, int64 id)
-{
-	uint32		h = ecp_hash_int64(id) & (STALE_FILTER_BITS - 1);
-	int64		lo = 0;
-	int64		hi = src->st->nstale - 1;
-
-	if (src->st->nstale == 0 || !((src->filter[h / 64] >> (h % 64)) & 1))
-		return false;
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (src->st->stale[mid] < id)
-			lo = mid + 1;
-		else if (src->st->stale[mid] > id)
-			hi = mid - 1;
-		else
-			return true;
-	}
-	return false;
-}
-
 /*
  * Open the store for a fetch: usable when the order cache was built in the
  * store time zone, few orders changed since, and the values belong to it.
  */
-static StoreSource *
+static EcpCacheState *
 store_open(void)
 {
 	EcpCacheState *st = ecp_cache_open_orders(ecp_store_timezone());
-	StoreSource *src;
 
 	if (!st->usable || st->nstale > st->nbase / 4 || !ecp_values_usable())
 		return NULL;
-	src = palloc0(sizeof(StoreSource));
-	src->st = st;
-	src->filter = palloc0(STALE_FILTER_BITS / 8);
-	for (int64 i = 0; i < st->nstale; i++)
-	{
-		uint32		h = ecp_hash_int64(st->stale[i]) & (STALE_FILTER_BITS - 1);
-
-		src->filter[h / 64] |= UINT64CONST(1) << (h % 64);
-	}
-	return src;
+	return st;
 }
 
 typedef struct StoreOrderScan
 {
 	OrderScan  *os;
-	StoreSource *src;
+	EcpCacheState *src;
 } StoreOrderScan;
 
 /* ecp_cache_read() sink: the counted orders of a chunk */
@@ -357,7 +314,7 @@ store_orders_sink(void *arg, const char *orders, const char *bits, int32 n)
 		EcpOrder	o;
 
 		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
-		if (o.ordered_at > ss->os->spec->as_of || store_stale(ss->src, o.order_id))
+		if (o.ordered_at > ss->os->spec->as_of || ecp_cache_is_stale(ss->src, o.order_id))
 			continue;
 		/* order-level values come from the store after the sort */
 		order_keep(ss->os, o.order_id, o.cust, o.ordered_at, o.net, NULL);
@@ -366,7 +323,7 @@ store_orders_sink(void *arg, const char *orders, const char *bits, int32 n)
 
 /* the counted orders from the cache, the changed ones from the heap */
 static void
-store_orders(OrderScan *os, StoreSource *src)
+store_orders(OrderScan *os, EcpCacheState *src)
 {
 	StoreOrderScan ss = {os, src};
 	const char *vcol = order_value_column(os->spec);
@@ -375,9 +332,9 @@ store_orders(OrderScan *os, StoreSource *src)
 	char	   *sql;
 
 	ecp_cache_read(-1, store_orders_sink, &ss);
-	if (src->st->nstale == 0)
+	if (src->nstale == 0)
 		return;
-	args[0] = ecp_id_array(src->st->stale, src->st->nstale);
+	args[0] = ecp_id_array(src->stale, src->nstale);
 	sql = psprintf("SELECT o.order_id, o.customer_id, o.ordered_at, o.total, o.refunded, %s"
 				   " FROM ecpower.orders AS o"
 				   " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)"
@@ -412,7 +369,7 @@ typedef struct LineApply
 	DimSource	source;
 	ProductValues *pv;
 	IdMap		oi;				/* order_id -> index of an order lines matter to */
-	StoreSource *src;			/* the store (NULL: the heap) */
+	EcpCacheState *src;			/* the store (NULL: the heap) */
 	char	  **sku_text;		/* the store's sku dictionary */
 	int32	   *sku_id;			/* its ids in dict, -2: not interned yet */
 	int32		nsku;
@@ -596,7 +553,7 @@ store_line_sink(void *arg, const EcpLineEntry *line)
 	int32		idx = ecp_idmap_lookup(&la->oi, line->order_id);
 	int32		sku = -1;
 
-	if (idx < 0 || store_stale(la->src, line->order_id))
+	if (idx < 0 || ecp_cache_is_stale(la->src, line->order_id))
 		return;
 	if (la->source == SRC_LINE_SKU && line->sku >= 0 && la->set->orders[idx].selected)
 	{
@@ -621,9 +578,9 @@ store_lines(LineApply *la)
 	for (int32 i = 0; i < la->nsku; i++)
 		la->sku_id[i] = -2;
 	ecp_values_read_lines(la->nsku, store_line_sink, la);
-	if (la->src->st->nstale == 0)
+	if (la->src->nstale == 0)
 		return;
-	args[0] = ecp_id_array(la->src->st->stale, la->src->st->nstale);
+	args[0] = ecp_id_array(la->src->stale, la->src->nstale);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT l.order_id, l.product_id, l.sku, l.quantity, l.unit_cost"
 							  " FROM ecpower.order_lines AS l"
@@ -659,7 +616,7 @@ store_value_sink(void *arg, int64 order_id, int32 id)
 	StoreValues *sv = (StoreValues *) arg;
 	int32		idx = ecp_idmap_lookup(&sv->la->oi, order_id);
 
-	if (idx < 0 || !sv->la->set->orders[idx].selected || store_stale(sv->la->src, order_id))
+	if (idx < 0 || !sv->la->set->orders[idx].selected || ecp_cache_is_stale(sv->la->src, order_id))
 		return;
 	if (sv->id[id] == -2)
 		sv->id[id] = ecp_dict_text(sv->la->dict, sv->text[id], strlen(sv->text[id]));
@@ -898,7 +855,7 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 	int32	   *newindex;
 	DimSource	source = spec->dimension == ECP_DIM_NONE
 		? SRC_CALENDAR : dim_info[spec->dimension].source;
-	StoreSource *src;
+	EcpCacheState *src;
 
 	/*
 	 * The period as instants.  A bound far from the orders gets a calendar

@@ -222,6 +222,16 @@ cache_open(const char *tag, const char *tz)
 		}
 		st->nstale = j;
 	}
+	if (st->nstale > 0)
+	{
+		st->stale_filter = MemoryContextAllocZero(caller, ECP_STALE_FILTER_BITS / 8);
+		for (int64 i = 0; i < st->nstale; i++)
+		{
+			uint32		h = ecp_hash_int64(st->stale[i]) & (ECP_STALE_FILTER_BITS - 1);
+
+			st->stale_filter[h / 64] |= UINT64CONST(1) << (h % 64);
+		}
+	}
 	return st;
 }
 

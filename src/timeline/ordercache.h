@@ -28,6 +28,8 @@
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 
+#include "core/ecpower.h"
+
 /*
  * One counted order as the segment engine keeps it and the cache stores it
  * (48 bytes); cust is a customer index in memory, a ckey in a chunk.
@@ -64,7 +66,40 @@ typedef struct EcpCacheState
 	int64	   *change_ids;
 	int64		nstale;			/* order ids to re-read, ascending, unique */
 	int64	   *stale;
+	uint64	   *stale_filter;	/* ECP_STALE_FILTER_BITS bits over hashed ids */
 } EcpCacheState;
+
+#define ECP_STALE_FILTER_BITS	(1 << 20)
+
+/*
+ * ecp_cache_is_stale
+ *		Is this order changed since the cache was written (to be read from
+ *		the heap instead)?  A bit filter answers most ids; a binary search
+ *		of the sorted stale ids the rest.  The filter is built by
+ *		ecp_cache_open*() when there are stale orders.
+ */
+static inline bool
+ecp_cache_is_stale(const EcpCacheState *st, int64 id)
+{
+	uint32		h = ecp_hash_int64(id) & (ECP_STALE_FILTER_BITS - 1);
+	int64		lo = 0;
+	int64		hi = st->nstale - 1;
+
+	if (st->nstale == 0 || !((st->stale_filter[h / 64] >> (h % 64)) & 1))
+		return false;
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (st->stale[mid] < id)
+			lo = mid + 1;
+		else if (st->stale[mid] > id)
+			hi = mid - 1;
+		else
+			return true;
+	}
+	return false;
+}
 
 /*
  * Called per chunk with its n records (EcpOrder, cust = ckey, unaligned)

@@ -171,14 +171,10 @@ typedef struct CountedScan
 	int64		abs_total;
 	int64		last_customer_id;
 	int32		last_ckey;
-	/* order cache: orders to take from the heap instead */
-	const int64 *stale;			/* ascending */
-	int64		nstale;
+	/* order cache: its orders changed since, to take from the heap instead */
+	const EcpCacheState *st;
 	int64		ncached;		/* orders taken from the chunks */
-	uint64	   *filter;			/* STALE_FILTER_BITS bits over hashed ids */
 } CountedScan;
-
-#define STALE_FILTER_BITS	(1 << 20)
 
 /*
  * keep an uncancelled order of a customer key when counted and wanted
@@ -274,30 +270,6 @@ counted_from_heap(CountedScan *cs, Relation rel)
 	ExecDropSingleTupleTableSlot(slot);
 }
 
-/* is this order id stale (to be read from the heap)? */
-static inline bool
-counted_stale(const CountedScan *cs, int64 id)
-{
-	uint32		h = ecp_hash_int64(id) & (STALE_FILTER_BITS - 1);
-	int64		lo = 0;
-	int64		hi = cs->nstale - 1;
-
-	if (cs->nstale == 0 || !((cs->filter[h / 64] >> (h % 64)) & 1))
-		return false;
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (cs->stale[mid] < id)
-			lo = mid + 1;
-		else if (cs->stale[mid] > id)
-			hi = mid - 1;
-		else
-			return true;
-	}
-	return false;
-}
-
 /* ecp_cache_read() sink: the counted orders of a chunk */
 static void
 counted_sink(void *arg, const char *orders, const char *bits, int32 n)
@@ -309,7 +281,7 @@ counted_sink(void *arg, const char *orders, const char *bits, int32 n)
 		EcpOrder	o;
 
 		memcpy(&o, orders + (Size) i * sizeof(EcpOrder), sizeof(EcpOrder));
-		if (o.ordered_at > cs->as_of || counted_stale(cs, o.order_id))
+		if (o.ordered_at > cs->as_of || ecp_cache_is_stale(cs->st, o.order_id))
 			continue;
 		counted_add(cs, o.cust, o.ordered_at, o.day, o.net, o.order_id,
 					o.costed ? o.profit : ECP_PROFIT_UNKNOWN);
@@ -326,21 +298,12 @@ counted_from_cache(CountedScan *cs, const EcpCacheState *st)
 	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		args[1];
 
-	cs->stale = st->stale;
-	cs->nstale = st->nstale;
-	cs->filter = palloc0(STALE_FILTER_BITS / 8);
-	for (int64 i = 0; i < st->nstale; i++)
-	{
-		uint32		h = ecp_hash_int64(st->stale[i]) & (STALE_FILTER_BITS - 1);
-
-		cs->filter[h / 64] |= UINT64CONST(1) << (h % 64);
-	}
+	cs->st = st;
 	/* cached orders come with their profits: no ids to keep */
 	cs->buf.want_ids = false;
 	ecp_cache_read(-1, counted_sink, cs);
 	cs->buf.want_ids = true;
 	cs->ncached = cs->buf.n;
-	pfree(cs->filter);
 	if (st->nstale == 0)
 		return;
 	args[0] = ecp_id_array(st->stale, st->nstale);

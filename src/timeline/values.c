@@ -45,6 +45,7 @@
 
 #include "core/arrays.h"
 #include "core/ecpower.h"
+#include "timeline/fetch.h"
 #include "timeline/values.h"
 
 #define VALUES_MAGIC	0x45435056	/* "ECPV" */
@@ -120,95 +121,6 @@ ecp_values_group_of_column(const char *column)
  * Build
  * ---------------------------------------------------------------------
  */
-
-/* a dictionary being built: exact text -> dense id */
-typedef struct InternSlot
-{
-	uint32		hash;
-	int32		id;				/* -1: empty */
-} InternSlot;
-
-typedef struct Intern
-{
-	int32		n;
-	int64		cap;
-	char	  **text;
-	int32	   *len;
-	uint32		nslots;
-	InternSlot *slots;
-	MemoryContext mcxt;			/* where it all lives */
-} Intern;
-
-static void
-intern_init(Intern *in)
-{
-	in->mcxt = CurrentMemoryContext;
-	in->n = 0;
-	in->cap = 256;
-	in->text = palloc(sizeof(char *) * in->cap);
-	in->len = palloc(sizeof(int32) * in->cap);
-	in->nslots = 1024;
-	in->slots = palloc(sizeof(InternSlot) * in->nslots);
-	for (uint32 i = 0; i < in->nslots; i++)
-		in->slots[i].id = -1;
-}
-
-static int32
-intern(Intern *in, const char *s, int len)
-{
-	uint32		hash = hash_bytes((const unsigned char *) s, len);
-	uint32		i = hash & (in->nslots - 1);
-
-	while (in->slots[i].id >= 0)
-	{
-		int32		id = in->slots[i].id;
-
-		if (in->slots[i].hash == hash && in->len[id] == len &&
-			memcmp(in->text[id], s, len) == 0)
-			return id;
-		i = (i + 1) & (in->nslots - 1);
-	}
-	if (in->n == PG_INT32_MAX - 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many distinct values for the ecpower timeline")));
-	if (in->n >= in->cap)
-	{
-		in->text = ecp_grow_array(in->text, &in->cap, in->n + 1, sizeof(char *), false);
-		in->len = repalloc_huge(in->len, sizeof(int32) * in->cap);
-	}
-	in->text[in->n] = MemoryContextAlloc(in->mcxt, len + 1);
-	memcpy(in->text[in->n], s, len);
-	in->text[in->n][len] = '\0';
-	in->len[in->n] = len;
-	in->slots[i].hash = hash;
-	in->slots[i].id = in->n;
-	in->n++;
-	if ((uint32) in->n * 2 > in->nslots)
-	{
-		uint32		nslots = in->nslots * 2;
-		InternSlot *slots = MemoryContextAllocExtended(in->mcxt, sizeof(InternSlot) * nslots,
-													 MCXT_ALLOC_HUGE);
-
-		for (uint32 k = 0; k < nslots; k++)
-			slots[k].id = -1;
-		for (uint32 k = 0; k < in->nslots; k++)
-		{
-			uint32		j;
-
-			if (in->slots[k].id < 0)
-				continue;
-			j = in->slots[k].hash & (nslots - 1);
-			while (slots[j].id >= 0)
-				j = (j + 1) & (nslots - 1);
-			slots[j] = in->slots[k];
-		}
-		pfree(in->slots);
-		in->slots = slots;
-		in->nslots = nslots;
-	}
-	return in->n - 1;
-}
 
 /* chunks of every group being written */
 typedef struct Writer
@@ -313,7 +225,7 @@ writer_add(Writer *w, int group, const void *entry)
 
 /* one text value of an order */
 static void
-add_text(Writer *w, Intern *dict, int group, int64 order_id, Datum value)
+add_text(Writer *w, EcpValueDict *dict, int group, int64 order_id, Datum value)
 {
 	text	   *t = (text *) PG_DETOAST_DATUM_PACKED(value);
 	int			len = VARSIZE_ANY_EXHDR(t);
@@ -322,7 +234,7 @@ add_text(Writer *w, Intern *dict, int group, int64 order_id, Datum value)
 
 	if (len == 0)
 		return;					/* empty values are not reported */
-	id = intern(dict, VARDATA_ANY(t), len);
+	id = ecp_dict_text(dict, VARDATA_ANY(t), len);
 	memcpy(entry, &order_id, sizeof(int64));
 	memcpy(entry + sizeof(int64), &id, sizeof(int32));
 	writer_add(w, group, entry);
@@ -330,7 +242,7 @@ add_text(Writer *w, Intern *dict, int group, int64 order_id, Datum value)
 
 /* every uncancelled order's order-level values */
 static void
-build_orders(Writer *w, Intern *dicts)
+build_orders(Writer *w, EcpValueDict **dicts)
 {
 	Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -369,7 +281,7 @@ build_orders(Writer *w, Intern *dicts)
 			if (slot->tts_isnull[att[g] - 1])
 				continue;
 			if (!groups[g].is_array)
-				add_text(w, &dicts[g], g, order_id, v);
+				add_text(w, dicts[g], g, order_id, v);
 			else
 			{
 				ArrayType  *arr = DatumGetArrayTypeP(v);
@@ -384,7 +296,7 @@ build_orders(Writer *w, Intern *dicts)
 				for (int i = 0; i < n; i++)
 				{
 					if (!nulls[i])
-						add_text(w, &dicts[g], g, order_id, elems[i]);
+						add_text(w, dicts[g], g, order_id, elems[i]);
 				}
 			}
 		}
@@ -399,7 +311,7 @@ build_orders(Writer *w, Intern *dicts)
 
 /* every order line (lines of cancelled orders are never looked up) */
 static int64
-build_lines(Writer *w, Intern *skus)
+build_lines(Writer *w, EcpValueDict *skus)
 {
 	Relation	rel = table_open(ecp_relid("order_lines"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -451,7 +363,7 @@ build_lines(Writer *w, Intern *skus)
 			text	   *t = (text *) PG_DETOAST_DATUM_PACKED(v[a_sku - 1]);
 
 			if (VARSIZE_ANY_EXHDR(t) > 0)
-				r.sku = intern(skus, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				r.sku = ecp_dict_text(skus, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 		}
 		memcpy(entry, &r.order_id, 8);
 		memcpy(entry + 8, &r.product_id, 8);
@@ -471,19 +383,19 @@ build_lines(Writer *w, Intern *skus)
 
 /* store a group's dictionary: ids 0..n-1 */
 static void
-write_dict(int group, Intern *in)
+write_dict(int group, EcpValueDict *in)
 {
 	Oid			argtypes[2] = {INT2OID, TEXTARRAYOID};
 	Datum		args[2];
 	Datum	   *elems;
 
-	if (in->n == 0)
+	if (in->nvalues == 0)
 		return;
-	elems = palloc_extended(sizeof(Datum) * in->n, MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < in->n; i++)
-		elems[i] = PointerGetDatum(cstring_to_text_with_len(in->text[i], in->len[i]));
+	elems = palloc_extended(sizeof(Datum) * in->nvalues, MCXT_ALLOC_HUGE);
+	for (int32 i = 0; i < in->nvalues; i++)
+		elems[i] = PointerGetDatum(cstring_to_text_with_len(in->text[i], in->textlen[i]));
 	args[0] = Int16GetDatum(group);
-	args[1] = PointerGetDatum(construct_array(elems, in->n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(elems, in->nvalues, TEXTOID, -1, false, TYPALIGN_INT));
 	if (SPI_execute_with_args("INSERT INTO ecpower.timeline_dict (grp, id, value)"
 							  " SELECT $1, (u.i OPERATOR(pg_catalog.-) 1)::integer, u.v"
 							  " FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(v, i)",
@@ -504,7 +416,7 @@ ecp_values_build(void)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	Writer	   *w = palloc0(sizeof(Writer));
-	Intern		dicts[ECP_VG_COUNT];
+	EcpValueDict *dicts[ECP_VG_COUNT];
 	Oid			argtypes[3] = {INT2ARRAYOID, INT4ARRAYOID, BYTEAARRAYOID};
 	Oid			stypes[3] = {INT4OID, INT8OID, INT8OID};
 	Datum		sargs[3];
@@ -512,7 +424,7 @@ ecp_values_build(void)
 
 	for (int g = 0; g < ECP_VG_COUNT; g++)
 	{
-		intern_init(&dicts[g]);
+		dicts[g] = ecp_dict_create();
 		w->buf[g] = palloc(CHUNK_BYTES);
 	}
 	w->batchcxt = AllocSetContextCreate(cxt, "ecpower timeline batch",
@@ -531,12 +443,12 @@ ecp_values_build(void)
 		elog(ERROR, "could not prepare the ecpower timeline insert");
 
 	build_orders(w, dicts);
-	nlines = build_lines(w, &dicts[ECP_VG_LINES]);
+	nlines = build_lines(w, dicts[ECP_VG_LINES]);
 	for (int g = 0; g < ECP_VG_COUNT; g++)
 		writer_seal(w, g);
 	writer_flush_batch(w);
 	for (int g = 0; g < ECP_VG_COUNT; g++)
-		write_dict(g, &dicts[g]);
+		write_dict(g, dicts[g]);
 
 	sargs[0] = Int32GetDatum(VALUES_VERSION);
 	sargs[1] = Int64GetDatum(w->entries);
