@@ -5,17 +5,17 @@
 # src/LAYER/*.c (see the file map in src/ecpower.c).
 
 EXTENSION = ecpower
-EXTVERSION = 1.0.0
+EXTVERSION = 1.1.0
 
 MODULE_big = ecpower
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
 # Versions (docs/upgrades.md): the install script of the current version is
 # every source in src/sql/ concatenated in name order.  Released scripts are
-# frozen in upgrade/ and never edited: the install scripts of 0.1.0 and
-# 0.2.0 and the update scripts between versions, each written for the step
-# it makes (upgrade/ecpower--A--B.sql); PostgreSQL chains them, so
-# 0.1.0 -> 0.2.0 -> 1.0.0.  A change to any source must also reach the
+# frozen in upgrade/ and never edited: the install scripts of 0.1.0, 0.2.0
+# and 1.0.0 and the update scripts between versions, each written for the
+# step it makes (upgrade/ecpower--A--B.sql); PostgreSQL chains them, so
+# 0.1.0 -> 0.2.0 -> 1.0.0 -> 1.1.0.  A change to any source must also reach the
 # update script to the current version: test/sql/upgrade.sql compares an
 # updated database with a fresh install and names every object that differs.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))

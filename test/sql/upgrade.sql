@@ -1,11 +1,11 @@
 -- Upgrades (docs/upgrades.md): a store installed with 0.1.0 goes through
--- every released version, 0.1.0 -> 0.2.0 -> 1.0.0, refreshing on the way.
--- Its data must survive each step, its catalog must equal a fresh 1.0.0
--- install object by object, and its reports must equal those of a fresh
+-- every released version, 0.1.0 -> 0.2.0 -> 1.0.0 -> 1.1.0, refreshing on
+-- the way.  Its data must survive each step, its catalog must equal a fresh
+-- install of the current version object by object, and its reports must equal those of a fresh
 -- install loaded with the same rows and refreshed on the same days.  The
 -- one-step update from 0.1.0 (PostgreSQL chains the scripts) ends in the
--- same catalog.  Only the 1.0.0 library is installed here, so the store is
--- refreshed once it is at 1.0.0; test/t/800_upgrade.pl refreshes with the
+-- same catalog.  Only the current library is installed here, so the store
+-- is refreshed once it is at the current version; test/t/800_upgrade.pl refreshes with the
 -- 0.2.0 library before it swaps in the new one.
 \i test/fixtures/setup.sql
 \set ECHO none
@@ -39,6 +39,11 @@ ALTER EXTENSION ecpower UPDATE TO '1.0.0';
 SELECT extversion FROM pg_extension WHERE extname = 'ecpower';
 SELECT * FROM input_020 EXCEPT SELECT * FROM ecp_check.input_md5();
 SELECT * FROM state_020 EXCEPT SELECT * FROM ecp_check.state_md5();
+-- 3b. to 1.1.0: inputs and definitions are kept (0 rows)
+ALTER EXTENSION ecpower UPDATE TO '1.1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'ecpower';
+SELECT * FROM input_020 EXCEPT SELECT * FROM ecp_check.input_md5();
+SELECT * FROM state_020 EXCEPT SELECT * FROM ecp_check.state_md5();
 -- predictions keep the model 0.2.0 fitted
 SELECT model FROM ecpower.prediction_settings;
 -- customer keys continue after the update
@@ -57,7 +62,7 @@ SELECT s.slug, (SELECT count(*) FROM ecpower.segment_members(s.slug)) AS members
 CREATE TEMP TABLE updated AS SELECT * FROM ecp_check.objects();
 CREATE TEMP TABLE updated_reports AS SELECT * FROM ecp_check.reports();
 
--- 4. a fresh install of 1.0.0 given the same rows and the same refreshes
+-- 4. a fresh install of 1.1.0 given the same rows and the same refreshes
 SET client_min_messages = warning;
 DROP EXTENSION ecpower CASCADE;
 RESET client_min_messages;
@@ -99,7 +104,7 @@ UNION ALL
  EXCEPT ALL SELECT 'fresh install', * FROM updated_reports)
 ORDER BY 2, 3, 1;
 
--- 5. 0.1.0 -> 1.0.0 in one ALTER EXTENSION UPDATE (to the default version)
+-- 5. 0.1.0 -> 1.1.0 in one ALTER EXTENSION UPDATE (to the default version)
 SET client_min_messages = warning;
 DROP EXTENSION ecpower CASCADE;
 RESET client_min_messages;
