@@ -13,3 +13,272 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION ecpower UPDATE TO '1.1.0'" to load this file. \quit
+
+-- ==================== 46_timeline_keys.sql
+/*
+ * The timeline's customer keys (src/timeline/keystore.c, docs/timeline.md):
+ * every customer's (ckey, customer_id) as the last refresh evaluated them,
+ * in checksummed chunks, so that a report does not scan ecpower.customers
+ * to learn which customers exist.  The customers inserted or deleted since
+ * are logged in ecpower.order_changes (customer_id, ckey; order_id NULL)
+ * and looked up again by every reader; the next refresh stores the map
+ * anew and takes them off the log.  A statement of more than 20,000
+ * customers logs one row asking readers to scan instead (ckey 0).  A
+ * change of customer keys, a TRUNCATE or reset_order_cache() logs the
+ * order cache's NULL row, which readers also answer with a scan.  Like the
+ * order cache, nothing here is dumped, and the table is WAL-logged.
+ */
+
+ALTER TABLE ecpower.order_changes
+    ADD COLUMN customer_id bigint,
+    ADD COLUMN ckey integer;
+COMMENT ON COLUMN ecpower.order_changes.customer_id IS
+    'a customer inserted or deleted since the last refresh (order_id is then NULL)';
+COMMENT ON COLUMN ecpower.order_changes.ckey IS
+    'the customer''s key when logged; 0 asks readers to scan ecpower.customers';
+
+CREATE TABLE ecpower.timeline_keys (
+    chunk   integer PRIMARY KEY,
+    data    bytea NOT NULL
+);
+ALTER TABLE ecpower.timeline_keys ALTER COLUMN data SET STORAGE PLAIN;
+COMMENT ON TABLE ecpower.timeline_keys IS
+    'internal: every customer''s key as of the last refresh, in checksummed chunks (src/timeline/keystore.c)';
+
+/*
+ * Runs as the writing role, like the order triggers: a role that inserts
+ * or deletes customers needs INSERT on ecpower.order_changes.
+ */
+CREATE FUNCTION ecpower._log_customer_changes() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM changed LIMIT 20001) AS s)
+       OPERATOR(pg_catalog.>) 20000 THEN
+        INSERT INTO ecpower.order_changes (customer_id, ckey) VALUES (NULL, 0);
+    ELSE
+        INSERT INTO ecpower.order_changes (customer_id, ckey)
+        SELECT c.customer_id, c.ckey FROM changed AS c;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._log_customer_changes() IS
+    'internal: logs the customers a statement inserted or deleted, for the timeline''s customer keys';
+
+CREATE TRIGGER timeline_keys_insert AFTER INSERT ON ecpower.customers
+    REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._log_customer_changes();
+CREATE TRIGGER timeline_keys_delete AFTER DELETE ON ecpower.customers
+    REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION ecpower._log_customer_changes();
+
+-- the same for sessions in replica mode, a row at a time
+CREATE FUNCTION ecpower._log_customer_change_row() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+        INSERT INTO ecpower.order_changes (customer_id, ckey) VALUES (OLD.customer_id, OLD.ckey);
+    ELSE
+        INSERT INTO ecpower.order_changes (customer_id, ckey) VALUES (NEW.customer_id, NEW.ckey);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ecpower._log_customer_change_row() IS
+    'internal: logs a customer a replicated row insert or delete touched, for the timeline''s customer keys';
+
+CREATE TRIGGER timeline_keys_replica AFTER INSERT OR DELETE ON ecpower.customers
+    FOR EACH ROW EXECUTE FUNCTION ecpower._log_customer_change_row();
+ALTER TABLE ecpower.customers ENABLE REPLICA TRIGGER timeline_keys_replica;
+
+-- ==================== 99_privileges.sql
+/*
+ * Privileges: the map names the new objects; nothing is left to PUBLIC.
+ * Grants to the ecpower roles are made again by
+ * SELECT ecpower.grant_roles(...) after the update.
+ */
+CREATE OR REPLACE FUNCTION ecpower.privilege_map()
+RETURNS TABLE (kind text, name text, class text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+VALUES
+    -- input tables
+    ('relation', 'customers', 'input'),
+    ('relation', 'customer_key_seq', 'input'),
+    ('relation', 'customer_keys', 'input'),
+    ('relation', 'products', 'input'),
+    ('relation', 'orders', 'input'),
+    ('relation', 'order_lines', 'input'),
+    ('relation', 'shopify_state', 'input'),
+    ('relation', 'shopify_syncs', 'input'),
+    ('relation', 'shopify_syncs_sync_id_seq', 'input'),
+    ('relation', 'shopify_push_errors', 'input'),
+    ('relation', 'shopify_push_errors_error_id_seq', 'input'),
+    ('relation', 'acquisition_spend', 'input'),
+    -- definitions and settings
+    ('relation', 'settings', 'definition'),
+    ('relation', 'segments', 'definition'),
+    ('relation', 'segments_segment_id_seq', 'definition'),
+    ('relation', 'segment_versions', 'audit'),
+    ('relation', 'prediction_settings', 'definition'),
+    -- refresh results and run log
+    ('relation', 'refresh_runs', 'result'),
+    ('relation', 'refresh_runs_run_id_seq', 'result'),
+    ('relation', 'refresh_state', 'result'),
+    ('relation', 'membership', 'result'),
+    ('relation', 'rfm_blocks', 'result'),
+    ('relation', 'order_cache', 'result'),
+    ('relation', 'order_cache_state', 'result'),
+    ('relation', 'timeline_values', 'result'),
+    ('relation', 'timeline_dict', 'result'),
+    ('relation', 'timeline_state', 'result'),
+    ('relation', 'timeline_keys', 'result'),
+    ('relation', 'order_changes', 'result'),
+    ('relation', 'order_changes_change_id_seq', 'result'),
+    ('relation', 'kpi_snapshots', 'result'),
+    ('relation', 'tag_changes', 'result'),
+    ('relation', 'tag_changes_change_id_seq', 'result'),
+    ('relation', 'tag_sync_state', 'result'),
+    ('relation', 'model_fits', 'result'),
+    ('relation', 'model_fits_fit_id_seq', 'result'),
+    ('relation', 'prediction_scores', 'result'),
+    -- locks
+    ('relation', 'refresh_lock', 'refresh lock'),
+    ('relation', 'definition_lock', 'lock'),
+    -- views
+    ('relation', 'templates', 'view'),
+    ('relation', 'template_parameters', 'view'),
+    ('relation', 'template_examples', 'view'),
+    ('relation', '_templates_released', 'view'),
+    ('relation', '_template_parameters_released', 'view'),
+    ('relation', 'customer_rfm', 'view'),
+    ('relation', 'rfm_groups', 'view'),
+    ('relation', 'customer_predictions', 'view'),
+    -- membership, reports, validation
+    ('routine', 'segment_members', 'read'),
+    ('routine', 'customer_segments', 'read'),
+    ('routine', 'validate_definition', 'read'),
+    ('routine', 'definition_filters', 'read'),
+    ('routine', 'evaluate', 'read'),
+    ('routine', 'segment_kpis', 'read'),
+    ('routine', 'segment_history', 'read'),
+    ('routine', 'ltv_window', 'read'),
+    ('routine', 'compare_segments', 'read'),
+    ('routine', 'segment_revenue', 'read'),
+    ('routine', 'kpis', 'read'),
+    ('routine', 'cohorts', 'read'),
+    ('routine', 'cohort_summary', 'read'),
+    ('routine', 'journey', 'read'),
+    ('routine', 'feature_report', 'read'),
+    ('routine', 'distribution', 'read'),
+    ('routine', 'bought_together', 'read'),
+    ('routine', 'acquisition_report', 'read'),
+    ('routine', 'next_purchases', 'read'),
+    ('routine', 'time_to_next_order', 'read'),
+    ('routine', 'pending_tag_changes', 'read'),
+    ('routine', 'segment_customers', 'read'),
+    ('routine', 'customer_summary', 'read'),
+    ('routine', 'score_customers', 'read'),
+    ('routine', 'backtest_bgnbd', 'read'),
+    ('routine', 'fit_models', 'read'),        -- computes, saves nothing
+    ('routine', 'backtest', 'read'),
+    ('routine', 'compare_models', 'read'),
+    ('routine', 'predict_p_alive', 'read'),
+    ('routine', 'predict_expected_purchases', 'read'),
+    ('routine', 'predict_log_likelihood', 'read'),
+    ('routine', 'bgnbd_expected_purchases', 'read'),
+    ('routine', 'bgnbd_log_likelihood', 'read'),
+    ('routine', 'bgnbd_p_alive', 'read'),
+    ('routine', 'gammagamma_expected_spend', 'read'),
+    ('routine', 'freshness', 'read'),
+    ('routine', 'privilege_map', 'read'),
+    ('routine', '_kpis_state_rows', 'read'),
+    ('routine', '_template_fill', 'read'),
+    ('routine', '_segment_member_since', 'read'),
+    ('routine', '_rfm_unpack', 'read'),
+    -- definitions
+    ('routine', 'create_segment', 'define'),
+    ('routine', 'update_segment', 'define'),
+    ('routine', 'drop_segment', 'define'),
+    ('routine', 'rename_segment', 'define'),
+    ('routine', 'alter_segment', 'define'),
+    ('routine', '_definition_rename_reference', 'define'),
+    ('routine', 'create_segment_from_template', 'define'),
+    ('routine', '_definition_references', 'define'),
+    ('routine', '_segment_definition_check', 'define'),
+    ('routine', '_segment_definition_syntax', 'define'),
+    ('routine', '_segments_referencing', 'define'),
+    ('routine', '_lock_definitions', 'define'),
+    ('routine', '_segment_limits', 'define'),
+    -- refresh
+    ('routine', 'refresh', 'refresh'),
+    ('routine', 'refresh_if_stale', 'refresh'),
+    ('routine', 'reset_order_cache', 'refresh'),
+    ('routine', 'schedule_refresh', 'refresh'),
+    ('routine', 'unschedule_refresh', 'refresh'),
+    ('routine', 'fit_predictions', 'refresh'),
+    ('routine', 'refresh_predictions', 'refresh'),
+    ('routine', '_require_pg_cron', 'refresh'),
+    ('routine', '_refresh_can_commit', 'refresh'),
+    ('routine', '_refresh_compute', 'refresh'),
+    ('routine', '_refresh_run', 'refresh'),
+    ('routine', '_refresh_start', 'refresh'),
+    ('routine', '_refresh_busy', 'refresh'),
+    ('routine', '_refresh_try_lock', 'refresh'),
+    ('routine', '_snapshot_kpis', 'refresh'),
+    ('routine', '_record_tag_changes', 'refresh'),
+    ('routine', 'backfill', 'refresh'),
+    ('routine', '_backfill_compute', 'refresh'),
+    -- owner only
+    ('routine', 'generate_demo_store', 'owner'),
+    ('routine', 'import_shopify_customers', 'owner'),
+    ('routine', 'import_shopify_orders', 'owner'),
+    ('routine', 'shopify_pull', 'owner'),
+    ('routine', 'shopify_push', 'owner'),
+    ('routine', 'shopify_sync', 'owner'),
+    ('routine', 'schedule_shopify', 'owner'),
+    ('routine', 'unschedule_shopify', 'owner'),
+    ('routine', '_shopify_pull', 'owner'),
+    ('routine', '_shopify_push_batch', 'owner'),
+    ('routine', '_shopify_sync_start', 'owner'),
+    ('routine', '_shopify_sync_finish', 'owner'),
+    ('routine', 'grant_statements', 'owner'),
+    ('routine', 'grant_roles', 'owner'),
+    -- called by the server only
+    ('routine', '_settings_guard', 'internal'),
+    ('routine', '_customer_key', 'internal'),
+    ('routine', '_customer_key_register', 'internal'),
+    ('routine', '_customer_keys_guard', 'internal'),
+    ('routine', '_segments_truncate', 'internal'),
+    ('routine', 'shopify_fdw_validator', 'internal'),
+    ('routine', '_log_order_changes', 'internal'),
+    ('routine', '_log_key_changes', 'internal'),
+    ('routine', '_log_order_change_row', 'internal'),
+    ('routine', '_log_key_change_row', 'internal'),
+    ('routine', '_log_customer_changes', 'internal'),
+    ('routine', '_log_customer_change_row', 'internal'),
+    ('routine', '_refresh_state_guard', 'internal'),
+    ('routine', '_segments_guard', 'internal'),
+    ('routine', '_segments_lock', 'internal'),
+    ('routine', '_segments_history', 'internal'),
+    ('routine', '_segments_check_references', 'internal'),
+    ('routine', '_prediction_settings_guard', 'internal'),
+    ('routine', '_acquisition_spend_check', 'internal'),
+    ('routine', 'kpis_transfn', 'internal'),
+    ('routine', 'kpis_combinefn', 'internal'),
+    ('routine', 'kpis_serialfn', 'internal'),
+    ('routine', 'kpis_deserialfn', 'internal'),
+    ('routine', 'kpis_finalfn', 'internal'),
+    ('routine', 'kpis_profit_transfn', 'internal'),
+    ('routine', 'kpis_profit_finalfn', 'internal')
+$$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA ecpower FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA ecpower FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ecpower FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA ecpower FROM PUBLIC;

@@ -37,6 +37,7 @@
 #include "segments/evaluate.h"
 #include "reports/kpi.h"
 #include "segments/membership.h"
+#include "timeline/customers.h"
 #include "refresh/refresh.h"
 
 PG_FUNCTION_INFO_V1(refresh_compute);
@@ -102,9 +103,8 @@ ecp_eval_counted_set(EcpEval *ev)
  *		membership the evaluation holds, without reading them again.
  */
 static void
-snapshot_from_eval(EcpEval *ev, int64 run_id)
+snapshot_from_eval(EcpEval *ev, EcpCountedSet *os, int64 run_id)
 {
-	EcpCountedSet *os = ecp_eval_counted_set(ev);
 	int32	   *seg_ids = palloc(sizeof(int32) * Max(ev->prog->nroots, 1));
 
 	for (int r = 0; r < ev->prog->nroots; r++)
@@ -156,8 +156,15 @@ refresh_compute(PG_FUNCTION_ARGS)
 						  ev->members[r]);
 	}
 	ecp_phase_done(&t, "refresh", "storing membership");
-	snapshot_from_eval(ev, run_id);
-	ecp_phase_done(&t, "refresh", "KPI snapshots");
+	{
+		EcpCountedSet *os = ecp_eval_counted_set(ev);
+
+		snapshot_from_eval(ev, os, run_id);
+		ecp_phase_done(&t, "refresh", "KPI snapshots");
+		/* the customers evaluated, for the readers' key map */
+		ecp_keys_store(os->keys);
+		ecp_phase_done(&t, "refresh", "customer keys");
+	}
 	ecp_rfm_store(ev, run_id);
 	ecp_phase_done(&t, "refresh", "storing RFM");
 	nseg = prog->nroots;

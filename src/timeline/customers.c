@@ -9,7 +9,9 @@
  * ecpower.customer_keys (src/sql/32_keys.sql) assigns it on first sight and
  * the trigger here copies it into every customers row, so stored history
  * keeps meaning the same customers across reloads (docs/keys-and-history.md).
- * ecp_keymap_load() reads every customer's pair once; ecp_keymap_ckey()
+ * ecp_keymap_scan() reads every customer's pair once (ecp_keymap_load() in
+ * keystore.c usually reads the map stored by the last refresh instead);
+ * ecp_keymap_ckey()
  * looks a customer id up through a hash table built on first use.
  *
  * src/timeline/customers.c
@@ -62,12 +64,13 @@ typedef struct KeyEntry
 #include "lib/simplehash.h"
 
 /*
- * ecp_keymap_load
+ * ecp_keymap_scan
  *		customer_id <-> ckey for every customer, in CurrentMemoryContext.
- *		One sequential scan of ecpower.customers.
+ *		One sequential scan of ecpower.customers (ecp_keymap_load() reads
+ *		the map the last refresh stored instead, when it can).
  */
 EcpKeyMap *
-ecp_keymap_load(void)
+ecp_keymap_scan(void)
 {
 	EcpKeyMap  *map = palloc0(sizeof(EcpKeyMap));
 	Relation	rel;

@@ -26,6 +26,8 @@ typedef struct EcpKeyMap
 } EcpKeyMap;
 
 extern EcpKeyMap *ecp_keymap_load(void);
+extern EcpKeyMap *ecp_keymap_scan(void);
+extern void ecp_keys_store(const EcpKeyMap *map);
 extern int32 ecp_keymap_ckey(EcpKeyMap *map, int64 customer_id);
 extern int32 *ecp_register_customer_keys(int64 first_id, int32 n);
 extern int32 ecp_largest_customer_key(void);

@@ -177,7 +177,9 @@ cache_open(const char *tag, const char *tz)
 		}
 	}
 
-	if (SPI_execute("SELECT change_id, order_id FROM ecpower.order_changes", true, 0) != SPI_OK_SELECT)
+	/* rows naming a customer are the customer keys' (keystore.c) */
+	if (SPI_execute("SELECT change_id, order_id FROM ecpower.order_changes"
+					" WHERE ckey IS NULL", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read ecpower.order_changes");
 	st->nchanges = (int64) SPI_processed;
 	st->change_ids = MemoryContextAllocHuge(caller, sizeof(int64) * Max(st->nchanges, 1));
