@@ -11,8 +11,10 @@
  *				helpers (store.c); membership bitmaps and their format
  *				(bitmap.c); growable arrays (arrays.c); the privilege and
  *				row security check of the readers of input tables (access.c)
- *	timeline/	customer keys (customers.c) and the counted orders of every
+ *	timeline/	customer keys (customers.c) and the map of them a refresh
+ *				keeps (keystore.c), and the counted orders of every
  *				customer: the order cache that a refresh keeps (ordercache.c),
+ *				the chunks a session has checked (verified.c),
  *				what each kept order carries (values.c), gross profit of
  *				orders read outside the cache (orderprofit.c), the
  *				counted-order reader of the KPI reports (orders.c) and the
@@ -27,7 +29,8 @@
  *				evalscan.c and evalorders.c), RFM (rfm.c, rfmstore.c),
  *				membership and its history (membership.c)
  *	reports/	the kpis aggregate and KPI row (kpi.c, kpi_report.c), cohorts
- *				(cohort.c), journeys (journey.c), feature reports (report.c),
+ *				(cohort.c), journeys (journey.c), feature reports (report.c)
+ *				with the store figures a session keeps (storestats.c),
  *				distributions (distribution.c), bought-together (basket.c)
  *	activation/	the tag-change feed and customer export (activation.c)
  *	refresh/	the refresh: evaluation, RFM, membership and KPI snapshots of

@@ -37,6 +37,7 @@
 
 #include "core/access.h"
 #include "reports/report.h"
+#include "reports/storestats.h"
 
 PG_FUNCTION_INFO_V1(feature_report);
 
@@ -211,6 +212,7 @@ ecp_report_begin(FunctionCallInfo fcinfo, int slug_arg, bool members_only,
 	{
 		spec->wanted = m->is_member;
 		spec->max_wanted = m->max_ckey;
+		spec->nwanted = m->count;
 	}
 }
 
@@ -281,6 +283,93 @@ value_key(EcpDimension dim, int64 v)
 }
 
 /*
+ * best_spellings
+ *		For each group of text values, the value most store customers carry
+ *		(ties: the lowest bytes); -1 for a group no customer carries.
+ */
+static int32 *
+best_spellings(EcpValueDict *dict, const int32 *group_of, int32 ngroups,
+			   const int64 *exact_count)
+{
+	int32	   *best = palloc(sizeof(int32) * Max(ngroups, 1));
+
+	memset(best, 0xFF, sizeof(int32) * Max(ngroups, 1));
+	for (int32 e = 0; e < dict->nvalues; e++)
+	{
+		int32		g = group_of[e];
+		int32		b = best[g];
+
+		if (exact_count[e] == 0)
+			continue;
+		if (b < 0 || exact_count[e] > exact_count[b] ||
+			(exact_count[e] == exact_count[b] &&
+			 strcmp(dict->text[e], dict->text[b]) < 0))
+			best[g] = e;
+	}
+	return best;
+}
+
+/* sort order of value groups by key, for keep_store_stats() */
+static const char *const *sort_texts;
+static const int64 *sort_nums;
+
+static int
+cmp_group_key(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	if (sort_texts != NULL)
+		return strcmp(sort_texts[x], sort_texts[y]);
+	return (sort_nums[x] > sort_nums[y]) - (sort_nums[x] < sort_nums[y]);
+}
+
+/*
+ * keep_store_stats
+ *		Keep the store's figures of a whole-store walk for this session's
+ *		next reports over the same data (storestats.c).
+ */
+static void
+keep_store_stats(const EcpStoreStatsKey *key, EcpValueKind kind, EcpValueDict *dict,
+				 EcpValueDict *groups, int32 ngroups, const int32 *group_of,
+				 const int64 *store_count, const int64 *exact_count, int64 store_den)
+{
+	bool		is_text = kind == ECP_VALUES_TEXT;
+	int32	   *order = palloc(sizeof(int32) * Max(ngroups, 1));
+	int32	   *best = is_text ? best_spellings(dict, group_of, ngroups, exact_count) : NULL;
+	int32		n = 0;
+	EcpStoreStats *s;
+
+	for (int32 g = 0; g < ngroups; g++)
+	{
+		if (store_count[g] > 0)
+			order[n++] = g;
+	}
+	sort_texts = is_text ? (const char *const *) groups->text : NULL;
+	sort_nums = is_text ? NULL : dict->num;
+	qsort(order, n, sizeof(int32), cmp_group_key);
+	s = ecp_store_stats_new(key, is_text, n);
+	s->den = store_den;
+	for (int32 i = 0; i < n; i++)
+	{
+		int32		g = order[i];
+
+		s->count[i] = store_count[g];
+		if (is_text)
+		{
+			s->text[i] = MemoryContextStrdup(s->cxt, groups->text[g]);
+			s->label[i] = best[g] >= 0 ? MemoryContextStrdup(s->cxt, dict->text[best[g]]) : NULL;
+		}
+		else
+			s->num[i] = dict->num[g];
+	}
+	ecp_store_stats_keep(s);
+	pfree(order);
+	if (best != NULL)
+		pfree(best);
+}
+
+/*
  * feature_report(slug text, dimension text, variant text, from_date date,
  *				  to_date date, top int, ascending bool)
  *	RETURNS TABLE (rank int, key text, label text, customers bigint,
@@ -312,6 +401,10 @@ feature_report(PG_FUNCTION_ARGS)
 	int32		ncand = 0;
 	int32		nout;
 	char	  **labels;
+	EcpStoreStatsKey skey;
+	bool		keep;
+	const EcpStoreStats *stats = NULL;
+	int32	   *stats_idx = NULL;
 
 	/* arguments: everything is checked before any data is read */
 	dim = ecp_parse_dimension(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
@@ -329,9 +422,24 @@ feature_report(PG_FUNCTION_ARGS)
 				 errmsg("top must be at least 1, not %d", top)));
 	ascending = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);
 
-	/* the whole store's selected orders: the segment is a subset */
+	/*
+	 * The whole store's selected orders: the segment is a subset.  When
+	 * this session already has the store's figures for the same data, the
+	 * segment's orders are enough (storestats.c).
+	 */
 	ecp_report_begin(fcinfo, 0, false, &m, &spec);
 	spec.dimension = dim;
+	keep = ecp_store_stats_key(&skey, &spec, &m.run);
+	if (keep && m.members != NULL)
+		stats = ecp_store_stats_lookup(&skey);
+	elog(DEBUG1, "ecpower feature report: %s",
+		 stats != NULL ? "the store's figures kept by this session" : "a pass over the whole store");
+	if (stats != NULL)
+	{
+		spec.wanted = m.is_member;
+		spec.max_wanted = m.max_ckey;
+		spec.nwanted = m.count;
+	}
 	set = ecp_report_fetch(&spec);
 	dict = set->dict;
 	kind = ecp_dimension_kind(dim);
@@ -408,6 +516,23 @@ feature_report(PG_FUNCTION_ARGS)
 	if (m.members != NULL && !ecp_variant_counts_repeaters(spec.variant))
 		seg_den = m.count;		/* members without counted orders count too */
 
+	if (stats != NULL)
+	{
+		/* the store's figures, by value group */
+		store_den = stats->den;
+		stats_idx = palloc(sizeof(int32) * Max(ngroups, 1));
+		for (int32 g = 0; g < ngroups; g++)
+		{
+			stats_idx[g] = seg_count[g] == 0 ? -1 :
+				ecp_store_stats_find(stats, kind == ECP_VALUES_TEXT ? groups->text[g] : NULL,
+									 kind == ECP_VALUES_TEXT ? 0 : dict->num[g]);
+			store_count[g] = stats_idx[g] >= 0 ? stats->count[stats_idx[g]] : 0;
+		}
+	}
+	else if (keep)
+		keep_store_stats(&skey, kind, dict, groups, ngroups, group_of, store_count,
+						 exact_count, store_den);
+
 	/* rank the values the segment's customers carry */
 	cand = palloc(sizeof(Candidate) * Max(ngroups, 1));
 	for (int32 g = 0; g < ngroups; g++)
@@ -430,24 +555,22 @@ feature_report(PG_FUNCTION_ARGS)
 	labels = palloc0(sizeof(char *) * Max(nout, 1));
 	if (kind == ECP_VALUES_TEXT)
 	{
-		/* the spelling most store customers carry; ties: lowest bytes */
-		int32	   *best = palloc(sizeof(int32) * Max(ngroups, 1));
-
-		memset(best, 0xFF, sizeof(int32) * Max(ngroups, 1));
-		for (int32 e = 0; e < dict->nvalues; e++)
+		if (stats != NULL)
 		{
-			int32		g = group_of[e];
-			int32		b = best[g];
+			for (int32 i = 0; i < nout; i++)
+			{
+				int32		si = stats_idx[cand[i].group];
 
-			if (exact_count[e] == 0)
-				continue;
-			if (b < 0 || exact_count[e] > exact_count[b] ||
-				(exact_count[e] == exact_count[b] &&
-				 strcmp(dict->text[e], dict->text[b]) < 0))
-				best[g] = e;
+				labels[i] = si >= 0 ? stats->label[si] : NULL;
+			}
 		}
-		for (int32 i = 0; i < nout; i++)
-			labels[i] = dict->text[best[cand[i].group]];
+		else
+		{
+			int32	   *best = best_spellings(dict, group_of, ngroups, exact_count);
+
+			for (int32 i = 0; i < nout; i++)
+				labels[i] = dict->text[best[cand[i].group]];
+		}
 	}
 	else if (kind == ECP_VALUES_PRODUCT)
 	{

@@ -112,6 +112,7 @@ typedef struct EcpFetchSpec
 {
 	TimestampTz as_of;			/* counted orders: ordered_at <= as_of */
 	const bool *wanted;			/* by ckey, max_wanted + 1 entries; NULL: all */
+	int64		nwanted;		/* how many are wanted, when known (0: not) */
 	int32		max_wanted;
 	EcpVariant	variant;
 	bool		has_from;

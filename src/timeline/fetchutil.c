@@ -110,9 +110,19 @@ ecp_idmap_build(IdMap *m, const int64 *ids, const int32 *values, int64 n)
 	m->slots = palloc_extended(sizeof(IdSlot) * m->nslots, MCXT_ALLOC_HUGE);
 	for (uint32 i = 0; i < m->nslots; i++)
 		m->slots[i].value = -1;
+	/* a filter of 8 bits per id, so that a miss rarely touches the table */
+	m->fmask = 1 << 16;
+	while (m->fmask < (uint64) n * 8 && m->fmask < (UINT64CONST(1) << 31))
+		m->fmask *= 2;
+	m->filter = palloc_extended(m->fmask / 8, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	m->fmask -= 1;
 	for (int64 i = 0; i < n; i++)
 	{
-		uint32		j = ecp_hash_int64(ids[i]) & (m->nslots - 1);
+		uint32		h = ecp_hash_int64(ids[i]);
+		uint32		f = ((h >> 13) | (h << 19)) & m->fmask;
+		uint32		j = h & (m->nslots - 1);
+
+		m->filter[f / 64] |= UINT64CONST(1) << (f % 64);
 
 		while (m->slots[j].value >= 0)
 			j = (j + 1) & (m->nslots - 1);

@@ -62,6 +62,8 @@ typedef struct IdMap
 	int32	   *direct;
 	uint32		nslots;
 	IdSlot	   *slots;
+	uint64	   *filter;			/* hash table: one bit per hash, set for every id */
+	uint32		fmask;			/* filter bits - 1 */
 } IdMap;
 
 
@@ -89,6 +91,8 @@ extern ProductValues *ecp_load_product_values(const char *column, bool is_array,
 static inline int32
 ecp_idmap_lookup(const IdMap *m, int64 id)
 {
+	uint32		h;
+	uint32		f;
 	uint32		j;
 
 	if (m->direct != NULL)
@@ -97,7 +101,11 @@ ecp_idmap_lookup(const IdMap *m, int64 id)
 
 		return off < (uint64) m->range ? m->direct[off] : -1;
 	}
-	j = ecp_hash_int64(id) & (m->nslots - 1);
+	h = ecp_hash_int64(id);
+	f = ((h >> 13) | (h << 19)) & m->fmask;
+	if ((m->filter[f / 64] & (UINT64CONST(1) << (f % 64))) == 0)
+		return -1;				/* most ids asked for are not there */
+	j = h & (m->nslots - 1);
 	while (m->slots[j].value >= 0)
 	{
 		if (m->slots[j].id == id)

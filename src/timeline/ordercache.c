@@ -41,6 +41,7 @@
 #include "core/ecpower.h"
 #include "timeline/customers.h"
 #include "timeline/ordercache.h"
+#include "timeline/verified.h"
 #include "timeline/values.h"
 
 #define CACHE_MAGIC		0x45435043	/* "ECPC" */
@@ -261,7 +262,8 @@ chunk_corrupt(int32 chunk, const char *what)
  *		may be unaligned: fields are copied out.
  */
 static void
-chunk_check(int32 chunk, const char *p, Size len, int fwords, EcpCalendar *cal)
+chunk_check(int32 chunk, const char *p, Size len, int fwords, EcpCalendar *cal,
+			bool verified)
 {
 	CacheHeader h;
 	Size		recsize = sizeof(EcpOrder) + sizeof(uint64) * Max(fwords, 0);
@@ -276,6 +278,8 @@ chunk_check(int32 chunk, const char *p, Size len, int fwords, EcpCalendar *cal)
 		(Size) h.n > (len - sizeof(CacheHeader)) / recsize ||
 		len != sizeof(CacheHeader) + (Size) h.n * recsize)
 		chunk_corrupt(chunk, "Its length does not match its header.");
+	if (verified)
+		return;					/* its bytes passed the rest before */
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, p + sizeof(CacheHeader), len - sizeof(CacheHeader));
 	FIN_CRC32C(crc);
@@ -339,7 +343,13 @@ ecp_cache_read(int fwords, EcpCacheSink sink, void *arg)
 			CHECK_FOR_INTERRUPTS();
 		if (want < 0 && len >= sizeof(CacheHeader))
 			fwords = ((const CacheHeader *) p)->fwords;
-		chunk_check(chunk, p, len, fwords, cal);
+		{
+			bool		verified = ecp_chunk_verified(rel, tup);
+
+			chunk_check(chunk, p, len, fwords, cal, verified);
+			if (!verified)
+				ecp_chunk_mark_verified(rel, tup);
+		}
 		sink(arg, p + sizeof(CacheHeader),
 			 p + sizeof(CacheHeader) + (Size) ((const CacheHeader *) p)->n * sizeof(EcpOrder),
 			 ((const CacheHeader *) p)->n);

@@ -412,6 +412,14 @@ counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	cs.buf.cap = 1024;
 	if (members == NULL && rel->rd_rel->reltuples > cs.buf.cap)
 		cs.buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
+	else if (members != NULL && rel->rd_rel->reltuples > 0)
+	{
+		/* three times the members' share (pages never touched cost nothing) */
+		double		share = Min(1.0, 3.0 * (double) roaring_bitmap_get_cardinality(members) /
+								Max(keys->ncustomers, 1));
+
+		cs.buf.cap = Max(1024, (int64) Min(rel->rd_rel->reltuples * share, 1e9));
+	}
 	cs.buf.ckey = ecp_alloc_array(cs.buf.cap, sizeof(int32), false);
 	cs.buf.day = ecp_alloc_array(cs.buf.cap, sizeof(DateADT), false);
 	cs.buf.cents = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);

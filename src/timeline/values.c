@@ -47,6 +47,7 @@
 #include "core/ecpower.h"
 #include "timeline/fetch.h"
 #include "timeline/values.h"
+#include "timeline/verified.h"
 
 #define VALUES_MAGIC	0x45435056	/* "ECPV" */
 #define VALUES_VERSION	1
@@ -552,7 +553,7 @@ values_corrupt(int group, int32 chunk, const char *what)
 
 /* check header, length and checksum; the number of entries */
 static int32
-values_check(int group, int32 chunk, const char *p, Size len)
+values_check(int group, int32 chunk, const char *p, Size len, bool verified)
 {
 	ValuesHeader h;
 	pg_crc32c	crc;
@@ -566,6 +567,8 @@ values_check(int group, int32 chunk, const char *p, Size len)
 	if (h.n < 0 || (Size) h.n > (len - sizeof(h)) / entry_size(group) ||
 		len != sizeof(h) + (Size) h.n * entry_size(group))
 		values_corrupt(group, chunk, "Its length does not match its header.");
+	if (verified)
+		return h.n;				/* its bytes passed the checksum before */
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, p + sizeof(h), len - sizeof(h));
 	FIN_CRC32C(crc);
@@ -604,7 +607,13 @@ read_group(int group, int32 ndict, ChunkFn fn, void *sink, void *arg)
 		if (isnull)
 			values_corrupt(group, chunk, "It is NULL.");
 		b = DatumGetByteaPP(d);
-		n = values_check(group, chunk, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+		{
+			bool		verified = ecp_chunk_verified(rel, tup);
+
+			n = values_check(group, chunk, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), verified);
+			if (!verified)
+				ecp_chunk_mark_verified(rel, tup);
+		}
 		fn(group, chunk, VARDATA_ANY(b) + sizeof(ValuesHeader), n, ndict, sink, arg);
 		if ((Pointer) b != DatumGetPointer(d))
 			pfree(b);

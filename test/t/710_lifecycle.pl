@@ -116,7 +116,7 @@ my $fingerprint_sql = q{
 	              WHERE c.relnamespace = 'ecpower'::regnamespace AND c.relkind IN ('r', 'S')
 	                AND c.relname NOT IN ('order_cache', 'order_cache_state', 'order_changes',
 	                                      'order_changes_change_id_seq', 'timeline_values',
-	                                      'timeline_dict', 'timeline_state')
+	                                      'timeline_dict', 'timeline_state', 'timeline_keys')
 	    LOOP
 	        IF (SELECT relkind FROM pg_class WHERE oid = t) = 'S' THEN
 	            EXECUTE format('SELECT last_value || '' '' || is_called FROM %s', t) INTO h;

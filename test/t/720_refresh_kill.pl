@@ -57,7 +57,7 @@ my $fingerprint_sql = q{
 	     WHERE c.relnamespace = 'ecpower'::regnamespace AND c.relkind = 'r'
 	       AND c.relname NOT IN ('refresh_runs', 'customers', 'orders', 'order_lines', 'products',
 	                             'order_cache', 'order_cache_state', 'timeline_values',
-	                             'timeline_dict', 'timeline_state')
+	                             'timeline_dict', 'timeline_state', 'timeline_keys')
 	    UNION ALL
 	    SELECT 'members ' || s.slug, (SELECT count(*) || ' ' || md5(string_agg(m::text, ',' ORDER BY m))
 	                                    FROM ecpower.segment_members(s.slug) m)
