@@ -95,6 +95,150 @@ CREATE TRIGGER timeline_keys_replica AFTER INSERT OR DELETE ON ecpower.customers
     FOR EACH ROW EXECUTE FUNCTION ecpower._log_customer_change_row();
 ALTER TABLE ecpower.customers ENABLE REPLICA TRIGGER timeline_keys_replica;
 
+-- ==================== 49_timeline_summary.sql
+/*
+ * Per-customer facts of the timeline (src/timeline/summary.c,
+ * docs/timeline.md "Readers"): the counted orders of each customer inside
+ * a window of time, summed up.  segment_customers() and the holdout of
+ * backtest_bgnbd() read the orders through it; like the reports, it reads
+ * the order cache and the orders changed since, or the tables when there
+ * is no usable cache.
+ */
+
+CREATE FUNCTION ecpower._customer_orders(customer_ids bigint[], after timestamptz,
+                                         up_to timestamptz)
+RETURNS TABLE (customer_id bigint, orders bigint, revenue numeric,
+               first_order_at timestamptz, last_order_at timestamptz,
+               order_days bigint)
+AS 'MODULE_PATHNAME', 'customer_orders'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION ecpower._customer_orders(bigint[], timestamptz, timestamptz) IS
+    'internal: per customer of customer_ids (NULL: every customer), its counted orders with after < ordered_at <= up_to (NULL: open): count, net revenue, first and last ordered_at, distinct store-local days';
+REVOKE ALL ON FUNCTION ecpower._customer_orders(bigint[], timestamptz, timestamptz) FROM PUBLIC;
+
+-- ==================== 72_activation.sql
+/* segment_customers() reads the orders through ecpower._customer_orders() */
+CREATE OR REPLACE FUNCTION ecpower.segment_customers(slug text)
+RETURNS TABLE (customer_id bigint, email text, tags text[], country text,
+               orders bigint, revenue numeric, first_order_at timestamptz,
+               last_order_at timestamptz, member_since date)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS MATERIALIZED (
+        SELECT s.customer_id, s.member_since
+          FROM ecpower._segment_member_since(slug) AS s
+    )
+    SELECT c.customer_id, c.email, c.tags, c.country,
+           COALESCE(o.orders, 0::bigint), COALESCE(o.revenue, 0.00),
+           o.first_order_at, o.last_order_at, m.member_since
+      FROM m
+      JOIN ecpower.customers AS c
+        ON c.customer_id OPERATOR(pg_catalog.=) m.customer_id
+      LEFT JOIN ecpower._customer_orders(
+                (SELECT COALESCE(pg_catalog.array_agg(x.customer_id), '{}'::bigint[])
+                   FROM m AS x),
+                NULL,
+                (SELECT r.as_of FROM ecpower.refresh_state AS s
+                   JOIN ecpower.refresh_runs AS r
+                     ON r.run_id OPERATOR(pg_catalog.=) s.current_run_id)) AS o
+        ON o.customer_id OPERATOR(pg_catalog.=) c.customer_id
+     ORDER BY c.customer_id
+$$;
+
+-- ==================== 85_predict.sql
+/* the holdout of backtest_bgnbd() reads the orders through ecpower._customer_orders() */
+CREATE OR REPLACE FUNCTION ecpower.backtest_bgnbd(
+    calibration_end date, holdout_end date, unit text DEFAULT 'day',
+    penalizer double precision DEFAULT 0,
+    OUT repeat_purchases text, OUT customers bigint,
+    OUT actual_purchases bigint, OUT predicted_purchases numeric,
+    OUT actual_mean numeric, OUT predicted_mean numeric)
+RETURNS SETOF record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tz          text;
+    cal_as_of   timestamptz;
+    ho_as_of    timestamptz;
+    fit         record;
+    days        double precision;
+    horizon     double precision;
+BEGIN
+    IF calibration_end IS NULL OR holdout_end IS NULL
+       OR NOT pg_catalog.isfinite(calibration_end) OR NOT pg_catalog.isfinite(holdout_end)
+       OR holdout_end OPERATOR(pg_catalog.<=) calibration_end THEN
+        RAISE EXCEPTION 'holdout_end (%) must be a date after calibration_end (%)',
+            holdout_end, calibration_end
+            USING ERRCODE = '22023';
+    END IF;
+    IF unit IS NULL THEN
+        unit := 'day';
+    END IF;
+    days := CASE WHEN unit OPERATOR(pg_catalog.=) 'week' THEN 7 ELSE 1 END;
+    horizon := (holdout_end OPERATOR(pg_catalog.-) calibration_end) OPERATOR(pg_catalog./) days;
+
+    SELECT st.store_timezone INTO tz FROM ecpower.settings st;
+    tz := COALESCE(tz, 'UTC');
+    /* the end of each store-local day */
+    cal_as_of := ((calibration_end OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE tz)
+                 OPERATOR(pg_catalog.-) interval '1 microsecond';
+    ho_as_of := ((holdout_end OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE tz)
+                OPERATOR(pg_catalog.-) interval '1 microsecond';
+
+    SELECT * INTO STRICT fit FROM ecpower.fit_models(cal_as_of, unit, penalizer, false);
+    IF NOT fit.converged THEN
+        RAISE EXCEPTION 'the bgnbd fit as of % did not converge', calibration_end
+            USING ERRCODE = '22000',
+                  DETAIL = pg_catalog.format('Last parameters: %s.', fit.parameters),
+                  HINT = 'Try a small penalizer such as 0.001.';
+    END IF;
+    -- a read: the fit is recorded only for a caller that may write
+    -- model_fits (the refresher, the owner), so that a reader can backtest
+    IF pg_catalog.has_table_privilege('ecpower.model_fits', 'INSERT') THEN
+        INSERT INTO ecpower.model_fits (model, as_of, unit, parameters, penalizer,
+                                        log_likelihood, customers, converged, iterations)
+        VALUES (fit.model, cal_as_of, backtest_bgnbd.unit, fit.parameters,
+                backtest_bgnbd.penalizer, fit.log_likelihood, fit.customers,
+                fit.converged, fit.iterations);
+    END IF;
+
+    RETURN QUERY
+    WITH cal AS (
+        SELECT c.customer_id, c.x, c.t_x, c.t
+          FROM ecpower.customer_summary(cal_as_of, backtest_bgnbd.unit) c
+    ), holdout AS (
+        SELECT h.customer_id, h.order_days AS n
+          FROM ecpower._customer_orders(NULL, cal_as_of, ho_as_of) AS h
+    ), scored AS (
+        SELECT LEAST(cal.x, 7) AS grp,
+               COALESCE(h.n, 0) AS actual,
+               ecpower.bgnbd_expected_purchases(
+                   (fit.parameters OPERATOR(pg_catalog.->>) 'r')::float8,
+                   (fit.parameters OPERATOR(pg_catalog.->>) 'alpha')::float8,
+                   (fit.parameters OPERATOR(pg_catalog.->>) 'a')::float8,
+                   (fit.parameters OPERATOR(pg_catalog.->>) 'b')::float8,
+                   horizon, cal.x, cal.t_x, cal.t) AS predicted
+          FROM cal
+          LEFT JOIN holdout h ON h.customer_id OPERATOR(pg_catalog.=) cal.customer_id
+    )
+    SELECT CASE WHEN g.grp IS NULL THEN 'all'
+                WHEN g.grp OPERATOR(pg_catalog.=) 7 THEN '7+'
+                ELSE g.grp::text END,
+           g.n, g.actual, pg_catalog.round(g.predicted::numeric, 2),
+           pg_catalog.round(g.actual::numeric OPERATOR(pg_catalog./) g.n, 3),
+           pg_catalog.round((g.predicted OPERATOR(pg_catalog./) g.n)::numeric, 3)
+      FROM (SELECT scored.grp, pg_catalog.count(*) AS n,
+                   pg_catalog.sum(scored.actual)::bigint AS actual,
+                   pg_catalog.sum(scored.predicted) AS predicted
+              FROM scored
+             GROUP BY ROLLUP (scored.grp)) g
+     ORDER BY g.grp NULLS LAST;
+END
+$$;
+
 -- ==================== 99_privileges.sql
 /*
  * Privileges: the map names the new objects; nothing is left to PUBLIC.
@@ -200,6 +344,7 @@ VALUES
     ('routine', '_kpis_state_rows', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
+    ('routine', '_customer_orders', 'read'),
     ('routine', '_rfm_unpack', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),

@@ -23,30 +23,39 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "io/demospend.h"
+#include "timeline/summary.h"
 
 /*
  * ecp_demo_load_spend
  *		Insert the demo store's spend (rows already there are kept); the
- *		number of rows added.
+ *		number of rows added.  Each customer's first order (day, channel,
+ *		campaign) comes from the timeline, which sees the rows the
+ *		generator has just loaded in this transaction.
  */
 int64
 ecp_demo_load_spend(void)
 {
+	static const EcpDimension dims[2] = {ECP_DIM_ACQUISITION_CHANNEL,
+	ECP_DIM_UTM_CAMPAIGN};
 	const char *sql =
 		"WITH firsts AS ("
-		"    SELECT DISTINCT ON (o.customer_id) o.customer_id, o.ordered_at,"
-		"           o.acquisition_channel, o.utm_campaign"
-		"      FROM ecpower.orders AS o"
-		"     WHERE o.cancelled_at IS NULL"
-		"     ORDER BY o.customer_id, o.ordered_at, o.order_id),"
+		"    SELECT f.day, f.acquisition_channel, f.utm_campaign"
+		"      FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.date[]),"
+		"                      pg_catalog.unnest($2::pg_catalog.text[]),"
+		"                      pg_catalog.unnest($3::pg_catalog.text[]))"
+		"           AS f (day, acquisition_channel, utm_campaign)),"
 		" acquired AS ("
-		"    SELECT k.dimension, k.key,"
-		"           (f.ordered_at AT TIME ZONE st.store_timezone)::pg_catalog.date AS day,"
-		"           pg_catalog.count(*) AS n"
-		"      FROM firsts AS f CROSS JOIN ecpower.settings AS st"
+		"    SELECT k.dimension, k.key, f.day, pg_catalog.count(*) AS n"
+		"      FROM firsts AS f"
 		"     CROSS JOIN LATERAL (VALUES ('acquisition_channel', f.acquisition_channel),"
 		"                                ('utm_campaign', f.utm_campaign)) AS k (dimension, key)"
 		"     WHERE k.key IS NOT NULL"
@@ -92,10 +101,54 @@ ecp_demo_load_spend(void)
 		"           FROM daily AS dl) AS x"
 		"  WHERE x.amount OPERATOR(pg_catalog.>) 0"
 		" ON CONFLICT DO NOTHING";
+	Oid			argtypes[3] = {DATEARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[3];
+	EcpFirstOrder *firsts;
+	int64		nfirsts;
+	Datum	   *days;
+	Datum	   *values[2];
+	bool	   *nulls[2];
+	int			dim1[1];
+	int			lb1[1] = {1};
 	int64		n;
 
+	/* the loaded rows are visible to a snapshot taken after them */
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	firsts = ecp_first_orders(dims, lengthof(dims), &nfirsts);
+	PopActiveSnapshot();
+	if (nfirsts > (int64) MaxArraySize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers for the demo spend: %lld",
+						(long long) nfirsts)));
+
+	days = palloc_extended(sizeof(Datum) * Max(nfirsts, 1), MCXT_ALLOC_HUGE);
+	for (int d = 0; d < 2; d++)
+	{
+		values[d] = palloc_extended(sizeof(Datum) * Max(nfirsts, 1), MCXT_ALLOC_HUGE);
+		nulls[d] = palloc_extended(sizeof(bool) * Max(nfirsts, 1), MCXT_ALLOC_HUGE);
+	}
+	for (int64 i = 0; i < nfirsts; i++)
+	{
+		days[i] = DateADTGetDatum(firsts[i].day);
+		for (int d = 0; d < 2; d++)
+		{
+			nulls[d][i] = firsts[i].value[d] == NULL;
+			values[d][i] = nulls[d][i] ? (Datum) 0
+				: PointerGetDatum(cstring_to_text(firsts[i].value[d]));
+		}
+	}
+	dim1[0] = (int) nfirsts;
+	args[0] = PointerGetDatum(construct_md_array(days, NULL, 1, dim1, lb1, DATEOID,
+												 sizeof(DateADT), true, TYPALIGN_INT));
+	for (int d = 0; d < 2; d++)
+		args[d + 1] = PointerGetDatum(construct_md_array(values[d], nulls[d], 1, dim1, lb1,
+														 TEXTOID, -1, false, TYPALIGN_INT));
+
 	SPI_connect();
-	if (SPI_execute(sql, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write ecpower.acquisition_spend");
 	n = (int64) SPI_processed;
 	SPI_finish();

@@ -84,22 +84,24 @@ RETURNS TABLE (customer_id bigint, email text, tags text[], country text,
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
+    WITH m AS MATERIALIZED (
+        SELECT s.customer_id, s.member_since
+          FROM ecpower._segment_member_since(slug) AS s
+    )
     SELECT c.customer_id, c.email, c.tags, c.country,
-           pg_catalog.count(o.order_id),
-           COALESCE(pg_catalog.sum(o.total OPERATOR(pg_catalog.-) o.refunded), 0.00),
-           pg_catalog.min(o.ordered_at), pg_catalog.max(o.ordered_at),
-           m.member_since
-      FROM ecpower._segment_member_since(slug) AS m
+           COALESCE(o.orders, 0::bigint), COALESCE(o.revenue, 0.00),
+           o.first_order_at, o.last_order_at, m.member_since
+      FROM m
       JOIN ecpower.customers AS c
         ON c.customer_id OPERATOR(pg_catalog.=) m.customer_id
-      LEFT JOIN ecpower.orders AS o
+      LEFT JOIN ecpower._customer_orders(
+                (SELECT COALESCE(pg_catalog.array_agg(x.customer_id), '{}'::bigint[])
+                   FROM m AS x),
+                NULL,
+                (SELECT r.as_of FROM ecpower.refresh_state AS s
+                   JOIN ecpower.refresh_runs AS r
+                     ON r.run_id OPERATOR(pg_catalog.=) s.current_run_id)) AS o
         ON o.customer_id OPERATOR(pg_catalog.=) c.customer_id
-       AND o.cancelled_at IS NULL
-       AND o.ordered_at OPERATOR(pg_catalog.<=)
-           (SELECT r.as_of FROM ecpower.refresh_state AS s
-              JOIN ecpower.refresh_runs AS r
-                ON r.run_id OPERATOR(pg_catalog.=) s.current_run_id)
-     GROUP BY c.customer_id, m.member_since
      ORDER BY c.customer_id
 $$;
 COMMENT ON FUNCTION ecpower.segment_customers(text) IS

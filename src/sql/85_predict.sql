@@ -507,13 +507,8 @@ BEGIN
         SELECT c.customer_id, c.x, c.t_x, c.t
           FROM ecpower.customer_summary(cal_as_of, backtest_bgnbd.unit) c
     ), holdout AS (
-        SELECT o.customer_id,
-               pg_catalog.count(DISTINCT (o.ordered_at AT TIME ZONE tz)::date) AS n
-          FROM ecpower.orders o
-         WHERE o.cancelled_at IS NULL
-           AND o.ordered_at OPERATOR(pg_catalog.>) cal_as_of
-           AND o.ordered_at OPERATOR(pg_catalog.<=) ho_as_of
-         GROUP BY o.customer_id
+        SELECT h.customer_id, h.order_days AS n
+          FROM ecpower._customer_orders(NULL, cal_as_of, ho_as_of) AS h
     ), scored AS (
         SELECT LEAST(cal.x, 7) AS grp,
                COALESCE(h.n, 0) AS actual,

@@ -130,6 +130,7 @@ VALUES
     ('routine', '_kpis_state_rows', 'read'),
     ('routine', '_template_fill', 'read'),
     ('routine', '_segment_member_since', 'read'),
+    ('routine', '_customer_orders', 'read'),
     ('routine', '_rfm_unpack', 'read'),
     -- definitions
     ('routine', 'create_segment', 'define'),

@@ -116,7 +116,8 @@ CREATE POLICY orders_everyone ON ecpower.orders TO ecpower_reader USING (true);
 SET ROLE ecp_rls_reader;
 SELECT count(*) FILTER (WHERE customer_id % 2 = 1) AS odd_orders_seen_by_sql,
        count(*) > 0 AS even_orders_seen_by_sql FROM ecpower.orders;
-SELECT * FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'evaluate', 'cohorts', 'segment_members');
+SELECT * FROM pg_temp.try_reports() WHERE report IN ('segment_kpis', 'evaluate', 'cohorts', 'segment_members',
+                                                 'segment_customers');
 SET row_security = off;
 SELECT * FROM pg_temp.try_reports() WHERE report = 'segment_kpis';
 RESET row_security;
