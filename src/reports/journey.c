@@ -82,6 +82,23 @@ members_on_day(const char *slug, int32 segment_id, DateADT day)
 	return members;
 }
 
+/* the members below nkeys as one bit per customer key */
+static uint64 *
+member_bits(roaring_bitmap_t *members, int32 nkeys)
+{
+	uint64	   *bits = palloc_extended(sizeof(uint64) * ((Size) nkeys / 64 + 1),
+									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	roaring_uint32_iterator_t it;
+
+	roaring_init_iterator(members, &it);
+	while (it.has_value && it.current_value < (uint32) nkeys)
+	{
+		bits[it.current_value / 64] |= UINT64CONST(1) << (it.current_value % 64);
+		roaring_advance_uint32_iterator(&it);
+	}
+	return bits;
+}
+
 /*
  * journey(slugs text[], from_date date, to_date date) RETURNS TABLE
  *		(from_slug text, to_slug text, customers bigint, revenue numeric)
@@ -109,6 +126,8 @@ journey(PG_FUNCTION_ARGS)
 	int64	   *revenue;
 	int		   *from_states;
 	int		   *to_states;
+	uint64	  **bits_from;
+	uint64	  **bits_to;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -164,6 +183,14 @@ journey(PG_FUNCTION_ARGS)
 	revenue = palloc0(sizeof(int64) * (n + 1) * (n + 1));
 	from_states = palloc(sizeof(int) * (n + 1));
 	to_states = palloc(sizeof(int) * (n + 1));
+	/* each day's members as one bit per key: a bit test per customer */
+	bits_from = palloc(sizeof(uint64 *) * Max(n, 1));
+	bits_to = palloc(sizeof(uint64 *) * Max(n, 1));
+	for (int s = 0; s < n; s++)
+	{
+		bits_from[s] = member_bits(on_from[s], os->nkeys);
+		bits_to[s] = member_bits(on_to[s], os->nkeys);
+	}
 	for (int64 i = 0; i < ks.n; i++)
 	{
 		uint32		k = ks.keys[i];
@@ -175,9 +202,9 @@ journey(PG_FUNCTION_ARGS)
 
 		for (int s = 0; s < n; s++)
 		{
-			if (roaring_bitmap_contains(on_from[s], k))
+			if (k < (uint32) os->nkeys && (bits_from[s][k / 64] >> (k % 64)) & 1)
 				from_states[nfrom++] = s;
-			if (roaring_bitmap_contains(on_to[s], k))
+			if (k < (uint32) os->nkeys && (bits_to[s][k / 64] >> (k % 64)) & 1)
 				to_states[nto++] = s;
 		}
 		if (nfrom == 0)

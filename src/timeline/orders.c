@@ -165,6 +165,7 @@ typedef struct CountedScan
 	EcpCountedSet *os;
 	EcpKeyMap  *keys;
 	roaring_bitmap_t *members;
+	uint64	   *member_bits;	/* the members as one bit per key up to max_ckey */
 	TimestampTz as_of;
 	EcpCalendar *cal;
 	OrderBuf	buf;
@@ -189,7 +190,8 @@ counted_add(CountedScan *cs, int32 ckey, TimestampTz at, DateADT day, int64 cent
 		return;
 	if (ckey < 0 || ckey > cs->keys->max_ckey || !cs->keys->present[ckey])
 		return;					/* a customer inserted after the key map */
-	if (cs->members != NULL && !roaring_bitmap_contains(cs->members, (uint32) ckey))
+	if (cs->member_bits != NULL &&
+		(cs->member_bits[ckey / 64] & (UINT64CONST(1) << (ckey % 64))) == 0)
 		return;
 	order_buf_add(&cs->buf, ckey, day, cents, order_id, profit);
 
@@ -400,6 +402,20 @@ counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	cs.os = os;
 	cs.keys = keys;
 	cs.members = members;
+	if (members != NULL)
+	{
+		/* a bit test per order is far cheaper than a bitmap lookup */
+		roaring_uint32_iterator_t it;
+
+		cs.member_bits = palloc_extended(sizeof(uint64) * ((Size) keys->max_ckey / 64 + 1),
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		roaring_init_iterator(members, &it);
+		while (it.has_value && it.current_value <= (uint32) keys->max_ckey)
+		{
+			cs.member_bits[it.current_value / 64] |= UINT64CONST(1) << (it.current_value % 64);
+			roaring_advance_uint32_iterator(&it);
+		}
+	}
 	cs.as_of = as_of;
 	cs.cal = cal;
 	cs.last_customer_id = PG_INT64_MIN;
