@@ -603,7 +603,6 @@ store_stale_line(void *arg, const EcpLineInputCols *cols, Datum *values, bool *n
 static void
 store_lines(LineApply *la)
 {
-
 	la->sku_text = ecp_values_dict(ECP_VG_LINES, &la->nsku);
 	la->sku_id = palloc_extended(sizeof(int32) * Max(la->nsku, 1), MCXT_ALLOC_HUGE);
 	for (int32 i = 0; i < la->nsku; i++)
