@@ -18,8 +18,8 @@
  * by primary key with their lines.
  *
  * The rows come from the timeline's input (timeline/input.h), one callback
- * per row: a heap scan of each table, or the changed orders by primary
- * key.  This file only evaluates them.
+ * per row: a heap scan of each table, or the changed orders and their
+ * lines by primary key.  This file only evaluates them.
  *
  * src/segments/evalorders.c
  *
@@ -60,10 +60,11 @@ static const EcpOrderColumn text_column[ECP_FIRST_PRODUCT_FIELD] = {
  * order_row
  *		Row callback of the orders input (arg: the EvalScan): keep one
  *		order row when it is not cancelled and its customer is known: an
- *		EcpOrder and its filter bits, appended to ev->orders.  Orders after as_of are kept too (the
- *		order cache holds every uncancelled order; finalize_orders() drops
- *		them), and the bits are those that do not depend on as_of: the
- *		period of a filter is applied by finalize_orders().
+ *		EcpOrder and its filter bits, appended to ev->orders.  Orders after
+ *		as_of are kept too (the order cache holds every uncancelled order;
+ *		finalize_orders() drops them), and the bits are those that do not
+ *		depend on as_of: the period of a filter is applied by
+ *		finalize_orders().
  */
 static void
 order_row(void *arg, const EcpOrderInputCols *c, Datum *values, bool *nulls)
