@@ -13,8 +13,10 @@
  *				row security check of the readers of input tables (access.c)
  *	timeline/	customer keys (customers.c) and the map of them a refresh
  *				keeps (keystore.c), and the counted orders of every
- *				customer: the order cache that a refresh keeps (ordercache.c),
- *				the chunks a session has checked (verified.c),
+ *				customer: the timeline's input, the module that reads the
+ *				order tables (input.c), the order cache that a refresh
+ *				keeps (ordercache.c), the chunks a session has checked
+ *				(verified.c),
  *				what each kept order carries (values.c), gross profit of
  *				orders read outside the cache (orderprofit.c), the
  *				counted-order reader of the KPI reports (orders.c) and the

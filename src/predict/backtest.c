@@ -18,8 +18,9 @@
  *	  whole purchase history, so the difference is the conditional
  *	  density of the holdout part.)
  *
- * Both summaries come from one scan of ecpower.orders
- * (rf_summarize_orders_split) when the calibration ends with a store-local
+ * Both summaries come from one read of the customer timeline, the counted
+ * orders of every customer (timeline/orders.h, through
+ * rf_summarize_orders_split), when the calibration ends with a store-local
  * day, as it always does when derived from the history.
  *
  * src/predict/backtest.c

@@ -56,6 +56,7 @@
 #include "core/ecpower.h"
 #include "predict/predict.h"
 #include "timeline/customers.h"
+#include "timeline/input.h"
 #include "timeline/orders.h"
 
 /* scoring horizons in days: 30, 90, then 12 months of 365/12 days */
@@ -181,17 +182,13 @@ rf_summarize_orders_split(TimestampTz as_of, DateADT cal_date, bool cal_auto,
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
 	EcpCalendar *cal = ecp_store_calendar();
-	Oid			relid = ecp_relid("orders");
-	AclResult	aclresult;
 	EcpKeyMap  *keys;
 	EcpCountedSet *os;
 	RfSummarySet *set;
 	RfSummarySet *cs = NULL;
 	int64		n = 0;
 
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, "orders");
+	ecp_input_check_orders();
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "ecpower summary",
 								 ALLOCSET_DEFAULT_SIZES);

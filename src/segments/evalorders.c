@@ -17,86 +17,59 @@
  * records and bits, minus the orders changed since, which are read again
  * by primary key with their lines.
  *
+ * The rows come from the timeline's input (timeline/input.h), one callback
+ * per row: a heap scan of each table, or the changed orders and their
+ * lines by primary key.  This file only evaluates them.
+ *
  * src/segments/evalorders.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/heapam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/pg_collation.h"
-#include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "common/int.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/formatting.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "core/arrays.h"
 #include "core/ecpower.h"
-#include "predict/predict.h"
 #include "segments/evalscan.h"
-#include "segments/membership.h"
+#include "timeline/input.h"
 #include "timeline/ordercache.h"
 
-/* the columns of ecpower.orders the evaluator reads, in some row layout */
-typedef struct OrderCols
-{
-	AttrNumber	id;
-	AttrNumber	cust;
-	AttrNumber	at;
-	AttrNumber	total;
-	AttrNumber	refunded;
-	AttrNumber	codes;
-	AttrNumber	sub;
-	AttrNumber	cancelled;
-	AttrNumber	text[ECP_FIRST_PRODUCT_FIELD];
-} OrderCols;
+/* the orders column of each order-level text field */
+static const EcpOrderColumn text_column[ECP_FIRST_PRODUCT_FIELD] = {
+	[ECP_TF_ORDER_TAG] = ECP_OC_TAGS,
+	[ECP_TF_DISCOUNT_CODE] = ECP_OC_DISCOUNT_CODES,
+	[ECP_TF_SALES_CHANNEL] = ECP_OC_SALES_CHANNEL,
+	[ECP_TF_ACQUISITION_CHANNEL] = ECP_OC_ACQUISITION_CHANNEL,
+	[ECP_TF_REFERRING_SITE] = ECP_OC_REFERRING_SITE,
+	[ECP_TF_LANDING_SITE] = ECP_OC_LANDING_SITE,
+	[ECP_TF_UTM_SOURCE] = ECP_OC_UTM_SOURCE,
+	[ECP_TF_UTM_MEDIUM] = ECP_OC_UTM_MEDIUM,
+	[ECP_TF_UTM_CAMPAIGN] = ECP_OC_UTM_CAMPAIGN,
+};
 
-/* attribute numbers of the order columns in a row descriptor */
-static void
-order_cols(TupleDesc desc, OrderCols *c)
-{
-	c->id = ecp_column_attnum(desc, "order_id");
-	c->cust = ecp_column_attnum(desc, "customer_id");
-	c->at = ecp_column_attnum(desc, "ordered_at");
-	c->total = ecp_column_attnum(desc, "total");
-	c->refunded = ecp_column_attnum(desc, "refunded");
-	c->codes = ecp_column_attnum(desc, "discount_codes");
-	c->sub = ecp_column_attnum(desc, "is_subscription");
-	c->cancelled = ecp_column_attnum(desc, "cancelled_at");
-	c->text[ECP_TF_ORDER_TAG] = ecp_column_attnum(desc, "tags");
-	c->text[ECP_TF_DISCOUNT_CODE] = c->codes;
-	c->text[ECP_TF_SALES_CHANNEL] = ecp_column_attnum(desc, "sales_channel");
-	c->text[ECP_TF_ACQUISITION_CHANNEL] = ecp_column_attnum(desc, "acquisition_channel");
-	c->text[ECP_TF_REFERRING_SITE] = ecp_column_attnum(desc, "referring_site");
-	c->text[ECP_TF_LANDING_SITE] = ecp_column_attnum(desc, "landing_site");
-	c->text[ECP_TF_UTM_SOURCE] = ecp_column_attnum(desc, "utm_source");
-	c->text[ECP_TF_UTM_MEDIUM] = ecp_column_attnum(desc, "utm_medium");
-	c->text[ECP_TF_UTM_CAMPAIGN] = ecp_column_attnum(desc, "utm_campaign");
-}
+/* a column of the row being evaluated (an order or a line) */
+#define ROW(col)		ECP_INPUT_VALUE(c, values, col)
+#define ROW_NULL(col)	ECP_INPUT_NULL(c, nulls, col)
 
 /*
  * order_row
- *		Keep one order row (deformed into values/nulls) when it is not
- *		cancelled and its customer is known: an EcpOrder and its filter
- *		bits, appended to ev->orders.  Orders after as_of are kept too (the
- *		order cache holds every uncancelled order; finalize_orders() drops
- *		them), and the bits are those that do not depend on as_of: the
- *		period of a filter is applied by finalize_orders().
+ *		Row callback of the orders input (arg: the EvalScan): keep one
+ *		order row when it is not cancelled and its customer is known: an
+ *		EcpOrder and its filter bits, appended to ev->orders.  Orders after
+ *		as_of are kept too (the order cache holds every uncancelled order;
+ *		finalize_orders() drops them), and the bits are those that do not
+ *		depend on as_of: the period of a filter is applied by
+ *		finalize_orders().
  */
 static void
-order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
+order_row(void *arg, const EcpOrderInputCols *c, Datum *values, bool *nulls)
 {
+	EvalScan   *sc = (EvalScan *) arg;
 	EcpEval    *ev = sc->ev;
 	EcpProgram *prog = ev->prog;
 	int			fw = ev->fwords;
@@ -109,18 +82,18 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 	int			has_codes = -1;
 	int64		n = ev->norders;
 
-	if (!COLUMN_NULL(c->cancelled))
+	if (!ROW_NULL(ECP_OC_CANCELLED_AT))
 		return;
-	at = DatumGetTimestampTz(COLUMN(c->at));
+	at = DatumGetTimestampTz(ROW(ECP_OC_ORDERED_AT));
 	if (TIMESTAMP_IS_NOEND(at))
 		return;					/* never counted */
 	if (TIMESTAMP_IS_NOBEGIN(at))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("order %lld has no store-local date: ordered_at is -infinity",
-						(long long) DatumGetInt64(COLUMN(c->id))),
+						(long long) DatumGetInt64(ROW(ECP_OC_ORDER_ID))),
 				 errhint("Set the order's ordered_at to when it was placed, or cancel it.")));
-	cidx = customer_index(sc, DatumGetInt64(COLUMN(c->cust)));
+	cidx = customer_index(sc, DatumGetInt64(ROW(ECP_OC_CUSTOMER_ID)));
 	if (cidx < 0)
 		return;					/* a customer inserted after our snapshot */
 
@@ -134,13 +107,13 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 		sc->ocap = c2;
 	}
 	o = &ev->orders[n];
-	o->order_id = DatumGetInt64(COLUMN(c->id));
+	o->order_id = DatumGetInt64(ROW(ECP_OC_ORDER_ID));
 	o->ordered_at = at;
 	o->cust = cidx;
 	o->day = ecp_local_date(ev->cal, at);
 	o->items = 0;
-	total = ecp_numeric_to_cents(COLUMN(c->total));
-	refunded = ecp_numeric_to_cents(COLUMN(c->refunded));
+	total = ecp_numeric_to_cents(ROW(ECP_OC_TOTAL));
+	refunded = ecp_numeric_to_cents(ROW(ECP_OC_REFUNDED));
 	if (pg_sub_s64_overflow(total, refunded, &o->net))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -159,7 +132,7 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 		{
 			if (sc->dict[t] == NULL)
 				continue;
-			evs_match_text_field(sc, t, COLUMN(c->text[t]), COLUMN_NULL(c->text[t]),
+			evs_match_text_field(sc, t, ROW(text_column[t]), ROW_NULL(text_column[t]),
 							 t == ECP_TF_ORDER_TAG || t == ECP_TF_DISCOUNT_CODE, ok, sc->acc);
 		}
 		MemoryContextSwitchTo(old);
@@ -176,7 +149,7 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 			if (has_codes < 0)
 			{
 				MemoryContext old = MemoryContextSwitchTo(sc->scratch);
-				ArrayType  *codes = DatumGetArrayTypeP(COLUMN(c->codes));
+				ArrayType  *codes = DatumGetArrayTypeP(ROW(ECP_OC_DISCOUNT_CODES));
 
 				has_codes = ArrayGetNItems(ARR_NDIM(codes), ARR_DIMS(codes)) > 0;
 				MemoryContextSwitchTo(old);
@@ -185,7 +158,7 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 			pass = has_codes == flt->has_discount;
 		}
 		if (pass && flt->subscription >= 0)
-			pass = DatumGetBool(COLUMN(c->sub)) == (flt->subscription == 1);
+			pass = DatumGetBool(ROW(ECP_OC_IS_SUBSCRIPTION)) == (flt->subscription == 1);
 		if (pass && flt->has_total)
 			pass = ecp_cmp_holds(&flt->total, (double) o->net / 100.0);
 		if (!pass)
@@ -196,30 +169,6 @@ order_row(EvalScan *sc, const OrderCols *c, Datum *values, bool *nulls)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many orders for the segment engine")));
-}
-
-/* pass 3: every uncancelled order, from the heap */
-static void
-scan_orders(EvalScan *sc)
-{
-	Relation	rel = evs_open_input("orders");
-	TupleDesc	desc = RelationGetDescr(rel);
-	OrderCols	cols;
-	TableScanDesc scan;
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	int64		rows = 0;
-
-	order_cols(desc, &cols);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (evs_next_row(scan, desc, values, nulls))
-	{
-		if ((++rows & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		order_row(sc, &cols, values, nulls);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -342,27 +291,6 @@ order_lookup(OrderIndex *ix, int64 id)
 	return -1;
 }
 
-/* the columns of ecpower.order_lines the evaluator reads */
-typedef struct LineCols
-{
-	AttrNumber	order;
-	AttrNumber	product;
-	AttrNumber	sku;
-	AttrNumber	qty;
-	AttrNumber	cost;
-} LineCols;
-
-/* attribute numbers of the line columns in a row descriptor */
-static void
-line_cols(TupleDesc desc, LineCols *c)
-{
-	c->order = ecp_column_attnum(desc, "order_id");
-	c->product = ecp_column_attnum(desc, "product_id");
-	c->sku = ecp_column_attnum(desc, "sku");
-	c->qty = ecp_column_attnum(desc, "quantity");
-	c->cost = ecp_column_attnum(desc, "unit_cost");
-}
-
 /*
  * line_cost
  *		Take a line's cost (quantity * unit_cost) off its order's gross
@@ -371,20 +299,20 @@ line_cols(TupleDesc desc, LineCols *c)
  *		range of numeric(14,2).
  */
 static void
-line_cost(EcpOrder *o, const LineCols *c, Datum *values, bool *nulls)
+line_cost(EcpOrder *o, const EcpLineInputCols *c, Datum *values, bool *nulls)
 {
 	int64		cost;
 
 	if (!o->costed)
 		return;
-	if (COLUMN_NULL(c->cost) || COLUMN_NULL(c->product))
+	if (ROW_NULL(ECP_LC_UNIT_COST) || ROW_NULL(ECP_LC_PRODUCT_ID))
 	{
 		o->costed = 0;
 		o->profit = 0;
 		return;
 	}
-	if (pg_mul_s64_overflow(ecp_numeric_to_cents(COLUMN(c->cost)),
-							(int64) DatumGetInt32(COLUMN(c->qty)), &cost) ||
+	if (pg_mul_s64_overflow(ecp_numeric_to_cents(ROW(ECP_LC_UNIT_COST)),
+							(int64) DatumGetInt32(ROW(ECP_LC_QUANTITY)), &cost) ||
 		pg_sub_s64_overflow(o->profit, cost, &o->profit) ||
 		o->profit <= -ECP_ORDER_MAX_CENTS || o->profit >= ECP_ORDER_MAX_CENTS)
 		ereport(ERROR,
@@ -407,13 +335,25 @@ lines_begin(EvalScan *sc, int64 from)
 									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
-/* one order line: OR its product bits into its order, add its quantity */
-static void
-line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *nulls)
+/* the lines input of an evaluation: the orders they are wanted for */
+typedef struct LineRead
 {
+	EvalScan   *sc;
+	OrderIndex *ix;
+} LineRead;
+
+/*
+ * Row callback of the lines input (arg: a LineRead): OR a line's product
+ * bits into its order, add its quantity, take its cost off the profit.
+ */
+static void
+line_row(void *arg, const EcpLineInputCols *c, Datum *values, bool *nulls)
+{
+	EvalScan   *sc = ((LineRead *) arg)->sc;
+	OrderIndex *ix = ((LineRead *) arg)->ix;
 	EcpEval    *ev = sc->ev;
 	int			fw = ev->fwords;
-	int32		idx = order_lookup(ix, DatumGetInt64(COLUMN(c->order)));
+	int32		idx = order_lookup(ix, DatumGetInt64(ROW(ECP_LC_ORDER_ID)));
 
 	if (idx < 0)
 		return;					/* not a wanted order */
@@ -421,7 +361,7 @@ line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *n
 		line_cost(&ev->orders[idx], c, values, nulls);
 	if (ev->prog->needs_items)
 	{
-		int32		q = DatumGetInt32(COLUMN(c->qty));
+		int32		q = DatumGetInt32(ROW(ECP_LC_QUANTITY));
 
 		if (pg_add_s32_overflow(ev->orders[idx].items, q, &ev->orders[idx].items))
 			ereport(ERROR,
@@ -431,8 +371,8 @@ line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *n
 	}
 	if (sc->any_product)
 	{
-		IdEntry    *pe = (COLUMN_NULL(c->product) || sc->prodhash == NULL) ? NULL :
-			ecp_idhash_lookup(sc->prodhash, DatumGetInt64(COLUMN(c->product)));
+		IdEntry    *pe = (ROW_NULL(ECP_LC_PRODUCT_ID) || sc->prodhash == NULL) ? NULL :
+			ecp_idhash_lookup(sc->prodhash, DatumGetInt64(ROW(ECP_LC_PRODUCT_ID)));
 		uint64	   *ob = sc->lbits + (int64) (idx - sc->lfrom) * fw;
 		uint64	   *lineok = sc->lineok;
 
@@ -447,7 +387,7 @@ line_row(EvalScan *sc, OrderIndex *ix, const LineCols *c, Datum *values, bool *n
 		{
 			MemoryContext old = MemoryContextSwitchTo(sc->scratch);
 
-			evs_match_text_field(sc, ECP_TF_SKU, COLUMN(c->sku), COLUMN_NULL(c->sku),
+			evs_match_text_field(sc, ECP_TF_SKU, ROW(ECP_LC_SKU), ROW_NULL(ECP_LC_SKU),
 							 false, lineok, sc->acc);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(sc->scratch);
@@ -478,28 +418,25 @@ lines_end(EvalScan *sc)
 	sc->lbits = NULL;
 }
 
-/* pass 4: order lines, from the heap */
+/*
+ * Pass 4 for orders from..norders-1: their lines, from a heap scan (all)
+ * or by primary key (the orders 'ids', n of them).
+ */
 static void
-scan_lines(EvalScan *sc, OrderIndex *ix)
+load_lines(EvalScan *sc, int64 from, const int64 *ids, int64 n)
 {
-	Relation	rel = evs_open_input("order_lines");
-	TupleDesc	desc = RelationGetDescr(rel);
-	LineCols	cols;
-	TableScanDesc scan;
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	int64		rows = 0;
+	OrderIndex	ix;
+	LineRead	lr = {sc, &ix};
 
-	line_cols(desc, &cols);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (evs_next_row(scan, desc, values, nulls))
-	{
-		if ((++rows & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		line_row(sc, ix, &cols, values, nulls);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
+	lines_begin(sc, from);
+	order_index_build(sc->ev, &ix, from);
+	if (ids == NULL)
+		ecp_input_scan_lines(line_row, &lr);
+	else
+		ecp_input_read_lines(ids, n, line_row, &lr);
+	lines_end(sc);
+	pfree(ix.ids);
+	pfree(ix.idx);
 }
 
 /* the order cache being loaded into ev->orders */
@@ -560,9 +497,6 @@ load_orders_cached(EvalScan *sc, const EcpCacheState *st)
 	EcpEval    *ev = sc->ev;
 	CacheLoad	cl;
 	int64		from;
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
-	OrderCols	ocols;
 
 	memset(&cl, 0, sizeof(cl));
 	cl.sc = sc;
@@ -581,63 +515,11 @@ load_orders_cached(EvalScan *sc, const EcpCacheState *st)
 	if (st->nstale == 0)
 		return;
 
-	/* the stale orders, as they are now */
+	/* the stale orders, as they are now, and their lines */
 	from = ev->norders;
-	args[0] = ecp_id_array(st->stale, st->nstale);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT o.* FROM ecpower.orders AS o"
-							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.orders");
-	if (SPI_processed > 0)
-	{
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-		bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-
-		order_cols(desc, &ocols);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			if ((i & 0x3FFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
-			order_row(sc, &ocols, values, nulls);
-		}
-	}
-	SPI_freetuptable(SPI_tuptable);
-
-	/* and their lines */
+	ecp_input_read_orders(st->stale, st->nstale, order_row, sc);
 	if ((ev->prog->needs_lines || sc->want_profit) && ev->norders > from)
-	{
-		OrderIndex	ix;
-		LineCols	lcols;
-
-		lines_begin(sc, from);
-		order_index_build(ev, &ix, from);
-		if (SPI_execute_with_args("SELECT l.* FROM ecpower.order_lines AS l"
-								  " WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)",
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ecpower.order_lines");
-		if (SPI_processed > 0)
-		{
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-
-			line_cols(desc, &lcols);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				if ((i & 0x3FFF) == 0)
-					CHECK_FOR_INTERRUPTS();
-				heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
-				line_row(sc, &ix, &lcols, values, nulls);
-			}
-		}
-		lines_end(sc);
-		pfree(ix.ids);
-		pfree(ix.idx);
-	}
-	SPI_finish();
+		load_lines(sc, from, st->stale, st->nstale);
 }
 
 /*
@@ -679,27 +561,14 @@ load_orders(EvalScan *sc, bool use_cache, instr_time *t)
 		return;
 	}
 
-	sc->ocap = 4096;
-	{
-		Relation	rel = evs_open_input("orders");
-
-		sc->ocap = evs_expected_rows(rel, 4096);
-		table_close(rel, AccessShareLock);
-	}
+	sc->ocap = ecp_input_orders_expected(4096);
 	ev->orders = palloc_extended(sizeof(EcpOrder) * sc->ocap, MCXT_ALLOC_HUGE);
 	ev->obits = palloc_extended(sizeof(uint64) * ev->fwords * sc->ocap, MCXT_ALLOC_HUGE);
-	scan_orders(sc);
+	ecp_input_scan_orders(order_row, sc);
 	ecp_phase_done(t, "evaluation", "orders");
 	if (ev->prog->needs_lines || sc->want_profit)
 	{
-		OrderIndex	ix;
-
-		lines_begin(sc, 0);
-		order_index_build(ev, &ix, 0);
-		scan_lines(sc, &ix);
-		lines_end(sc);
-		pfree(ix.ids);
-		pfree(ix.idx);
+		load_lines(sc, 0, NULL, 0);
 		ecp_phase_done(t, "evaluation", "order_lines");
 	}
 	if (st != NULL)

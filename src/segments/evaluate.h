@@ -5,8 +5,9 @@
  *
  * ecp_eval_run() reads ecpower.customers once, ecpower.orders once, and
  * ecpower.products / order_lines once each only when a product key or the
- * items metric needs them.  Every counted order gets one bit per compiled
- * FILTER; orders are then grouped per customer and ranked by
+ * items metric needs them (the orders and their lines through the
+ * timeline's input, timeline/input.h).  Every counted order gets one bit
+ * per compiled FILTER; orders are then grouped per customer and ranked by
  * (ordered_at, order_id), and every root of the program is evaluated per
  * customer into a roaring bitmap of customer keys (customers.ckey).
  *

@@ -55,6 +55,7 @@
 #include "timeline/fetchutil.h"
 #include "timeline/fetch.h"
 #include "timeline/customers.h"
+#include "timeline/input.h"
 #include "timeline/ordercache.h"
 #include "timeline/values.h"
 
@@ -321,42 +322,47 @@ store_orders_sink(void *arg, const char *orders, const char *bits, int32 n)
 	}
 }
 
+/* the changed orders re-read by primary key, and the column of their values */
+typedef struct StaleOrderRead
+{
+	OrderScan  *os;
+	int			vcol;			/* ECP_OC_* of the value column, -1: none */
+} StaleOrderRead;
+
+/* input callback: an order changed since the store was written */
+static void
+store_stale_order(void *arg, const EcpOrderInputCols *cols, Datum *v, bool *isnull)
+{
+	StaleOrderRead *sr = (StaleOrderRead *) arg;
+	OrderScan  *os = sr->os;
+
+	if (!ECP_INPUT_NULL(cols, isnull, ECP_OC_CANCELLED_AT))
+		return;
+	order_keep(os, DatumGetInt64(ECP_INPUT_VALUE(cols, v, ECP_OC_ORDER_ID)),
+			   ecp_keymap_ckey(os->customers,
+							   DatumGetInt64(ECP_INPUT_VALUE(cols, v, ECP_OC_CUSTOMER_ID))),
+			   DatumGetTimestampTz(ECP_INPUT_VALUE(cols, v, ECP_OC_ORDERED_AT)),
+			   os->res->net_cents
+			   ? ecp_numeric_to_cents(ECP_INPUT_VALUE(cols, v, ECP_OC_TOTAL)) -
+			   ecp_numeric_to_cents(ECP_INPUT_VALUE(cols, v, ECP_OC_REFUNDED)) : 0,
+			   sr->vcol >= 0 && !ECP_INPUT_NULL(cols, isnull, sr->vcol)
+			   ? &ECP_INPUT_VALUE(cols, v, sr->vcol) : NULL);
+}
+
 /* the counted orders from the cache, the changed ones from the heap */
 static void
 store_orders(OrderScan *os, EcpCacheState *src)
 {
 	StoreOrderScan ss = {os, src};
 	const char *vcol = order_value_column(os->spec);
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
-	char	   *sql;
+	StaleOrderRead sr = {os, -1};
 
 	ecp_cache_read(-1, store_orders_sink, &ss);
 	if (src->nstale == 0)
 		return;
-	args[0] = ecp_id_array(src->stale, src->nstale);
-	sql = psprintf("SELECT o.order_id, o.customer_id, o.ordered_at, o.total, o.refunded, %s"
-				   " FROM ecpower.orders AS o"
-				   " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)"
-				   " AND o.cancelled_at IS NULL",
-				   vcol != NULL ? quote_identifier(vcol) : "NULL::text");
-	SPI_connect();
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.orders");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		v[6];
-		bool		isnull[6];
-
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
-		order_keep(os, DatumGetInt64(v[0]),
-				   ecp_keymap_ckey(os->customers, DatumGetInt64(v[1])),
-				   DatumGetTimestampTz(v[2]),
-				   os->res->net_cents
-				   ? ecp_numeric_to_cents(v[3]) - ecp_numeric_to_cents(v[4]) : 0,
-				   vcol != NULL && !isnull[5] ? &v[5] : NULL);
-	}
-	SPI_finish();
+	if (vcol != NULL && (sr.vcol = ecp_input_order_column(vcol)) < 0)
+		elog(ERROR, "orders column \"%s\" is not read by the timeline's input", vcol);
+	ecp_input_read_orders(src->stale, src->nstale, store_stale_order, &sr);
 }
 
 /* applying lines to the fetched orders */
@@ -566,13 +572,37 @@ store_line_sink(void *arg, const EcpLineEntry *line)
 			   line->has_cost, line->cost_cents);
 }
 
+/*
+ * input callback: a line of an order changed since the store was written,
+ * to line_row() in its column order (order_id, product_id, sku, quantity,
+ * unit_cost)
+ */
+static void
+store_stale_line(void *arg, const EcpLineInputCols *cols, Datum *values, bool *nulls)
+{
+	LineApply  *la = (LineApply *) arg;
+	static const EcpLineColumn order[5] = {
+		ECP_LC_ORDER_ID, ECP_LC_PRODUCT_ID, ECP_LC_SKU, ECP_LC_QUANTITY, ECP_LC_UNIT_COST
+	};
+	Datum		v[5];
+	bool		isnull[5];
+	int32		idx;
+
+	idx = ecp_idmap_lookup(&la->oi, DatumGetInt64(ECP_INPUT_VALUE(cols, values, ECP_LC_ORDER_ID)));
+	if (idx < 0)
+		return;
+	for (int i = 0; i < 5; i++)
+	{
+		v[i] = ECP_INPUT_VALUE(cols, values, order[i]);
+		isnull[i] = ECP_INPUT_NULL(cols, nulls, order[i]);
+	}
+	line_row(la, idx, v, isnull);
+}
+
 /* the lines from the store, those of changed orders from the heap */
 static void
 store_lines(LineApply *la)
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
-
 	la->sku_text = ecp_values_dict(ECP_VG_LINES, &la->nsku);
 	la->sku_id = palloc_extended(sizeof(int32) * Max(la->nsku, 1), MCXT_ALLOC_HUGE);
 	for (int32 i = 0; i < la->nsku; i++)
@@ -580,25 +610,7 @@ store_lines(LineApply *la)
 	ecp_values_read_lines(la->nsku, store_line_sink, la);
 	if (la->src->nstale == 0)
 		return;
-	args[0] = ecp_id_array(la->src->stale, la->src->nstale);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT l.order_id, l.product_id, l.sku, l.quantity, l.unit_cost"
-							  " FROM ecpower.order_lines AS l"
-							  " WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.order_lines");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		v[5];
-		bool		isnull[5];
-		int32		idx;
-
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, isnull);
-		idx = ecp_idmap_lookup(&la->oi, DatumGetInt64(v[0]));
-		if (idx >= 0)
-			line_row(la, idx, v, isnull);
-	}
-	SPI_finish();
+	ecp_input_read_lines(la->src->stale, la->src->nstale, store_stale_line, la);
 }
 
 /* order-level values of the unchanged selected orders, from the store */

@@ -8,8 +8,9 @@
  * product, and equal to the net amount for an order without lines.  The
  * reports take it from the order cache when they can; the orders read
  * from the heap (no usable cache, or changed since it was written) get it
- * here: a few by primary key, many by one sequential scan of order_lines,
- * each line finding its order by bisection in the order ids, sorted.
+ * here: a few by primary key, many by one sequential scan of order_lines
+ * (both from the timeline's input, timeline/input.h), each line finding
+ * its order by bisection in the order ids, sorted.
  *
  * src/timeline/orderprofit.c
  *
@@ -17,20 +18,11 @@
  */
 #include "postgres.h"
 
-#include "access/heapam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/pg_type.h"
 #include "common/int.h"
-#include "executor/spi.h"
-#include "executor/tuptable.h"
-#include "miscadmin.h"
-#include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "core/arrays.h"
 #include "core/ecpower.h"
+#include "timeline/input.h"
 #include "timeline/ordercache.h"
 #include "timeline/orders.h"
 
@@ -87,14 +79,14 @@ cost_lookup(CostIndex *ix, int64 id)
 }
 
 /*
- * one line (order_id, product_id, quantity, unit_cost): take its cost off
- * its order's profit, or make the profit unknown
+ * Line callback of the timeline's input (arg: the CostIndex): take a
+ * line's cost off its order's profit, or make the profit unknown.
  */
 static void
-cost_line(CostIndex *ix, Datum *values, bool *isnull, AttrNumber att_order,
-		  AttrNumber att_product, AttrNumber att_qty, AttrNumber att_cost)
+cost_line(void *arg, const EcpLineInputCols *cols, Datum *values, bool *isnull)
 {
-	int64		order_id = DatumGetInt64(values[att_order - 1]);
+	CostIndex  *ix = (CostIndex *) arg;
+	int64		order_id = DatumGetInt64(ECP_INPUT_VALUE(cols, values, ECP_LC_ORDER_ID));
 	int64		pos = cost_lookup(ix, order_id);
 	int64	   *profit;
 	int64		cost;
@@ -104,13 +96,15 @@ cost_line(CostIndex *ix, Datum *values, bool *isnull, AttrNumber att_order,
 	profit = &ix->profit[pos];
 	if (*profit == ECP_PROFIT_UNKNOWN)
 		return;
-	if (isnull[att_cost - 1] || isnull[att_product - 1])
+	if (ECP_INPUT_NULL(cols, isnull, ECP_LC_UNIT_COST) ||
+		ECP_INPUT_NULL(cols, isnull, ECP_LC_PRODUCT_ID))
 	{
 		*profit = ECP_PROFIT_UNKNOWN;
 		return;
 	}
-	if (pg_mul_s64_overflow(ecp_numeric_to_cents(values[att_cost - 1]),
-							(int64) DatumGetInt32(values[att_qty - 1]), &cost) ||
+	if (pg_mul_s64_overflow(ecp_numeric_to_cents(ECP_INPUT_VALUE(cols, values, ECP_LC_UNIT_COST)),
+							(int64) DatumGetInt32(ECP_INPUT_VALUE(cols, values, ECP_LC_QUANTITY)),
+							&cost) ||
 		pg_sub_s64_overflow(*profit, cost, profit) ||
 		*profit <= -ECP_ORDER_MAX_CENTS || *profit >= ECP_ORDER_MAX_CENTS)
 		ereport(ERROR,
@@ -118,61 +112,6 @@ cost_line(CostIndex *ix, Datum *values, bool *isnull, AttrNumber att_order,
 				 errmsg("gross profit of order %lld out of range", (long long) order_id),
 				 errdetail("An order's gross profit, net amount minus quantity * unit_cost of its lines, must fit numeric(14,2)."),
 				 errhint("Correct the unit_cost or quantity of its lines in ecpower.order_lines.")));
-}
-
-/* cost the orders of ix from their lines read by primary key */
-static void
-cost_by_key(CostIndex *ix)
-{
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
-
-	args[0] = ecp_id_array(ix->ids, ix->n);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT l.order_id, l.product_id, l.quantity, l.unit_cost"
-							  " FROM ecpower.order_lines AS l"
-							  " WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.order_lines");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		values[4];
-		bool		isnull[4];
-
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
-		cost_line(ix, values, isnull, 1, 2, 3, 4);
-	}
-	SPI_finish();
-}
-
-/* cost the orders of ix from a sequential scan of order_lines */
-static void
-cost_by_scan(CostIndex *ix)
-{
-	Relation	rel = table_open(ecp_relid("order_lines"), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	att_order = ecp_column_attnum(desc, "order_id");
-	AttrNumber	att_product = ecp_column_attnum(desc, "product_id");
-	AttrNumber	att_qty = ecp_column_attnum(desc, "quantity");
-	AttrNumber	att_cost = ecp_column_attnum(desc, "unit_cost");
-	AttrNumber	maxatt = Max(Max(att_order, att_product), Max(att_qty, att_cost));
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	uint64		nrows = 0;
-
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		if ((++nrows & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, maxatt);
-		cost_line(ix, slot->tts_values, slot->tts_isnull, att_order, att_product,
-				  att_qty, att_cost);
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -204,9 +143,9 @@ ecp_order_profits(int64 n, const int64 *order_id, const int64 *net, int64 *profi
 		ix.ids[i] = order_id[ix.idx[i]];
 
 	if (n < BY_KEY_MAX)
-		cost_by_key(&ix);
+		ecp_input_read_lines(ix.ids, n, cost_line, &ix);
 	else
-		cost_by_scan(&ix);
+		ecp_input_scan_lines(cost_line, &ix);
 	pfree(ix.idx);
 	pfree(ix.ids);
 }

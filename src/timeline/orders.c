@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 
 #include "core/arrays.h"
+#include "timeline/input.h"
 #include "timeline/ordercache.h"
 #include "timeline/orders.h"
 
@@ -290,40 +291,31 @@ counted_sink(void *arg, const char *orders, const char *bits, int32 n)
 	}
 }
 
+/* input callback: an order changed since the cache was written */
+static void
+counted_stale_row(void *arg, const EcpOrderInputCols *cols, Datum *values, bool *isnull)
+{
+	counted_row((CountedScan *) arg, values, isnull, cols->att[ECP_OC_ORDER_ID],
+				cols->att[ECP_OC_CUSTOMER_ID], cols->att[ECP_OC_ORDERED_AT],
+				cols->att[ECP_OC_TOTAL], cols->att[ECP_OC_REFUNDED],
+				cols->att[ECP_OC_CANCELLED_AT]);
+}
+
 /*
  * Every counted order from the order cache (src/ordercache.c), the orders
- * changed since it was written read again from the heap by primary key.
+ * changed since it was written read again from the heap by primary key
+ * (timeline/input.h).
  */
 static void
 counted_from_cache(CountedScan *cs, const EcpCacheState *st)
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
-
 	cs->st = st;
 	/* cached orders come with their profits: no ids to keep */
 	cs->buf.want_ids = false;
 	ecp_cache_read(-1, counted_sink, cs);
 	cs->buf.want_ids = true;
 	cs->ncached = cs->buf.n;
-	if (st->nstale == 0)
-		return;
-	args[0] = ecp_id_array(st->stale, st->nstale);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT o.order_id, o.customer_id, o.ordered_at, o.total,"
-							  " o.refunded, o.cancelled_at FROM ecpower.orders AS o"
-							  " WHERE o.order_id OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.orders");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		values[6];
-		bool		isnull[6];
-
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
-		counted_row(cs, values, isnull, 1, 2, 3, 4, 5, 6);
-	}
-	SPI_finish();
+	ecp_input_read_orders(st->stale, st->nstale, counted_stale_row, cs);
 }
 
 /*
