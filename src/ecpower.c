@@ -16,12 +16,12 @@
  *				customer: the timeline's input, the module that reads the
  *				order tables (input.c), the order cache that a refresh
  *				keeps (ordercache.c), the chunks a session has checked
- *				(verified.c),
- *				what each kept order carries (values.c), gross profit of
- *				orders read outside the cache (orderprofit.c), the
- *				counted-order reader of the KPI reports (orders.c) and the
- *				order reader of the feature reports (fetch.c over
- *				fetchutil.c, valuedict.c)
+ *				(verified.c), what each kept order carries (values.c),
+ *				gross profit of orders read outside the cache
+ *				(orderprofit.c), the counted-order reader of the KPI
+ *				reports (orders.c), the order reader of the feature reports
+ *				(fetch.c over fetchutil.c, valuedict.c) and per-customer
+ *				summaries (summary.c)
  *	predict/	customer summaries, fits and scores (predict.c), shared
  *				numerics (predict_math.c), the models (models.c over bgnbd.c,
  *				mbgnbd.c, paretonbd.c, gammagamma.c), their comparison and
