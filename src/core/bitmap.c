@@ -34,6 +34,28 @@ bitmap_free_callback(void *arg)
 }
 
 /*
+ * ecp_bitmap_bits
+ *		The keys of a bitmap below nbits as a zeroed array of one bit per
+ *		key, (nbits + 63) / 64 words in CurrentMemoryContext: a loop that
+ *		tests many keys tests a bit instead of searching the bitmap.
+ */
+uint64 *
+ecp_bitmap_bits(roaring_bitmap_t *r, int32 nbits)
+{
+	uint64	   *bits = palloc_extended(sizeof(uint64) * ((Size) Max(nbits, 0) / 64 + 1),
+									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	roaring_uint32_iterator_t it;
+
+	roaring_init_iterator(r, &it);
+	while (it.has_value && it.current_value < (uint32) nbits)
+	{
+		bits[it.current_value / 64] |= UINT64CONST(1) << (it.current_value % 64);
+		roaring_advance_uint32_iterator(&it);
+	}
+	return bits;
+}
+
+/*
  * ecp_bitmap_own
  *		Make CurrentMemoryContext own a CRoaring bitmap; returns it.
  */

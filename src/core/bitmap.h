@@ -17,6 +17,7 @@
 
 extern roaring_bitmap_t *ecp_bitmap_create(void);
 extern roaring_bitmap_t *ecp_bitmap_own(roaring_bitmap_t *r);
+extern uint64 *ecp_bitmap_bits(roaring_bitmap_t *r, int32 nbits);
 extern bytea *ecp_bitmap_serialize(roaring_bitmap_t *r);
 extern roaring_bitmap_t *ecp_bitmap_deserialize(bytea *b, const char *source);
 

@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 
 #include "core/access.h"
+#include "core/bitmap.h"
 #include "core/ecpower.h"
 #include "reports/journey.h"
 #include "reports/kpi.h"
@@ -80,23 +81,6 @@ members_on_day(const char *slug, int32 segment_id, DateADT day)
 				 errdetail("The segment did not exist when the refresh for %s ran.",
 						   ecp_date_text(day))));
 	return members;
-}
-
-/* the members below nkeys as one bit per customer key */
-static uint64 *
-member_bits(roaring_bitmap_t *members, int32 nkeys)
-{
-	uint64	   *bits = palloc_extended(sizeof(uint64) * ((Size) nkeys / 64 + 1),
-									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	roaring_uint32_iterator_t it;
-
-	roaring_init_iterator(members, &it);
-	while (it.has_value && it.current_value < (uint32) nkeys)
-	{
-		bits[it.current_value / 64] |= UINT64CONST(1) << (it.current_value % 64);
-		roaring_advance_uint32_iterator(&it);
-	}
-	return bits;
 }
 
 /*
@@ -188,8 +172,8 @@ journey(PG_FUNCTION_ARGS)
 	bits_to = palloc(sizeof(uint64 *) * Max(n, 1));
 	for (int s = 0; s < n; s++)
 	{
-		bits_from[s] = member_bits(on_from[s], os->nkeys);
-		bits_to[s] = member_bits(on_to[s], os->nkeys);
+		bits_from[s] = ecp_bitmap_bits(on_from[s], os->nkeys);
+		bits_to[s] = ecp_bitmap_bits(on_to[s], os->nkeys);
 	}
 	for (int64 i = 0; i < ks.n; i++)
 	{

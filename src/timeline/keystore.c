@@ -102,6 +102,52 @@ keys_corrupt(int32 chunk, const char *what)
 			 errhint("Run SELECT ecpower.reset_order_cache(); the next refresh rewrites them.")));
 }
 
+/* what chunk 0 holds */
+typedef enum KeysHeaderState
+{
+	HEADER_NONE,				/* no stored map */
+	HEADER_OTHER,				/* a map of another format version */
+	HEADER_DAMAGED,				/* not a sound header: *what says why */
+	HEADER_OK
+} KeysHeaderState;
+
+/*
+ * read_header
+ *		The stored header into *h, and what it is.  Inside SPI.
+ */
+static KeysHeaderState
+read_header(KeysHeader *h, const char **what)
+{
+	bool		isnull;
+	bytea	   *b;
+
+	if (SPI_execute("SELECT k.data FROM ecpower.timeline_keys AS k WHERE k.chunk OPERATOR(pg_catalog.=) 0",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read ecpower.timeline_keys");
+	if (SPI_processed != 1)
+		return HEADER_NONE;
+	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (VARSIZE_ANY_EXHDR(b) != sizeof(KeysHeader))
+	{
+		*what = "Its length is not that of a header.";
+		return HEADER_DAMAGED;
+	}
+	memcpy(h, VARDATA_ANY(b), sizeof(KeysHeader));
+	if (h->magic != KEYS_MAGIC)
+	{
+		*what = "It is not a header of customer keys.";
+		return HEADER_DAMAGED;
+	}
+	if (h->version != KEYS_VERSION)
+		return HEADER_OTHER;
+	if (keys_crc(0, (const char *) h, sizeof(KeysHeader)) != h->crc)
+	{
+		*what = "Its checksum does not match its contents.";
+		return HEADER_DAMAGED;
+	}
+	return HEADER_OK;
+}
+
 /*
  * logged_customers
  *		The customers logged since the last refresh (ids and the keys they
@@ -164,6 +210,7 @@ static bool
 read_stored(EcpKeyMap *map, int32 *cap, MemoryContext cxt)
 {
 	KeysHeader	h;
+	const char *what = NULL;
 	Relation	rel;
 	TupleDesc	desc;
 	TableScanDesc scan;
@@ -172,25 +219,16 @@ read_stored(EcpKeyMap *map, int32 *cap, MemoryContext cxt)
 	int32		count = 0;
 	int32		largest;
 
-	if (SPI_execute("SELECT k.data FROM ecpower.timeline_keys AS k WHERE k.chunk OPERATOR(pg_catalog.=) 0",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read ecpower.timeline_keys");
-	if (SPI_processed != 1)
-		return false;
+	switch (read_header(&h, &what))
 	{
-		bool		isnull;
-		bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1, &isnull));
-
-		if (VARSIZE_ANY_EXHDR(b) != sizeof(KeysHeader))
-			keys_corrupt(0, "Its length is not that of a header.");
-		memcpy(&h, VARDATA_ANY(b), sizeof(h));
-		if (h.magic != KEYS_MAGIC)
-			keys_corrupt(0, "It is not a header of customer keys.");
-		if (h.version != KEYS_VERSION)
-			return false;		/* another format: scan; the refresh rewrites */
-		if (keys_crc(0, (const char *) &h, sizeof(h)) != h.crc)
-			keys_corrupt(0, "Its checksum does not match its contents.");
+		case HEADER_NONE:
+		case HEADER_OTHER:		/* another format: scan; the refresh rewrites */
+			return false;
+		case HEADER_DAMAGED:
+			keys_corrupt(0, what);
+			break;
+		case HEADER_OK:
+			break;
 	}
 
 	/* no stored key may exceed the largest registered one */
@@ -390,24 +428,11 @@ ecp_keys_store(const EcpKeyMap *map)
 	if (nchanges == 0)
 	{
 		/* nothing logged: current when the stored header is this map's */
-		if (SPI_execute("SELECT k.data FROM ecpower.timeline_keys AS k"
-						" WHERE k.chunk OPERATOR(pg_catalog.=) 0", true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read ecpower.timeline_keys");
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-			bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 1, &isnull));
-			KeysHeader	h;
+		KeysHeader	h;
+		const char *what;
 
-			if (VARSIZE_ANY_EXHDR(b) == sizeof(h))
-			{
-				memcpy(&h, VARDATA_ANY(b), sizeof(h));
-				current = h.magic == KEYS_MAGIC && h.version == KEYS_VERSION &&
-					h.crc == keys_crc(0, (const char *) &h, sizeof(h)) &&
-					h.max_ckey == map->max_ckey && h.ncustomers == map->ncustomers;
-			}
-		}
+		current = read_header(&h, &what) == HEADER_OK &&
+			h.max_ckey == map->max_ckey && h.ncustomers == map->ncustomers;
 	}
 	if (current)
 	{
