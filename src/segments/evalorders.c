@@ -561,7 +561,7 @@ load_orders(EvalScan *sc, bool use_cache, instr_time *t)
 		return;
 	}
 
-	sc->ocap = ecp_input_orders_expected(4096);
+	sc->ocap = ecp_input_orders_expected(4096, 1.0);
 	ev->orders = palloc_extended(sizeof(EcpOrder) * sc->ocap, MCXT_ALLOC_HUGE);
 	ev->obits = palloc_extended(sizeof(uint64) * ev->fwords * sc->ocap, MCXT_ALLOC_HUGE);
 	ecp_input_scan_orders(order_row, sc);

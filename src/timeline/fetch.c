@@ -903,14 +903,9 @@ ecp_report_fetch(const EcpFetchSpec *spec)
 		 */
 		scan.cap = 1024;
 		if (spec->wanted == NULL || spec->nwanted > 0)
-		{
-			Relation	rel = table_open(ecp_relid("orders"), AccessShareLock);
-			double		share = spec->wanted == NULL ? 1.0 :
-				Min(1.0, 3.0 * spec->nwanted / Max(customers->ncustomers, 1));
-
-			scan.cap = Max(1024, (int64) Min(rel->rd_rel->reltuples * share, 1e8) + 1);
-			table_close(rel, AccessShareLock);
-		}
+			scan.cap = ecp_input_orders_expected(1024, spec->wanted == NULL ? 1.0 :
+												 Min(1.0, 3.0 * spec->nwanted /
+													 Max(customers->ncustomers, 1)));
 		scan.orders = palloc_extended(sizeof(ScanRecord) * scan.cap, MCXT_ALLOC_HUGE);
 		if (spec->want_amount || spec->want_profit)
 			scan.net_cents = palloc_extended(sizeof(int64) * scan.cap, MCXT_ALLOC_HUGE);

@@ -166,13 +166,13 @@ ecp_input_check_orders(void)
 
 /*
  * ecp_input_orders_expected
- *		How many rows ecpower.orders holds by the planner's estimate, a
- *		little more for growth, and at least 'dflt' ('dflt' when there is
- *		no estimate): the initial capacity of an array of every order.
- *		Checks the SELECT right as a scan does.
+ *		How many rows ecpower.orders holds by the planner's estimate, times
+ *		'share' (1.0: every order), a little more for growth, and at least
+ *		'dflt' ('dflt' when there is no estimate): the initial capacity of
+ *		an array of orders.  Checks the SELECT right as a scan does.
  */
 int64
-ecp_input_orders_expected(int64 dflt)
+ecp_input_orders_expected(int64 dflt, double share)
 {
 	Relation	rel = open_input("orders");
 	double		est = rel->rd_rel->reltuples;
@@ -180,7 +180,7 @@ ecp_input_orders_expected(int64 dflt)
 	table_close(rel, AccessShareLock);
 	if (est <= 0 || est > 1e9)
 		return dflt;
-	return Max(dflt, (int64) (est * 1.05) + 16);
+	return Max(dflt, (int64) (est * share * 1.05) + 16);
 }
 
 /* a sequential scan of the read's table, every row to its callback */

@@ -101,7 +101,7 @@ typedef void (*EcpLineRowFn) (void *arg, const EcpLineInputCols *cols,
 
 extern int	ecp_input_order_column(const char *name);
 extern void ecp_input_check_orders(void);
-extern int64 ecp_input_orders_expected(int64 dflt);
+extern int64 ecp_input_orders_expected(int64 dflt, double share);
 extern void ecp_input_scan_orders(EcpOrderRowFn fn, void *arg);
 extern void ecp_input_scan_lines(EcpLineRowFn fn, void *arg);
 extern void ecp_input_read_orders(const int64 *ids, int64 n, EcpOrderRowFn fn, void *arg);

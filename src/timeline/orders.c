@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 
 #include "core/arrays.h"
+#include "core/bitmap.h"
 #include "timeline/input.h"
 #include "timeline/ordercache.h"
 #include "timeline/orders.h"
@@ -394,20 +395,9 @@ counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 	cs.os = os;
 	cs.keys = keys;
 	cs.members = members;
+	/* a bit test per order is far cheaper than a bitmap lookup */
 	if (members != NULL)
-	{
-		/* a bit test per order is far cheaper than a bitmap lookup */
-		roaring_uint32_iterator_t it;
-
-		cs.member_bits = palloc_extended(sizeof(uint64) * ((Size) keys->max_ckey / 64 + 1),
-										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		roaring_init_iterator(members, &it);
-		while (it.has_value && it.current_value <= (uint32) keys->max_ckey)
-		{
-			cs.member_bits[it.current_value / 64] |= UINT64CONST(1) << (it.current_value % 64);
-			roaring_advance_uint32_iterator(&it);
-		}
-	}
+		cs.member_bits = ecp_bitmap_bits(members, keys->max_ckey + 1);
 	cs.as_of = as_of;
 	cs.cal = cal;
 	cs.last_customer_id = PG_INT64_MIN;
@@ -415,19 +405,15 @@ counted_orders(EcpKeyMap *keys, roaring_bitmap_t *members,
 
 	rel = table_open(ecp_relid("orders"), AccessShareLock);
 
-	/* room for every order when filtering keeps most, to avoid regrowing */
+	/*
+	 * Room for the orders expected, to avoid regrowing: every order for the
+	 * store, three times the members' share of the customers for a set
+	 * (pages never touched cost nothing).
+	 */
 	cs.buf.n = 0;
-	cs.buf.cap = 1024;
-	if (members == NULL && rel->rd_rel->reltuples > cs.buf.cap)
-		cs.buf.cap = (int64) Min(rel->rd_rel->reltuples * 1.05, 1e9);
-	else if (members != NULL && rel->rd_rel->reltuples > 0)
-	{
-		/* three times the members' share (pages never touched cost nothing) */
-		double		share = Min(1.0, 3.0 * (double) roaring_bitmap_get_cardinality(members) /
-								Max(keys->ncustomers, 1));
-
-		cs.buf.cap = Max(1024, (int64) Min(rel->rd_rel->reltuples * share, 1e9));
-	}
+	cs.buf.cap = ecp_input_orders_expected(1024, members == NULL ? 1.0 :
+										   Min(1.0, 3.0 * (double) roaring_bitmap_get_cardinality(members) /
+											   Max(keys->ncustomers, 1)));
 	cs.buf.ckey = ecp_alloc_array(cs.buf.cap, sizeof(int32), false);
 	cs.buf.day = ecp_alloc_array(cs.buf.cap, sizeof(DateADT), false);
 	cs.buf.cents = ecp_alloc_array(cs.buf.cap, sizeof(int64), false);
